@@ -1,0 +1,1 @@
+//! Line diffs and three-way merges that reproduce git's xdiff exactly.
