@@ -5,4 +5,83 @@
 //! [`run`] into an exit code; everything else lives in this library so that
 //! tests can drive it without spawning processes.
 
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod message;
+pub mod objects;
+pub mod repo;
+pub mod sanitize;
+pub mod scenario;
+pub mod snapshots;
+pub mod stack;
+pub mod status;
+pub mod target;
+pub mod upstream;
 pub mod xdiff;
+
+use std::io::Write;
+
+use cli::{Cli, Command};
+use clock::Clock;
+use config::Config;
+use error::{Error, Result};
+
+/// How a command that did not fail ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing to report (exit 0).
+    Clean,
+    /// The command worked and found what the user asked to be told about:
+    /// a predicted conflict, a `--fail-on` match (exit 1).
+    Findings,
+}
+
+impl Outcome {
+    /// The process exit code.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Clean => 0,
+            Outcome::Findings => 1,
+        }
+    }
+}
+
+/// Runs one command line, writing results to `out`.
+pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
+    let config = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Status(args) => {
+            let clock = Clock::from_args(cli.now.as_deref())?;
+            let target = target::Target::open(args.repo.repo.as_deref(), &args.repo.upstream_args(), &config)?;
+            let status = status::Status::gather(&target, &config, clock)?;
+            if args.json {
+                write_json(out, &status::to_wire(&status, &config.links))?;
+            } else {
+                status::render_text(&status, out).map_err(stdout_error)?;
+            }
+            Ok(Outcome::Clean)
+        }
+        Command::Demo(args) => {
+            let clock = match cli.now.as_deref() {
+                Some(now) => Some(Clock::from_args(Some(now))?),
+                None => None,
+            };
+            demo::run(args.dir.as_deref(), clock, &config, out)?;
+            Ok(Outcome::Clean)
+        }
+    }
+}
+
+/// Writes a JSON document and a newline.
+pub fn write_json(out: &mut dyn Write, value: &impl serde::Serialize) -> Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value).map_err(|e| stdout_error(e.into()))?;
+    writeln!(out).map_err(stdout_error)
+}
+
+/// An error writing to standard output.
+pub fn stdout_error(e: std::io::Error) -> Error {
+    Error::io("writing", "standard output", e)
+}

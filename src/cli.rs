@@ -1,0 +1,92 @@
+//! The command line: one `Args` struct per subcommand. Doc comments here are
+//! the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::target::UpstreamArgs;
+
+/// Drift reports, rebase prediction and safe un-cherry-picking for
+/// puppetmaster checkouts that carry local patches on top of upstream.
+#[derive(Debug, Parser)]
+#[command(name = "betadrift", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// Configuration file [default: $BETADRIFT_CONFIG, else /etc/betadrift/config.toml if present]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Treat this RFC 3339 time as now, for reproducible output [env: BETADRIFT_NOW]
+    #[arg(long, global = true, value_name = "TIME")]
+    pub now: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the local patches, how old they are, and what upstream has of them
+    Status(StatusArgs),
+    /// Build a realistic demo puppetmaster and show its status
+    Demo(DemoArgs),
+}
+
+/// Which repository and upstream to look at.
+#[derive(Debug, Clone, Args)]
+pub struct RepoArgs {
+    /// The checkout [default: the repository containing the current directory]
+    #[arg(long, value_name = "PATH")]
+    pub repo: Option<PathBuf>,
+
+    /// Compare with this revision instead of the branch's upstream
+    #[arg(long, value_name = "REV", conflicts_with_all = ["upstream_sha_file", "upstream_sha_url"])]
+    pub upstream: Option<String>,
+
+    /// Compare with the commit named in this file (e.g. puppet-sha1.txt)
+    #[arg(long, value_name = "PATH", conflicts_with = "upstream_sha_url")]
+    pub upstream_sha_file: Option<PathBuf>,
+
+    /// Compare with the commit served at this URL
+    #[arg(long, value_name = "URL")]
+    pub upstream_sha_url: Option<String>,
+}
+
+impl RepoArgs {
+    /// The upstream part, for target resolution.
+    pub fn upstream_args(&self) -> UpstreamArgs {
+        UpstreamArgs {
+            rev: self.upstream.clone(),
+            sha_file: self.upstream_sha_file.clone(),
+            sha_url: self.upstream_sha_url.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub repo: RepoArgs,
+
+    /// Print JSON (schema in docs/json.md) instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where to build the demo [default: a new temporary directory]
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

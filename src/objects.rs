@@ -1,0 +1,270 @@
+//! Git objects as plain data: parsed trees, blobs, modes, object ids, and an
+//! in-memory object store layered over a repository.
+//!
+//! The rebase prediction must not write a single object into the checkout's
+//! repository, yet each replayed patch produces new blobs and trees that the
+//! next patch builds on. [`Overlay`] keeps those in memory and hashes them
+//! exactly as git would, so predicted tree ids can be compared with git's.
+
+use std::cell::RefCell;
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use git2::Oid;
+
+use crate::error::Result;
+
+/// Blob contents, shared.
+pub type Blob = Rc<[u8]>;
+
+/// Regular file.
+pub const MODE_FILE: u32 = 0o100644;
+/// Executable file.
+pub const MODE_EXEC: u32 = 0o100755;
+/// Symbolic link.
+pub const MODE_LINK: u32 = 0o120000;
+/// Subdirectory.
+pub const MODE_TREE: u32 = 0o040000;
+/// Submodule commit.
+pub const MODE_GITLINK: u32 = 0o160000;
+
+/// The kind of a tree entry, from its mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    File,
+    Link,
+    Tree,
+    Gitlink,
+}
+
+/// The kind of object a mode refers to.
+pub fn kind_of(mode: u32) -> Kind {
+    match mode & 0o170000 {
+        0o040000 => Kind::Tree,
+        0o120000 => Kind::Link,
+        0o160000 => Kind::Gitlink,
+        _ => Kind::File,
+    }
+}
+
+/// One entry of a tree.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Entry {
+    pub name: Box<[u8]>,
+    pub mode: u32,
+    pub oid: Oid,
+}
+
+impl Entry {
+    /// Whether the entry is a subdirectory.
+    pub fn is_tree(&self) -> bool {
+        kind_of(self.mode) == Kind::Tree
+    }
+}
+
+/// A parsed tree: its entries in git's order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tree {
+    pub entries: Vec<Entry>,
+}
+
+impl Tree {
+    /// Parses the body of a tree object.
+    pub fn parse(mut data: &[u8]) -> std::result::Result<Tree, String> {
+        let mut entries = Vec::new();
+        while !data.is_empty() {
+            let space = data.iter().position(|&b| b == b' ').ok_or("entry without a mode")?;
+            let mode = parse_octal(&data[..space]).ok_or("bad mode")?;
+            let rest = &data[space + 1..];
+            let nul = rest.iter().position(|&b| b == 0).ok_or("entry without a name terminator")?;
+            let name: Box<[u8]> = rest[..nul].into();
+            let id = rest.get(nul + 1..nul + 21).ok_or("truncated object id")?;
+            let oid = Oid::from_bytes(id).map_err(|e| e.message().to_owned())?;
+            entries.push(Entry { name, mode, oid });
+            data = &rest[nul + 21..];
+        }
+        Ok(Tree { entries })
+    }
+
+    /// The entry named `name`, if present.
+    pub fn get(&self, name: &[u8]) -> Option<&Entry> {
+        // Entries are sorted with directories compared as "name/", so the
+        // name is looked for once as a file and once as a directory.
+        [false, true].into_iter().find_map(|as_dir| {
+            self.entries
+                .binary_search_by(|e| tree_order(&e.name, e.is_tree(), name, as_dir))
+                .ok()
+                .map(|i| &self.entries[i])
+        })
+    }
+
+    /// Serialises the tree as git stores it, sorting entries git's way.
+    pub fn serialize(&self) -> Vec<u8> {
+        let mut entries: Vec<&Entry> = self.entries.iter().collect();
+        entries.sort_by(|a, b| tree_order(&a.name, a.is_tree(), &b.name, b.is_tree()));
+        let mut out = Vec::with_capacity(entries.len() * 40);
+        for e in entries {
+            out.extend_from_slice(format!("{:o}", e.mode).as_bytes());
+            out.push(b' ');
+            out.extend_from_slice(&e.name);
+            out.push(0);
+            out.extend_from_slice(e.oid.as_bytes());
+        }
+        out
+    }
+}
+
+/// git's tree entry order: byte order, with a directory's name compared as if
+/// it ended in `/`.
+pub fn tree_order(a: &[u8], a_dir: bool, b: &[u8], b_dir: bool) -> Ordering {
+    let common = a.len().min(b.len());
+    match a[..common].cmp(&b[..common]) {
+        Ordering::Equal => {}
+        other => return other,
+    }
+    let next = |name: &[u8], dir: bool| -> u8 {
+        match name.get(common) {
+            Some(&c) => c,
+            None if dir => b'/',
+            None => 0,
+        }
+    };
+    next(a, a_dir).cmp(&next(b, b_dir))
+}
+
+fn parse_octal(digits: &[u8]) -> Option<u32> {
+    if digits.is_empty() || digits.len() > 7 {
+        return None;
+    }
+    digits.iter().try_fold(0u32, |acc, &d| match d {
+        b'0'..=b'7' => Some(acc * 8 + u32::from(d - b'0')),
+        _ => None,
+    })
+}
+
+/// The id git gives an object of `kind` ("blob", "tree", "commit") with this body.
+pub fn hash_object(kind: &str, body: &[u8]) -> Oid {
+    let mut h = sha1_smol::Sha1::new();
+    h.update(kind.as_bytes());
+    h.update(b" ");
+    h.update(body.len().to_string().as_bytes());
+    h.update(b"\0");
+    h.update(body);
+    Oid::from_bytes(&h.digest().bytes()).expect("a SHA-1 digest is 20 bytes")
+}
+
+/// The id of the empty tree.
+pub fn empty_tree() -> Oid {
+    hash_object("tree", b"")
+}
+
+/// Read access to trees and blobs, from a repository or an overlay.
+pub trait ObjectRead {
+    /// The parsed tree `oid`.
+    fn tree(&self, oid: Oid) -> Result<Rc<Tree>>;
+    /// The contents of blob `oid`.
+    fn blob(&self, oid: Oid) -> Result<Blob>;
+}
+
+/// New objects kept in memory on top of a read-only object source.
+#[derive(Debug)]
+pub struct Overlay<'a, R: ObjectRead> {
+    base: &'a R,
+    trees: RefCell<HashMap<Oid, Rc<Tree>>>,
+    blobs: RefCell<HashMap<Oid, Blob>>,
+}
+
+impl<'a, R: ObjectRead> Overlay<'a, R> {
+    /// An empty overlay over `base`.
+    pub fn new(base: &'a R) -> Self {
+        Overlay { base, trees: RefCell::default(), blobs: RefCell::default() }
+    }
+
+    /// Adds a blob, returning the id git would give it.
+    pub fn add_blob(&self, data: Vec<u8>) -> Oid {
+        let oid = hash_object("blob", &data);
+        self.blobs.borrow_mut().entry(oid).or_insert_with(|| Rc::from(data));
+        oid
+    }
+
+    /// Adds a tree, returning the id git would give it.
+    pub fn add_tree(&self, tree: Tree) -> Oid {
+        let oid = hash_object("tree", &tree.serialize());
+        let mut sorted = tree;
+        sorted.entries.sort_by(|a, b| tree_order(&a.name, a.is_tree(), &b.name, b.is_tree()));
+        self.trees.borrow_mut().entry(oid).or_insert_with(|| Rc::new(sorted));
+        oid
+    }
+
+    /// The objects created in memory so far, as (trees, blobs) counts.
+    pub fn counts(&self) -> (usize, usize) {
+        (self.trees.borrow().len(), self.blobs.borrow().len())
+    }
+
+    /// The in-memory tree `oid`, if this overlay created it.
+    pub fn own_tree(&self, oid: Oid) -> Option<Rc<Tree>> {
+        self.trees.borrow().get(&oid).cloned()
+    }
+
+    /// The in-memory blob `oid`, if this overlay created it.
+    pub fn own_blob(&self, oid: Oid) -> Option<Blob> {
+        self.blobs.borrow().get(&oid).cloned()
+    }
+}
+
+impl<R: ObjectRead> ObjectRead for Overlay<'_, R> {
+    fn tree(&self, oid: Oid) -> Result<Rc<Tree>> {
+        if let Some(t) = self.trees.borrow().get(&oid) {
+            return Ok(Rc::clone(t));
+        }
+        self.base.tree(oid)
+    }
+
+    fn blob(&self, oid: Oid) -> Result<Blob> {
+        if let Some(b) = self.blobs.borrow().get(&oid) {
+            return Ok(Rc::clone(b));
+        }
+        self.base.blob(oid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_match_git() {
+        // `git hash-object -t blob /dev/null` and the well-known empty tree.
+        assert_eq!(hash_object("blob", b"").to_string(), "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
+        assert_eq!(empty_tree().to_string(), "4b825dc642cb6eb9a060e54bf8d69288fbee4904");
+        assert_eq!(hash_object("blob", b"hello\n").to_string(), "ce013625030ba8dba906f756967f9e9ca394464a");
+    }
+
+    #[test]
+    fn tree_round_trip_and_order() {
+        let blob = hash_object("blob", b"x");
+        let tree = Tree {
+            entries: vec![
+                Entry { name: b"a.b".as_slice().into(), mode: MODE_FILE, oid: blob },
+                Entry { name: b"a".as_slice().into(), mode: MODE_TREE, oid: empty_tree() },
+                Entry { name: b"a-".as_slice().into(), mode: MODE_EXEC, oid: blob },
+            ],
+        };
+        let bytes = tree.serialize();
+        let parsed = Tree::parse(&bytes).unwrap();
+        let names: Vec<&[u8]> = parsed.entries.iter().map(|e| e.name.as_ref()).collect();
+        // "a-" < "a.b" < "a/" in git's order ('-' 0x2d, '.' 0x2e, '/' 0x2f)
+        assert_eq!(names, vec![b"a-".as_slice(), b"a.b", b"a"]);
+        assert_eq!(parsed.get(b"a").unwrap().mode, MODE_TREE);
+        assert_eq!(parsed.get(b"a.b").unwrap().mode, MODE_FILE);
+        assert!(parsed.get(b"zz").is_none());
+    }
+
+    #[test]
+    fn malformed_trees_are_errors() {
+        assert!(Tree::parse(b"100644 name").is_err());
+        assert!(Tree::parse(b"10x644 name\0aaaaaaaaaaaaaaaaaaaa").is_err());
+        assert!(Tree::parse(b"100644 name\0short").is_err());
+    }
+}

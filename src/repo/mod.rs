@@ -1,0 +1,530 @@
+//! The only module that talks to libgit2.
+//!
+//! Everything above this module works with plain data: object ids, parsed
+//! trees, commit records. Here libgit2's errors become betadrift errors that
+//! name the object or path involved, "not found" becomes `Option` where
+//! absence is normal, and trees are parsed once into a cache, because the
+//! status scan and the rebase prediction walk the same trees many times.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use git2::{ErrorCode, ObjectType, Oid};
+use jiff::Timestamp;
+
+use crate::error::{Error, GitContext, Result};
+use crate::objects::{Blob, Entry, ObjectRead, Tree};
+
+pub mod build;
+mod patchid;
+
+pub use patchid::PatchId;
+
+/// A person as recorded in a commit: raw bytes, possibly not UTF-8.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Person {
+    pub name: Vec<u8>,
+    pub email: Vec<u8>,
+}
+
+/// A point in time as git records it: seconds since the epoch and the offset
+/// of the author's clock, in minutes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GitTime {
+    pub seconds: i64,
+    pub offset_minutes: i32,
+}
+
+impl GitTime {
+    /// The instant, ignoring the offset.
+    pub fn timestamp(self) -> Timestamp {
+        Timestamp::from_second(self.seconds).unwrap_or(Timestamp::UNIX_EPOCH)
+    }
+}
+
+/// One commit, read once.
+#[derive(Debug, Clone)]
+pub struct CommitInfo {
+    pub oid: Oid,
+    pub tree: Oid,
+    pub parents: Vec<Oid>,
+    /// Author after mailmap.
+    pub author: Person,
+    /// Author exactly as recorded.
+    pub raw_author: Person,
+    pub author_time: GitTime,
+    pub committer: Person,
+    pub commit_time: GitTime,
+    /// The raw message bytes (encoding header not applied).
+    pub message: Vec<u8>,
+}
+
+/// A git operation that is half-way done in the checkout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Operation {
+    Rebase,
+    Merge,
+    CherryPick,
+    Revert,
+    Bisect,
+    ApplyMailbox,
+}
+
+impl std::fmt::Display for Operation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Operation::Rebase => "rebase",
+            Operation::Merge => "merge",
+            Operation::CherryPick => "cherry-pick",
+            Operation::Revert => "revert",
+            Operation::Bisect => "bisect",
+            Operation::ApplyMailbox => "am",
+        })
+    }
+}
+
+/// Uncommitted state of the working tree.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Dirty {
+    /// Tracked files changed in the working tree but not staged.
+    pub modified: Vec<Vec<u8>>,
+    /// Paths with staged changes.
+    pub staged: Vec<Vec<u8>>,
+    /// Files git does not track and does not ignore.
+    pub untracked: Vec<Vec<u8>>,
+    /// Paths with unresolved merge conflicts.
+    pub conflicted: Vec<Vec<u8>>,
+}
+
+impl Dirty {
+    /// Whether tracked content differs from HEAD (untracked files do not count,
+    /// as for `git rebase`).
+    pub fn blocks_rewrite(&self) -> bool {
+        !self.modified.is_empty() || !self.staged.is_empty() || !self.conflicted.is_empty()
+    }
+}
+
+/// The branch HEAD points at.
+#[derive(Debug, Clone)]
+pub struct HeadBranch {
+    /// Short name, e.g. `production`.
+    pub name: String,
+    /// Full ref name, e.g. `refs/heads/production`.
+    pub refname: String,
+    pub oid: Oid,
+}
+
+/// The upstream the stack is compared with.
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    /// What the user would call it: a ref name, a SHA file, a URL.
+    pub name: String,
+    /// The full ref name, when the upstream is a ref.
+    pub refname: Option<String>,
+    pub oid: Oid,
+}
+
+/// A repository opened for betadrift, with a cache of parsed trees.
+pub struct Repo {
+    git: git2::Repository,
+    git_dir: PathBuf,
+    workdir: Option<PathBuf>,
+    trees: RefCell<HashMap<Oid, Rc<Tree>>>,
+    mailmap: Option<git2::Mailmap>,
+}
+
+impl std::fmt::Debug for Repo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Repo").field("git_dir", &self.git_dir).finish_non_exhaustive()
+    }
+}
+
+impl Repo {
+    /// Finds the repository containing `start` the way git does, and checks
+    /// that it is a full, non-bare checkout.
+    pub fn discover(start: &Path) -> Result<Repo> {
+        let repo = Repo::discover_any(start)?;
+        if repo.workdir.is_none() {
+            return Err(Error::BareRepository { path: repo.git_dir.clone() });
+        }
+        if repo.git.is_shallow() {
+            return Err(Error::ShallowRepository { path: repo.display_path().to_owned() });
+        }
+        Ok(repo)
+    }
+
+    /// Opens the repository containing `start`, bare or not.
+    pub fn discover_any(start: &Path) -> Result<Repo> {
+        let git = git2::Repository::discover(start).map_err(|e| match e.code() {
+            ErrorCode::NotFound => Error::NotARepository { path: start.to_owned() },
+            _ => Error::git(format!("opening {}", start.display()), e),
+        })?;
+        Ok(Repo::from_git(git))
+    }
+
+    /// Wraps an already opened libgit2 repository.
+    pub fn from_git(git: git2::Repository) -> Repo {
+        let git_dir = git.path().to_owned();
+        let workdir = git.workdir().map(Path::to_owned);
+        let mailmap = git.mailmap().ok();
+        Repo { git, git_dir, workdir, trees: RefCell::new(HashMap::new()), mailmap }
+    }
+
+    /// The underlying libgit2 handle, for the modules that write (apply, fixtures).
+    pub fn git(&self) -> &git2::Repository {
+        &self.git
+    }
+
+    /// The `.git` directory.
+    pub fn git_dir(&self) -> &Path {
+        &self.git_dir
+    }
+
+    /// The working tree, if any.
+    pub fn workdir(&self) -> Option<&Path> {
+        self.workdir.as_deref()
+    }
+
+    /// The path to show users: the working tree, else the git directory.
+    pub fn display_path(&self) -> &Path {
+        self.workdir.as_deref().unwrap_or(&self.git_dir)
+    }
+
+    /// The branch HEAD points at; an error if HEAD is detached or unborn.
+    pub fn head_branch(&self) -> Result<HeadBranch> {
+        let path = self.display_path().to_owned();
+        let head = match self.git.head() {
+            Ok(head) => head,
+            Err(e) if e.code() == ErrorCode::UnbornBranch => {
+                let branch = self
+                    .git
+                    .find_reference("HEAD")
+                    .ok()
+                    .and_then(|r| r.symbolic_target().ok().flatten().map(str::to_owned))
+                    .unwrap_or_else(|| "HEAD".into());
+                return Err(Error::UnbornBranch { path, branch });
+            }
+            Err(e) => return Err(Error::git("reading HEAD", e)),
+        };
+        let oid = head.target().ok_or_else(|| Error::Git {
+            context: "reading HEAD".into(),
+            message: "HEAD is a symbolic reference without a target".into(),
+        })?;
+        if !head.is_branch() {
+            return Err(Error::DetachedHead { path, oid: oid.to_string() });
+        }
+        let refname = String::from_utf8_lossy(head.name_bytes()).into_owned();
+        let name = refname.strip_prefix("refs/heads/").unwrap_or(&refname).to_owned();
+        Ok(HeadBranch { name, refname, oid })
+    }
+
+    /// Resolves the upstream: `spec` if given (any revision), else the
+    /// branch's configured upstream, else `origin/<branch>`.
+    pub fn resolve_upstream(&self, branch: &HeadBranch, spec: Option<&str>) -> Result<Upstream> {
+        if let Some(spec) = spec {
+            return self.resolve_revision(spec);
+        }
+        if let Some(up) = self.configured_upstream(branch) {
+            return Ok(up);
+        }
+        let refname = format!("refs/remotes/origin/{}", branch.name);
+        match self.git.refname_to_id(&refname) {
+            Ok(oid) => Ok(Upstream {
+                name: format!("origin/{}", branch.name),
+                oid: self.peel_to_commit(oid, &refname)?,
+                refname: Some(refname),
+            }),
+            Err(_) => Err(Error::UnknownUpstream {
+                path: self.display_path().to_owned(),
+                spec: format!("origin/{}", branch.name),
+                hint: format!(
+                    "branch {} has no upstream configured and there is no origin/{}; run `git fetch origin` or pass --upstream REV",
+                    branch.name, branch.name
+                ),
+            }),
+        }
+    }
+
+    fn configured_upstream(&self, branch: &HeadBranch) -> Option<Upstream> {
+        let local = self.git.find_branch(&branch.name, git2::BranchType::Local).ok()?;
+        let up = local.upstream().ok()?;
+        let refname = String::from_utf8_lossy(up.get().name_bytes()).into_owned();
+        let oid = up.get().target()?;
+        let name = refname
+            .strip_prefix("refs/remotes/")
+            .or_else(|| refname.strip_prefix("refs/heads/"))
+            .unwrap_or(&refname)
+            .to_owned();
+        Some(Upstream { name, refname: Some(refname.clone()), oid: self.peel_to_commit(oid, &refname).ok()? })
+    }
+
+    /// Resolves any revision (`origin/production`, a SHA, `HEAD~3`) to a commit.
+    pub fn resolve_revision(&self, spec: &str) -> Result<Upstream> {
+        let unknown =
+            |hint: String| Error::UnknownUpstream { path: self.display_path().to_owned(), spec: spec.to_owned(), hint };
+        let object = self.git.revparse_single(spec).map_err(|e| match e.code() {
+            ErrorCode::NotFound | ErrorCode::InvalidSpec | ErrorCode::Ambiguous => {
+                unknown(format!("{}; check the name or run `git fetch`", e.message()))
+            }
+            _ => Error::git(format!("resolving {spec}"), e),
+        })?;
+        let commit = object
+            .peel_to_commit()
+            .map_err(|_| unknown(format!("it names a {}, not a commit", kind_name(object.kind()))))?;
+        let refname =
+            self.git.resolve_reference_from_short_name(spec).ok().and_then(|r| r.name().ok().map(str::to_owned));
+        Ok(Upstream { name: spec.to_owned(), refname, oid: commit.id() })
+    }
+
+    /// Checks that `oid` names a commit present in the repository.
+    pub fn require_commit(&self, oid: Oid, source: &str) -> Result<Upstream> {
+        match self.git.find_commit(oid) {
+            Ok(_) => Ok(Upstream { name: source.to_owned(), refname: None, oid }),
+            Err(_) => Err(Error::UnknownUpstream {
+                path: self.display_path().to_owned(),
+                spec: oid.to_string(),
+                hint: format!("commit from {source} is not in this repository; run `git fetch origin` first"),
+            }),
+        }
+    }
+
+    fn peel_to_commit(&self, oid: Oid, name: &str) -> Result<Oid> {
+        let object = self.git.find_object(oid, None).map_err(|e| self.missing(oid, name, e))?;
+        object.peel_to_commit().map(|c| c.id()).map_err(|e| Error::git(format!("{name} does not point at a commit"), e))
+    }
+
+    /// The best common ancestor of two commits.
+    pub fn merge_base(&self, a: Oid, b: Oid) -> Result<Option<Oid>> {
+        match self.git.merge_base(a, b) {
+            Ok(oid) => Ok(Some(oid)),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(Error::git(format!("merge base of {a} and {b}"), e)),
+        }
+    }
+
+    /// Whether `ancestor` is reachable from `descendant` (or equal to it).
+    pub fn is_ancestor(&self, ancestor: Oid, descendant: Oid) -> Result<bool> {
+        if ancestor == descendant {
+            return Ok(true);
+        }
+        self.git
+            .graph_descendant_of(descendant, ancestor)
+            .git_context(|| format!("ancestry of {ancestor} and {descendant}"))
+    }
+
+    /// Commits reachable from `tip` but not from any of `hide`, oldest first,
+    /// in topological order (as `git rev-list --topo-order --reverse`).
+    pub fn commits_between(&self, hide: &[Oid], tip: Oid) -> Result<Vec<Oid>> {
+        self.walk(hide, tip, git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
+    }
+
+    /// Commits reachable from `tip` but not from `hide`, newest first.
+    pub fn commits_newest_first(&self, hide: &[Oid], tip: Oid) -> Result<Vec<Oid>> {
+        self.walk(hide, tip, git2::Sort::TOPOLOGICAL)
+    }
+
+    fn walk(&self, hide: &[Oid], tip: Oid, sort: git2::Sort) -> Result<Vec<Oid>> {
+        let ctx = || format!("walking history from {tip}");
+        let mut walk = self.git.revwalk().git_context(ctx)?;
+        walk.set_sorting(sort).git_context(ctx)?;
+        walk.push(tip).git_context(ctx)?;
+        for &h in hide {
+            walk.hide(h).git_context(ctx)?;
+        }
+        walk.map(|r| r.git_context(ctx)).collect()
+    }
+
+    /// Reads a commit, applying the mailmap to its author.
+    pub fn commit(&self, oid: Oid) -> Result<CommitInfo> {
+        let c = self.git.find_commit(oid).map_err(|e| self.missing(oid, "commit", e))?;
+        let author_sig = c.author();
+        let author = self.mailmapped(&author_sig);
+        let committer_sig = c.committer();
+        Ok(CommitInfo {
+            oid,
+            tree: c.tree_id(),
+            parents: c.parent_ids().collect(),
+            raw_author: person(&author_sig),
+            author,
+            author_time: git_time(author_sig.when()),
+            committer: person(&committer_sig),
+            commit_time: git_time(committer_sig.when()),
+            message: c.message_raw_bytes().to_vec(),
+        })
+    }
+
+    /// The message of a commit, without reading anything else.
+    pub fn commit_message(&self, oid: Oid) -> Result<Vec<u8>> {
+        let c = self.git.find_commit(oid).map_err(|e| self.missing(oid, "commit", e))?;
+        Ok(c.message_raw_bytes().to_vec())
+    }
+
+    /// The tree and committer time of a commit, the cheap fields.
+    pub fn commit_tree_and_time(&self, oid: Oid) -> Result<(Oid, Vec<Oid>, i64)> {
+        let c = self.git.find_commit(oid).map_err(|e| self.missing(oid, "commit", e))?;
+        Ok((c.tree_id(), c.parent_ids().collect(), c.time().seconds()))
+    }
+
+    fn mailmapped(&self, sig: &git2::Signature<'_>) -> Person {
+        match &self.mailmap {
+            Some(map) => map.resolve_signature(sig).map(|s| person(&s)).unwrap_or_else(|_| person(sig)),
+            None => person(sig),
+        }
+    }
+
+    fn missing(&self, oid: Oid, what: &str, e: git2::Error) -> Error {
+        if e.code() == ErrorCode::NotFound {
+            Error::MissingObject { path: self.display_path().to_owned(), oid: oid.to_string(), what: what.to_owned() }
+        } else {
+            Error::git(format!("reading {what} {oid}"), e)
+        }
+    }
+
+    /// What is uncommitted in the working tree.
+    pub fn dirty(&self) -> Result<Dirty> {
+        let mut opts = git2::StatusOptions::new();
+        opts.include_untracked(true)
+            .recurse_untracked_dirs(false)
+            .include_ignored(false)
+            .exclude_submodules(true)
+            .renames_head_to_index(false);
+        let statuses = self.git.statuses(Some(&mut opts)).git_context(|| "reading status".into())?;
+        let mut dirty = Dirty::default();
+        for entry in statuses.iter() {
+            let s = entry.status();
+            let path = entry.path_bytes().to_vec();
+            if s.is_conflicted() {
+                dirty.conflicted.push(path);
+                continue;
+            }
+            if s.intersects(
+                git2::Status::INDEX_NEW
+                    | git2::Status::INDEX_MODIFIED
+                    | git2::Status::INDEX_DELETED
+                    | git2::Status::INDEX_RENAMED
+                    | git2::Status::INDEX_TYPECHANGE,
+            ) {
+                dirty.staged.push(path.clone());
+            }
+            if s.intersects(
+                git2::Status::WT_MODIFIED
+                    | git2::Status::WT_DELETED
+                    | git2::Status::WT_TYPECHANGE
+                    | git2::Status::WT_RENAMED,
+            ) {
+                dirty.modified.push(path.clone());
+            }
+            if s.contains(git2::Status::WT_NEW) {
+                dirty.untracked.push(path);
+            }
+        }
+        Ok(dirty)
+    }
+
+    /// The git operation in progress in the checkout, if any.
+    pub fn operation_in_progress(&self) -> Option<Operation> {
+        use git2::RepositoryState as S;
+        match self.git.state() {
+            S::Clean => None,
+            S::Merge => Some(Operation::Merge),
+            S::Revert | S::RevertSequence => Some(Operation::Revert),
+            S::CherryPick | S::CherryPickSequence => Some(Operation::CherryPick),
+            S::Bisect => Some(Operation::Bisect),
+            S::Rebase | S::RebaseInteractive | S::RebaseMerge | S::ApplyMailboxOrRebase => Some(Operation::Rebase),
+            S::ApplyMailbox => Some(Operation::ApplyMailbox),
+        }
+    }
+
+    /// When the repository last fetched (the mtime of `FETCH_HEAD`).
+    pub fn last_fetch(&self) -> Option<Timestamp> {
+        let meta = std::fs::metadata(self.git_dir.join("FETCH_HEAD")).ok()?;
+        Timestamp::try_from(meta.modified().ok()?).ok()
+    }
+
+    /// Tags whose name starts with `prefix`, peeled to commits.
+    pub fn tags_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Oid)>> {
+        let glob = format!("refs/tags/{prefix}*");
+        let refs = self.git.references_glob(&glob).git_context(|| format!("listing {glob}"))?;
+        let mut out = Vec::new();
+        for r in refs {
+            let r = r.git_context(|| format!("listing {glob}"))?;
+            let name = String::from_utf8_lossy(r.name_bytes()).into_owned();
+            let short = name.strip_prefix("refs/tags/").unwrap_or(&name).to_owned();
+            if let Ok(commit) = r.peel_to_commit() {
+                out.push((short, commit.id()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// A string value from the repository's git config.
+    pub fn config_string(&self, key: &str) -> Option<String> {
+        self.git.config().ok()?.get_string(key).ok()
+    }
+}
+
+impl ObjectRead for Repo {
+    fn tree(&self, oid: Oid) -> Result<Rc<Tree>> {
+        if let Some(t) = self.trees.borrow().get(&oid) {
+            return Ok(Rc::clone(t));
+        }
+        let odb = self.git.odb().git_context(|| "opening the object database".into())?;
+        let obj = odb.read(oid).map_err(|e| self.missing(oid, "tree", e))?;
+        if obj.kind() != ObjectType::Tree {
+            return Err(Error::Git {
+                context: format!("reading tree {oid}"),
+                message: format!("it is a {}", kind_name(Some(obj.kind()))),
+            });
+        }
+        let tree = Rc::new(
+            Tree::parse(obj.data())
+                .map_err(|message| Error::Git { context: format!("parsing tree {oid}"), message })?,
+        );
+        self.trees.borrow_mut().insert(oid, Rc::clone(&tree));
+        Ok(tree)
+    }
+
+    fn blob(&self, oid: Oid) -> Result<Blob> {
+        let odb = self.git.odb().git_context(|| "opening the object database".into())?;
+        let obj = odb.read(oid).map_err(|e| self.missing(oid, "blob", e))?;
+        Ok(Rc::from(obj.data()))
+    }
+}
+
+/// Looks up one path in a tree, descending through subtrees.
+pub fn lookup_path(objects: &impl ObjectRead, root: Oid, path: &[u8]) -> Result<Option<Entry>> {
+    let mut tree = objects.tree(root)?;
+    let mut parts = path.split(|&b| b == b'/').peekable();
+    while let Some(part) = parts.next() {
+        let Some(entry) = tree.get(part).cloned() else { return Ok(None) };
+        if parts.peek().is_none() {
+            return Ok(Some(entry));
+        }
+        if !entry.is_tree() {
+            return Ok(None);
+        }
+        tree = objects.tree(entry.oid)?;
+    }
+    Ok(None)
+}
+
+fn person(sig: &git2::Signature<'_>) -> Person {
+    Person { name: sig.name_bytes().to_vec(), email: sig.email_bytes().to_vec() }
+}
+
+fn git_time(t: git2::Time) -> GitTime {
+    GitTime { seconds: t.seconds(), offset_minutes: t.offset_minutes() }
+}
+
+fn kind_name(kind: Option<ObjectType>) -> &'static str {
+    match kind {
+        Some(ObjectType::Blob) => "blob",
+        Some(ObjectType::Tree) => "tree",
+        Some(ObjectType::Commit) => "commit",
+        Some(ObjectType::Tag) => "tag",
+        _ => "object",
+    }
+}

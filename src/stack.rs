@@ -1,0 +1,172 @@
+//! The local stack: the commits a puppetmaster carries on top of upstream,
+//! with what is known about each (who, how old, which task, which Gerrit
+//! change, what upstream already has of it).
+//!
+//! This is the model every command stands on: `status` prints it, `check`
+//! replays it, `drop` edits it, `report` summarises it.
+
+use git2::Oid;
+use jiff::{SignedDuration, Timestamp};
+
+use crate::error::{Error, Result};
+use crate::message::MessageInfo;
+use crate::repo::{CommitInfo, HeadBranch, Repo, Upstream};
+use crate::snapshots::{self, FirstSeen, Identity, Wanted};
+use crate::upstream::{LocalChange, UpstreamIndex, UpstreamMatch};
+
+/// Where a first-seen time came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SeenSource {
+    /// The oldest snapshot tag whose stack holds the patch.
+    Snapshot(String),
+    /// betadrift's own first-seen ledger.
+    Ledger,
+}
+
+/// When a patch first appeared on the checkout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    pub time: Timestamp,
+    pub source: SeenSource,
+}
+
+/// One local commit.
+#[derive(Debug, Clone)]
+pub struct Patch {
+    /// 1-based position in the stack, oldest first.
+    pub position: usize,
+    pub commit: CommitInfo,
+    pub message: MessageInfo,
+    pub upstream: UpstreamMatch,
+    pub first_seen: Option<Seen>,
+}
+
+impl Patch {
+    /// Whether this is a merge commit (which `git rebase` drops).
+    pub fn is_merge(&self) -> bool {
+        self.commit.parents.len() > 1
+    }
+
+    /// How the patch is recognised across rebases: Change-Id, else patch-id.
+    pub fn identity(&self, repo: &Repo) -> Result<Identity> {
+        match &self.message.change_id {
+            Some(id) => Ok(Identity::ChangeId(id.clone())),
+            None => Ok(Identity::PatchId(repo.commit_patch_id(self.commit.tree, self.parent_tree(repo)?)?)),
+        }
+    }
+
+    /// The tree of the first parent, if any.
+    pub fn parent_tree(&self, repo: &Repo) -> Result<Option<Oid>> {
+        self.commit.parents.first().map(|&p| repo.commit_tree_and_time(p).map(|t| t.0)).transpose()
+    }
+
+    /// The instant the patch's age counts from: first seen, else authored.
+    pub fn since(&self) -> Timestamp {
+        self.first_seen.as_ref().map_or_else(|| self.commit.author_time.timestamp(), |s| s.time)
+    }
+}
+
+/// How to read a stack.
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    /// Snapshot tag prefix for first-seen times; empty disables the lookup.
+    pub snapshot_prefix: String,
+    /// How far below the merge base to look for Change-Ids merged long ago.
+    pub lookback: SignedDuration,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        StackOptions { snapshot_prefix: "snapshot-".into(), lookback: SignedDuration::from_hours(365 * 24) }
+    }
+}
+
+/// The local stack and its relation to upstream.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    pub head: HeadBranch,
+    pub upstream: Upstream,
+    pub merge_base: Oid,
+    pub merge_base_time: Timestamp,
+    /// Upstream commits not yet in HEAD.
+    pub behind: usize,
+    pub patches: Vec<Patch>,
+}
+
+impl Stack {
+    /// Reads the stack of `head` against `upstream`.
+    pub fn load(repo: &Repo, head: HeadBranch, upstream: Upstream, options: &StackOptions) -> Result<Stack> {
+        let merge_base = repo
+            .merge_base(head.oid, upstream.oid)?
+            .ok_or_else(|| Error::NoMergeBase { upstream: upstream.name.clone() })?;
+        let merge_base_time = repo.commit(merge_base)?.commit_time.timestamp();
+        let mut patches = Vec::new();
+        for (i, oid) in repo.commits_between(&[upstream.oid], head.oid)?.into_iter().enumerate() {
+            let commit = repo.commit(oid)?;
+            let message = MessageInfo::parse(&commit.message);
+            patches.push(Patch {
+                position: i + 1,
+                commit,
+                message,
+                upstream: UpstreamMatch::default(),
+                first_seen: None,
+            });
+        }
+        let lookback_until = lookback_start(&patches, merge_base_time, options.lookback);
+        let index = UpstreamIndex::build(repo, merge_base, upstream.oid, lookback_until)?;
+        let locals: Vec<LocalChange> = patches
+            .iter()
+            .map(|p| {
+                Ok(LocalChange {
+                    oid: p.commit.oid,
+                    tree: p.commit.tree,
+                    parent_tree: p.parent_tree(repo)?,
+                    change_id: p.message.change_id.clone(),
+                    is_merge: p.is_merge(),
+                })
+            })
+            .collect::<Result<_>>()?;
+        for (p, m) in patches.iter_mut().zip(index.classify(repo, &locals)?) {
+            p.upstream = m;
+        }
+        let mut stack = Stack { head, upstream, merge_base, merge_base_time, behind: index.ahead, patches };
+        if !options.snapshot_prefix.is_empty() {
+            stack.fill_first_seen(repo, &options.snapshot_prefix)?;
+        }
+        Ok(stack)
+    }
+
+    fn fill_first_seen(&mut self, repo: &Repo, prefix: &str) -> Result<()> {
+        let tags = snapshots::list(repo, prefix)?;
+        if tags.is_empty() {
+            return Ok(());
+        }
+        let mut search = FirstSeen::new(repo, tags, self.upstream.oid);
+        for p in &mut self.patches {
+            let wanted = Wanted {
+                identity: p.identity(repo)?,
+                subject: p.message.subject.clone(),
+                author_time: p.commit.author_time.seconds,
+            };
+            if let Some(snap) = search.find(&wanted)? {
+                p.first_seen = Some(Seen { time: snap.time, source: SeenSource::Snapshot(snap.name.clone()) });
+            }
+        }
+        Ok(())
+    }
+
+    /// Looks up a patch by position.
+    pub fn at(&self, position: usize) -> Option<&Patch> {
+        position.checked_sub(1).and_then(|i| self.patches.get(i))
+    }
+}
+
+/// Upstream commits older than this cannot hold a local Change-Id: the
+/// oldest author date among patches with a Change-Id, less a day, but not
+/// more than `lookback` below the merge base.
+fn lookback_start(patches: &[Patch], merge_base_time: Timestamp, lookback: SignedDuration) -> Option<i64> {
+    let oldest =
+        patches.iter().filter(|p| p.message.change_id.is_some()).map(|p| p.commit.author_time.seconds).min()?;
+    let floor = merge_base_time.as_second() - lookback.as_secs();
+    Some((oldest - 86_400).max(floor))
+}

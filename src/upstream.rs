@@ -1,0 +1,409 @@
+//! What upstream already has of each local patch.
+//!
+//! A patch on the puppetmaster is usually a Gerrit change under test. Once the
+//! change is merged upstream the local copy should go: if it is the same
+//! content, the next rebase drops it by itself; if it is an older or newer
+//! patchset, it lingers (or conflicts); if upstream reverted it, the local
+//! copy is the only thing still applying it. This module finds those cases
+//! by Change-Id and, like `git rebase`, by patch-id.
+//!
+//! Cost matters: upstream may be thousands of commits ahead. Change-Ids come
+//! from commit messages (cheap); patch-ids are only computed for upstream
+//! commits that touch exactly the paths of a local patch, found by comparing
+//! tree ids along those paths only.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::LazyLock;
+
+use git2::Oid;
+use regex::bytes::Regex;
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::message::MessageInfo;
+use crate::objects::{ObjectRead, Tree};
+use crate::repo::{PatchId, Repo};
+
+/// How upstream relates to a local patch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UpstreamState {
+    /// Upstream has none of it.
+    Pending,
+    /// Upstream has the same change (same Change-Id or patch-id, same content).
+    Merged,
+    /// Upstream merged the same Change-Id with other content (another patchset).
+    MergedDiffers,
+    /// Upstream merged it, then reverted it.
+    Reverted,
+}
+
+impl UpstreamState {
+    /// All states, in display order.
+    pub const ALL: [UpstreamState; 4] =
+        [UpstreamState::Pending, UpstreamState::Merged, UpstreamState::MergedDiffers, UpstreamState::Reverted];
+
+    /// The name used in output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpstreamState::Pending => "pending",
+            UpstreamState::Merged => "merged",
+            UpstreamState::MergedDiffers => "merged-differs",
+            UpstreamState::Reverted => "reverted",
+        }
+    }
+}
+
+/// How a match was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MatchedBy {
+    ChangeId,
+    PatchId,
+}
+
+/// The verdict for one patch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamMatch {
+    pub state: UpstreamState,
+    /// The upstream commit that has the change.
+    pub commit: Option<Oid>,
+    /// The upstream commit that reverted it.
+    pub reverted_by: Option<Oid>,
+    pub matched_by: Option<MatchedBy>,
+    /// Whether the matching upstream commit is already below the merge base
+    /// (the local copy survived an earlier rebase).
+    pub before_base: bool,
+}
+
+impl Default for UpstreamMatch {
+    /// Upstream has none of it.
+    fn default() -> Self {
+        UpstreamMatch {
+            state: UpstreamState::Pending,
+            commit: None,
+            reverted_by: None,
+            matched_by: None,
+            before_base: false,
+        }
+    }
+}
+
+/// A local commit, as far as matching is concerned.
+#[derive(Debug, Clone)]
+pub struct LocalChange {
+    pub oid: Oid,
+    pub tree: Oid,
+    pub parent_tree: Option<Oid>,
+    pub change_id: Option<String>,
+    pub is_merge: bool,
+}
+
+/// One upstream commit, with what matching needs.
+#[derive(Debug, Clone)]
+struct UpCommit {
+    oid: Oid,
+    tree: Oid,
+    parent_tree: Option<Oid>,
+    reverts: Option<Oid>,
+    before_base: bool,
+    is_merge: bool,
+}
+
+static REVERTS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"This reverts commit ([0-9a-f]{7,40})").unwrap());
+
+/// The upstream side of the comparison: commits since the merge base (what
+/// the next rebase brings), plus a look-back window below it.
+#[derive(Debug)]
+pub struct UpstreamIndex {
+    /// Oldest first.
+    commits: Vec<UpCommit>,
+    by_change_id: HashMap<String, Vec<usize>>,
+    reverted_by: HashMap<Oid, Vec<usize>>,
+    /// Number of commits after the merge base.
+    pub ahead: usize,
+}
+
+impl UpstreamIndex {
+    /// Reads upstream commits in `merge_base..upstream`, and first-parent
+    /// ancestors of the merge base committed after `lookback_until`.
+    pub fn build(repo: &Repo, merge_base: Oid, upstream: Oid, lookback_until: Option<i64>) -> Result<UpstreamIndex> {
+        let mut commits = Vec::new();
+        if let Some(until) = lookback_until {
+            let mut older = Vec::new();
+            let mut next = Some(merge_base);
+            while let Some(oid) = next {
+                let (c, time) = read_up(repo, oid, true)?;
+                if time < until {
+                    break;
+                }
+                next = repo.commit_tree_and_time(oid)?.1.first().copied();
+                older.push(c);
+            }
+            older.reverse();
+            commits.extend(older);
+        }
+        let newer = repo.commits_between(&[merge_base], upstream)?;
+        let ahead = newer.len();
+        for oid in newer {
+            commits.push(read_up(repo, oid, false)?.0);
+        }
+        let mut index =
+            UpstreamIndex { commits: Vec::new(), by_change_id: HashMap::new(), reverted_by: HashMap::new(), ahead };
+        for (i, (c, change_id)) in commits.into_iter().enumerate() {
+            if let Some(id) = change_id {
+                index.by_change_id.entry(id).or_default().push(i);
+            }
+            if let Some(target) = c.reverts {
+                index.reverted_by.entry(target).or_default().push(i);
+            }
+            index.commits.push(c);
+        }
+        Ok(index)
+    }
+
+    /// Decides the upstream state of every local patch.
+    pub fn classify(&self, repo: &Repo, patches: &[LocalChange]) -> Result<Vec<UpstreamMatch>> {
+        let mut out = vec![UpstreamMatch::default(); patches.len()];
+        let mut need_patch_id = Vec::new();
+        for (i, p) in patches.iter().enumerate() {
+            if p.is_merge {
+                continue;
+            }
+            let hits = p.change_id.as_ref().and_then(|id| self.by_change_id.get(id));
+            match hits.and_then(|h| h.last()) {
+                Some(&u) => out[i] = self.verdict(repo, p, u, MatchedBy::ChangeId)?,
+                None => need_patch_id.push(i),
+            }
+        }
+        let found = self.match_patch_ids(repo, patches, &need_patch_id)?;
+        for (i, u) in found {
+            out[i] = self.verdict(repo, &patches[i], u, MatchedBy::PatchId)?;
+        }
+        Ok(out)
+    }
+
+    fn verdict(&self, repo: &Repo, p: &LocalChange, u: usize, by: MatchedBy) -> Result<UpstreamMatch> {
+        let up = &self.commits[u];
+        let reverted_by = self.effective_revert(u);
+        let state = if reverted_by.is_some() {
+            UpstreamState::Reverted
+        } else if by == MatchedBy::PatchId || same_content(repo, p, up)? {
+            UpstreamState::Merged
+        } else {
+            UpstreamState::MergedDiffers
+        };
+        Ok(UpstreamMatch {
+            state,
+            commit: Some(up.oid),
+            reverted_by: reverted_by.map(|r| self.commits[r].oid),
+            matched_by: Some(by),
+            before_base: up.before_base,
+        })
+    }
+
+    /// The revert that undid commit `u`, unless that revert was itself reverted.
+    fn effective_revert(&self, u: usize) -> Option<usize> {
+        let reverts = self.reverted_by.get(&self.commits[u].oid)?;
+        let last = *reverts.iter().filter(|&&r| r > u).max()?;
+        match self.effective_revert(last) {
+            Some(_) => None, // the revert was reverted: the change is back
+            None => Some(last),
+        }
+    }
+
+    /// Finds upstream commits (after the merge base, like `git rebase`) with
+    /// the same patch-id as the given local patches.
+    fn match_patch_ids(&self, repo: &Repo, patches: &[LocalChange], which: &[usize]) -> Result<Vec<(usize, usize)>> {
+        let mut wanted: Vec<(usize, Vec<Vec<u8>>)> = Vec::new();
+        for &i in which {
+            let p = &patches[i];
+            let paths = changed_paths(repo, p.parent_tree, p.tree)?;
+            wanted.push((i, paths));
+        }
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let trie = PathTrie::new(wanted.iter().flat_map(|(_, paths)| paths.iter()));
+        let mut local_ids: HashMap<usize, PatchId> = HashMap::new();
+        let mut found = Vec::new();
+        let mut matched: HashSet<usize> = HashSet::new();
+        for (u, up) in self.commits.iter().enumerate().filter(|(_, c)| !c.before_base && !c.is_merge) {
+            let changed = trie.changed_leaves(repo, up.parent_tree, up.tree)?;
+            if changed.is_empty() {
+                continue;
+            }
+            for (i, paths) in &wanted {
+                if matched.contains(i) || !paths.iter().all(|p| changed.contains(p.as_slice())) {
+                    continue;
+                }
+                if changed_paths(repo, up.parent_tree, up.tree)?.len() != paths.len() {
+                    continue;
+                }
+                let p = &patches[*i];
+                let local = match local_ids.get(i) {
+                    Some(id) => *id,
+                    None => *local_ids.entry(*i).or_insert(repo.commit_patch_id(p.tree, p.parent_tree)?),
+                };
+                if repo.commit_patch_id(up.tree, up.parent_tree)? == local {
+                    found.push((*i, u));
+                    matched.insert(*i);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Upstream commits whose Change-Id is `id`, oldest first.
+    pub fn commits_with_change_id(&self, id: &str) -> Vec<Oid> {
+        self.by_change_id.get(id).map(|v| v.iter().map(|&i| self.commits[i].oid).collect()).unwrap_or_default()
+    }
+}
+
+fn read_up(repo: &Repo, oid: Oid, before_base: bool) -> Result<((UpCommit, Option<String>), i64)> {
+    let c = repo.commit(oid)?;
+    let parent_tree = match c.parents.first() {
+        Some(&p) => Some(repo.commit_tree_and_time(p)?.0),
+        None => None,
+    };
+    let info = MessageInfo::parse(&c.message);
+    let reverts = REVERTS
+        .captures(&c.message)
+        .and_then(|caps| std::str::from_utf8(&caps[1]).ok().map(str::to_owned))
+        .and_then(|hex| resolve_prefix(repo, &hex));
+    let up = UpCommit { oid, tree: c.tree, parent_tree, reverts, before_base, is_merge: c.parents.len() > 1 };
+    Ok(((up, info.change_id), c.commit_time.seconds))
+}
+
+fn resolve_prefix(repo: &Repo, hex: &str) -> Option<Oid> {
+    if hex.len() == 40 {
+        return Oid::from_str(hex).ok();
+    }
+    repo.git().revparse_single(hex).ok().map(|o| o.id())
+}
+
+/// Whether the upstream commit leaves every path the local patch touches
+/// exactly as the local patch leaves it.
+fn same_content(repo: &Repo, p: &LocalChange, up: &UpCommit) -> Result<bool> {
+    let local = changed_paths(repo, p.parent_tree, p.tree)?;
+    let upstream = changed_paths(repo, up.parent_tree, up.tree)?;
+    if local != upstream {
+        return Ok(false);
+    }
+    for path in &local {
+        let a = crate::repo::lookup_path(repo, p.tree, path)?;
+        let b = crate::repo::lookup_path(repo, up.tree, path)?;
+        if a.map(|e| (e.mode, e.oid)) != b.map(|e| (e.mode, e.oid)) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Paths of files that differ between two trees, sorted.
+pub fn changed_paths(repo: &impl ObjectRead, old: Option<Oid>, new: Oid) -> Result<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    let old_tree = match old {
+        Some(o) => Some(repo.tree(o)?),
+        None => None,
+    };
+    let new_tree = repo.tree(new)?;
+    diff_trees(repo, &mut Vec::new(), old_tree.as_deref(), Some(&new_tree), &mut out)?;
+    out.sort();
+    Ok(out)
+}
+
+fn diff_trees(
+    repo: &impl ObjectRead,
+    prefix: &mut Vec<u8>,
+    a: Option<&Tree>,
+    b: Option<&Tree>,
+    out: &mut Vec<Vec<u8>>,
+) -> Result<()> {
+    let mut names: BTreeMap<&[u8], (Option<&crate::objects::Entry>, Option<&crate::objects::Entry>)> = BTreeMap::new();
+    for e in a.into_iter().flat_map(|t| &t.entries) {
+        names.entry(&e.name).or_default().0 = Some(e);
+    }
+    for e in b.into_iter().flat_map(|t| &t.entries) {
+        names.entry(&e.name).or_default().1 = Some(e);
+    }
+    for (name, (ea, eb)) in names {
+        if let (Some(x), Some(y)) = (ea, eb)
+            && x.oid == y.oid
+            && x.mode == y.mode
+        {
+            continue;
+        }
+        let len = prefix.len();
+        prefix.extend_from_slice(name);
+        let sub = |e: Option<&crate::objects::Entry>| -> Result<Option<std::rc::Rc<Tree>>> {
+            match e {
+                Some(e) if e.is_tree() => Ok(Some(repo.tree(e.oid)?)),
+                _ => Ok(None),
+            }
+        };
+        let (ta, tb) = (sub(ea)?, sub(eb)?);
+        if ea.is_some_and(|e| !e.is_tree()) || eb.is_some_and(|e| !e.is_tree()) {
+            out.push(prefix.clone());
+        }
+        if ta.is_some() || tb.is_some() {
+            prefix.push(b'/');
+            diff_trees(repo, prefix, ta.as_deref(), tb.as_deref(), out)?;
+        }
+        prefix.truncate(len);
+    }
+    Ok(())
+}
+
+/// The union of the local patches' paths, for scanning upstream commits
+/// without diffing whole trees.
+#[derive(Debug, Default)]
+struct PathTrie {
+    children: BTreeMap<Vec<u8>, PathTrie>,
+    leaf: Option<Vec<u8>>,
+}
+
+impl PathTrie {
+    fn new<'a>(paths: impl Iterator<Item = &'a Vec<u8>>) -> PathTrie {
+        let mut root = PathTrie::default();
+        for path in paths {
+            let mut node = &mut root;
+            for part in path.split(|&b| b == b'/') {
+                node = node.children.entry(part.to_vec()).or_default();
+            }
+            node.leaf = Some(path.clone());
+        }
+        root
+    }
+
+    /// The paths of this trie whose entries differ between two trees.
+    fn changed_leaves(&self, repo: &Repo, old: Option<Oid>, new: Oid) -> Result<HashSet<&[u8]>> {
+        let mut out = HashSet::new();
+        if old != Some(new) {
+            self.walk(repo, old, Some(new), &mut out)?;
+        }
+        Ok(out)
+    }
+
+    fn walk<'s>(&'s self, repo: &Repo, a: Option<Oid>, b: Option<Oid>, out: &mut HashSet<&'s [u8]>) -> Result<()> {
+        let ta = a.map(|o| repo.tree(o)).transpose()?;
+        let tb = b.map(|o| repo.tree(o)).transpose()?;
+        for (name, child) in &self.children {
+            let ea = ta.as_ref().and_then(|t| t.get(name));
+            let eb = tb.as_ref().and_then(|t| t.get(name));
+            if ea.map(|e| (e.mode, e.oid)) == eb.map(|e| (e.mode, e.oid)) {
+                continue;
+            }
+            if let Some(leaf) = &child.leaf
+                && (ea.is_some_and(|e| !e.is_tree()) || eb.is_some_and(|e| !e.is_tree()))
+            {
+                out.insert(leaf);
+            }
+            if !child.children.is_empty() {
+                let sub = |e: Option<&crate::objects::Entry>| e.filter(|e| e.is_tree()).map(|e| e.oid);
+                child.walk(repo, sub(ea), sub(eb), out)?;
+            }
+        }
+        Ok(())
+    }
+}
