@@ -91,6 +91,14 @@ pub fn format_duration(d: SignedDuration) -> String {
     format!("{secs}s")
 }
 
+/// How long ago, in words: `10m ago`, `just now`, `in the future`.
+pub fn ago(d: SignedDuration) -> String {
+    match human_age(d).as_str() {
+        s @ ("just now" | "in the future") => s.to_owned(),
+        s => format!("{s} ago"),
+    }
+}
+
 /// A short human age: `just now`, `45m`, `20h`, `12d`, `9w`, `3y`.
 pub fn human_age(d: SignedDuration) -> String {
     let secs = d.as_secs();
@@ -135,6 +143,8 @@ mod tests {
         assert_eq!(human_age(h(24 * 7 * 9)), "9w");
         assert_eq!(human_age(h(24 * 365 * 3)), "3y");
         assert_eq!(human_age(h(-1)), "in the future");
+        assert_eq!(ago(h(-1)), "in the future");
+        assert_eq!(ago(h(3)), "3h ago");
     }
 
     #[test]

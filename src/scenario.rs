@@ -130,6 +130,10 @@ pub struct CommitSpec {
     /// Allow a commit that changes nothing.
     #[serde(default)]
     pub empty: bool,
+    /// Decode `\\xNN` escapes in message, author and committer into raw
+    /// bytes (for hostile, non-UTF-8 test data).
+    #[serde(default)]
+    pub raw_escapes: bool,
 }
 
 /// A text replacement inside one file.

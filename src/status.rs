@@ -11,7 +11,7 @@ use std::io::Write;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::clock::{Clock, human_age, rfc3339};
+use crate::clock::{Clock, ago, human_age, rfc3339};
 use crate::config::{Config, Links};
 use crate::error::Result;
 use crate::repo::{Dirty, Operation, Repo};
@@ -73,13 +73,13 @@ pub fn render_text(status: &Status, out: &mut dyn Write) -> std::io::Result<()> 
     writeln!(out, "upstream     {} at {}", terminal(s.upstream.name.as_bytes()), short(s.upstream.oid))?;
     writeln!(
         out,
-        "merge base   {}, committed {} ago; {} behind upstream",
+        "merge base   {}, committed {}; {} behind upstream",
         short(s.merge_base),
-        status.age(s.merge_base_time),
+        ago(status.now.duration_since(s.merge_base_time)),
         plural(s.behind, "commit")
     )?;
     match status.last_fetch {
-        Some(t) => writeln!(out, "last fetch   {} ({} ago)", rfc3339(t), status.age(t))?,
+        Some(t) => writeln!(out, "last fetch   {} ({})", rfc3339(t), ago(status.now.duration_since(t)))?,
         None => writeln!(out, "last fetch   never (no FETCH_HEAD)")?,
     }
     if let Some(op) = status.operation {
@@ -91,9 +91,34 @@ pub fn render_text(status: &Status, out: &mut dyn Write) -> std::io::Result<()> 
         writeln!(out, "no local patches: the branch is upstream as of the merge base")?;
         return Ok(());
     }
-    writeln!(out, "{}", patch_table(status))?;
+    for line in patch_table(status).lines() {
+        writeln!(out, "{}", line.trim_end())?;
+    }
     writeln!(out)?;
-    writeln!(out, "{}", state_summary(&s.patches))
+    writeln!(out, "{}", state_summary(&s.patches))?;
+    for hint in hints(&s.patches) {
+        writeln!(out, "  {hint}")?;
+    }
+    Ok(())
+}
+
+/// One line per upstream state that calls for a decision.
+fn hints(patches: &[Patch]) -> Vec<String> {
+    let positions = |state: UpstreamState| -> Vec<String> {
+        patches.iter().filter(|p| p.upstream.state == state).map(|p| format!("#{}", p.position)).collect()
+    };
+    let mut out = Vec::new();
+    for (state, text) in [
+        (UpstreamState::Merged, "merged upstream; the next rebase drops them"),
+        (UpstreamState::MergedDiffers, "merged upstream as another patchset; drop the local copy"),
+        (UpstreamState::Reverted, "merged, then reverted upstream; does the checkout still need them?"),
+    ] {
+        let found = positions(state);
+        if !found.is_empty() {
+            out.push(format!("{} {text}", found.join(" ")));
+        }
+    }
+    out
 }
 
 fn plural(n: usize, word: &str) -> String {

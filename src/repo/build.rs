@@ -111,7 +111,7 @@ impl Builder<'_> {
             Some(d) => crate::clock::parse_timestamp(d, "date").map_err(|e| self.err(format!("{id}: {e}")))?,
             None => self.next_date(),
         };
-        let author = self.identity(spec.author.as_deref(), source, date)?;
+        let author = self.identity(spec.author.as_deref(), source, spec.raw_escapes)?;
         let committed = match (&spec.committed, local) {
             (Some(t), _) => {
                 crate::clock::parse_timestamp(t, "committed").map_err(|e| self.err(format!("{id}: {e}")))?
@@ -119,22 +119,42 @@ impl Builder<'_> {
             (None, true) => self.times.last_sync.unwrap_or(date),
             (None, false) => date,
         };
-        let committer_text = spec
-            .committer
-            .clone()
-            .unwrap_or_else(|| if local { self.scenario.committer.clone() } else { identity_text(&author) });
-        let committer =
-            signature(&committer_text, committed).ok_or_else(|| self.err(format!("{id}: bad committer")))?;
-        let tree = self.repo.find_tree(tree).git_context(|| format!("reading tree of {id}"))?;
-        let parents: Vec<git2::Commit<'_>> =
-            parent.map(|p| self.repo.find_commit(p)).transpose().git_context(|| id.clone())?.into_iter().collect();
-        let parent_refs: Vec<&git2::Commit<'_>> = parents.iter().collect();
-        let oid = self
-            .repo
-            .commit(None, &author, &committer, &message, &tree, &parent_refs)
-            .git_context(|| format!("committing {id}"))?;
+        let committer = match (&spec.committer, local) {
+            (Some(text), _) => self.identity(Some(text), None, spec.raw_escapes)?,
+            (None, true) => self.identity(Some(&self.scenario.committer), None, false)?,
+            (None, false) => author.clone(),
+        };
+        let oid = self.write_commit(tree, parent, (&author, date), (&committer, committed), &message)?;
         self.files.insert(oid, files);
         Ok(oid)
+    }
+
+    /// Writes a commit object byte for byte, so that names and messages can
+    /// hold anything git allows (control characters, invalid UTF-8).
+    fn write_commit(
+        &self,
+        tree: Oid,
+        parent: Option<Oid>,
+        author: (&Ident, Timestamp),
+        committer: (&Ident, Timestamp),
+        message: &[u8],
+    ) -> Result<Oid> {
+        let mut body = format!("tree {tree}\n").into_bytes();
+        if let Some(p) = parent {
+            body.extend_from_slice(format!("parent {p}\n").as_bytes());
+        }
+        for (field, (who, when)) in [("author", author), ("committer", committer)] {
+            body.extend_from_slice(field.as_bytes());
+            body.push(b' ');
+            body.extend_from_slice(&who.name);
+            body.extend_from_slice(b" <");
+            body.extend_from_slice(&who.email);
+            body.extend_from_slice(format!("> {} +0000\n", when.as_second()).as_bytes());
+        }
+        body.push(b'\n');
+        body.extend_from_slice(message);
+        let odb = self.repo.odb().git_context(|| "object database".into())?;
+        odb.write(git2::ObjectType::Commit, &body).git_context(|| "writing a commit".into())
     }
 
     /// Cherry-picks (or reverts) commit `other` onto `parent` in memory.
@@ -249,7 +269,7 @@ impl Builder<'_> {
         builder.write().git_context(|| "writing tree".into())
     }
 
-    fn message(&self, spec: &CommitSpec, source: Option<Oid>) -> Result<String> {
+    fn message(&self, spec: &CommitSpec, source: Option<Oid>) -> Result<Vec<u8>> {
         let raw = match (&spec.message, source) {
             (Some(m), _) => m.clone(),
             (None, Some(src)) => {
@@ -265,20 +285,23 @@ impl Builder<'_> {
         if let Some(start) = out.find("{id:") {
             return Err(self.err(format!("{}: unknown reference {}", spec.id, &out[start..])));
         }
-        Ok(out)
+        Ok(if spec.raw_escapes { unescape_bytes(&out) } else { out.into_bytes() })
     }
 
-    fn identity(&self, text: Option<&str>, source: Option<Oid>, when: Timestamp) -> Result<Signature<'static>> {
+    fn identity(&self, text: Option<&str>, source: Option<Oid>, raw: bool) -> Result<Ident> {
         let text = match (text, source) {
             (Some(t), _) => t.to_owned(),
             (None, Some(src)) => {
                 let c = self.repo.find_commit(src).git_context(|| "picked commit".into())?;
                 let a = c.author();
-                format!("{} <{}>", String::from_utf8_lossy(a.name_bytes()), String::from_utf8_lossy(a.email_bytes()))
+                return Ok(Ident { name: a.name_bytes().to_vec(), email: a.email_bytes().to_vec() });
             }
             (None, None) => "Test Author <author@example.org>".to_owned(),
         };
-        signature(&text, when).ok_or_else(|| self.err(format!("bad identity '{text}', expected 'Name <email>'")))
+        let (name, email) =
+            parse_identity(&text).ok_or_else(|| self.err(format!("bad identity '{text}', expected 'Name <email>'")))?;
+        let bytes = |s: &str| if raw { unescape_bytes(s) } else { s.as_bytes().to_vec() };
+        Ok(Ident { name: bytes(&name), email: bytes(&email) })
     }
 
     fn snapshots(&mut self) -> Result<()> {
@@ -379,8 +402,32 @@ fn signature(text: &str, when: Timestamp) -> Option<Signature<'static>> {
     Signature::new(&name, &email, &Time::new(when.as_second(), 0)).ok()
 }
 
-fn identity_text(sig: &Signature<'_>) -> String {
-    format!("{} <{}>", String::from_utf8_lossy(sig.name_bytes()), String::from_utf8_lossy(sig.email_bytes()))
+/// A name and email as raw bytes.
+#[derive(Debug, Clone)]
+struct Ident {
+    name: Vec<u8>,
+    email: Vec<u8>,
+}
+
+/// Decodes `\xNN` escapes into raw bytes, for scenarios that need bytes a
+/// TOML string cannot hold (invalid UTF-8).
+pub fn unescape_bytes(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\'
+            && bytes.get(i + 1) == Some(&b'x')
+            && let Some(b) = text.get(i + 2..i + 4).and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(b);
+            i += 4;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    out
 }
 
 fn decode_hex(hex: &str) -> Option<Vec<u8>> {

@@ -168,7 +168,7 @@ impl Repo {
     /// Wraps an already opened libgit2 repository.
     pub fn from_git(git: git2::Repository) -> Repo {
         let git_dir = git.path().to_owned();
-        let workdir = git.workdir().map(Path::to_owned);
+        let workdir = git.workdir().map(|w| w.components().collect::<PathBuf>());
         let mailmap = git.mailmap().ok();
         Repo { git, git_dir, workdir, trees: RefCell::new(HashMap::new()), mailmap }
     }
@@ -214,11 +214,30 @@ impl Repo {
             message: "HEAD is a symbolic reference without a target".into(),
         })?;
         if !head.is_branch() {
-            return Err(Error::DetachedHead { path, oid: oid.to_string() });
+            return match self.rebasing_branch()? {
+                Some(branch) => Ok(branch),
+                None => Err(Error::DetachedHead { path, oid: oid.to_string() }),
+            };
         }
         let refname = String::from_utf8_lossy(head.name_bytes()).into_owned();
         let name = refname.strip_prefix("refs/heads/").unwrap_or(&refname).to_owned();
         Ok(HeadBranch { name, refname, oid })
+    }
+
+    /// During a rebase HEAD is detached; the branch being rebased is named in
+    /// the rebase state directory and still points at the old stack.
+    fn rebasing_branch(&self) -> Result<Option<HeadBranch>> {
+        if self.operation_in_progress() != Some(Operation::Rebase) {
+            return Ok(None);
+        }
+        for dir in ["rebase-merge", "rebase-apply"] {
+            let Ok(text) = std::fs::read_to_string(self.git_dir.join(dir).join("head-name")) else { continue };
+            let refname = text.trim().to_owned();
+            let Some(name) = refname.strip_prefix("refs/heads/").map(str::to_owned) else { continue };
+            let oid = self.git.refname_to_id(&refname).git_context(|| format!("reading {refname}"))?;
+            return Ok(Some(HeadBranch { name, refname, oid }));
+        }
+        Ok(None)
     }
 
     /// Resolves the upstream: `spec` if given (any revision), else the
