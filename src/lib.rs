@@ -5,4 +5,5 @@
 //! [`run`] into an exit code; everything else lives in this library so that
 //! tests can drive it without spawning processes.
 
+pub mod renames;
 pub mod xdiff;

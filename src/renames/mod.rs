@@ -1,0 +1,1 @@
+//! Rename detection that reproduces git's diffcore-rename as merge-ort drives it.
