@@ -179,7 +179,7 @@ impl DirRenameInfo {
         let (mut old_rest, mut new_rest) = (old_path, new_path);
         let mut first = true;
         loop {
-            let (old_dir, old_component) = split_last(old_rest);
+            let (old_dir, old_component) = split_last_old(old_rest);
             if !self.counts_dir(dirs_removed, old_dir) {
                 break;
             }
@@ -231,13 +231,21 @@ impl DirRenameInfo {
     }
 }
 
-/// Splits off the last path component the way git's `dirname_munge()`
-/// leaves it: for a path without a slash the directory is empty and the
-/// component loses its first byte, which git overwrites with the NUL.
+/// Splits `path` into its directory and last component.
 fn split_last(path: &[u8]) -> (&[u8], &[u8]) {
     match path.iter().rposition(|&b| b == b'/') {
         Some(slash) => (&path[..slash], &path[slash + 1..]),
-        None => (b"", path.get(1..).unwrap_or_default()),
+        None => (b"", path),
+    }
+}
+
+/// Like [`split_last`] for the old side of `update_dir_rename_counts()`:
+/// for a path without a slash, git's `dirname_munge()` overwrites the first
+/// byte with the terminator, so the component it compares loses that byte.
+fn split_last_old(path: &[u8]) -> (&[u8], &[u8]) {
+    match split_last(path) {
+        (b"", component) => (b"", component.get(1..).unwrap_or_default()),
+        split => split,
     }
 }
 
