@@ -12,6 +12,7 @@ use std::process::{Command, Output, Stdio};
 use betadrift::renames::{MAX_SCORE, Pair, RenameOptions, Renames, Side, detect_renames};
 use git2::{ObjectType, Oid};
 
+pub mod merge;
 pub mod random;
 
 /// A git binary run with no system or user configuration.
@@ -55,6 +56,17 @@ impl Git {
 
     /// Runs git with `stdin`, panicking (with stderr) on failure.
     pub fn run(&self, dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
+        let output = self.run_unchecked(dir, args, stdin);
+        assert!(
+            output.status.success(),
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+
+    /// Runs git with `stdin` and returns whatever it did.
+    pub fn run_unchecked(&self, dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
         let mut child = self
             .command(dir, args)
             .stdin(Stdio::piped())
@@ -67,12 +79,9 @@ impl Git {
         let writer = std::thread::spawn(move || input.write_all(&data));
         let output = child.wait_with_output().expect("git output");
         let written = writer.join().expect("writer thread");
-        assert!(
-            output.status.success(),
-            "git {args:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        written.expect("write stdin");
+        if output.status.success() {
+            written.expect("write stdin");
+        }
         output
     }
 
