@@ -14,7 +14,7 @@ use betadrift::renames::{
     DEFAULT_RENAME_SCORE, MAX_SCORE, Pair, RenameOptions, estimate_similarity,
 };
 use renames_support::random::random_case;
-use renames_support::{Case, File, Git, Record, Rng, git_records};
+use renames_support::{Case, File, Git, Record, Rng, git_records, git_records_with_attributes};
 
 /// Cases per git process.
 const BATCH: usize = 250;
@@ -300,4 +300,59 @@ fn five_equal_candidates_keep_the_first_four() {
     }
     let new = tree(&[("dst/moved.txt", text(&format!("{body}seven\n")))]);
     assert_matches_git(Case { old, new }, &RenameOptions::diff());
+}
+
+/// Blobs plus the binary-ness `*.bin -diff` and `*.txt diff` force.
+struct Attributed(std::collections::HashMap<git2::Oid, Vec<u8>>);
+
+impl betadrift::renames::BlobSource for Attributed {
+    fn blob(
+        &mut self,
+        oid: git2::Oid,
+    ) -> Result<std::borrow::Cow<'_, [u8]>, betadrift::renames::BlobError> {
+        self.0.blob(oid)
+    }
+
+    fn forced_binary(&mut self, path: &[u8]) -> Option<bool> {
+        if path.ends_with(b".bin") {
+            Some(true)
+        } else if path.ends_with(b".txt") {
+            Some(false)
+        } else {
+            None
+        }
+    }
+}
+
+#[test]
+fn gitattributes_decide_binary_handling_of_crlf() {
+    let lf = "a\nb\nc\nd\n";
+    let crlf = "a\r\nb\r\nc\r\nd\r\n";
+    let with_nul = "a\r\nb\r\nc\r\nd\r\n\0\n";
+    let case = Case {
+        old: tree(&[
+            ("x/one.bin", text(lf)),
+            ("x/two.txt", text(lf)),
+            ("x/three", text(lf)),
+        ]),
+        new: tree(&[
+            ("y/uno.bin", text(crlf)),
+            ("y/dos.txt", text(with_nul)),
+            ("y/tres", text(crlf)),
+        ]),
+    };
+    let attributes = "*.bin -diff\n*.txt diff\n";
+    let git = Git::new();
+    let options = RenameOptions::diff();
+    let (theirs, _) = git_records_with_attributes(
+        &git,
+        std::slice::from_ref(&case),
+        &options,
+        Some(attributes),
+    );
+    let (ours, _) = case.expected_records_with(&options, &mut Attributed(case.blobs()));
+    assert_eq!(ours, theirs[0]);
+    // Without attributes the answer differs, so the attributes mattered.
+    let (plain, _) = case.expected_records(&options);
+    assert_ne!(plain, ours);
 }

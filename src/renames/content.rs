@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use git2::Oid;
 
 use super::Side;
-use super::similarity::{Fingerprint, score_from_copied, sizes_rule_out};
+use super::similarity::{Fingerprint, is_binary, score_from_copied, sizes_rule_out};
 
 /// The error a [`BlobSource`] reports for a blob it cannot produce.
 pub type BlobError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -25,6 +25,16 @@ pub trait BlobSource {
     /// reading the content (git reads only the object header here).
     fn size(&mut self, oid: Oid) -> Result<u64, BlobError> {
         Ok(self.blob(oid)?.len() as u64)
+    }
+
+    /// Whether gitattributes force `path` binary (`-diff`, `binary`, or a
+    /// diff driver with `binary = true`: `Some(true)`) or text (`diff`:
+    /// `Some(false)`); `None`, the default, lets the content decide (a NUL
+    /// in the first 8000 bytes means binary).  Binary blobs keep the CR of
+    /// CRLF in similarity estimates.
+    fn forced_binary(&mut self, path: &[u8]) -> Option<bool> {
+        let _ = path;
+        None
     }
 }
 
@@ -84,7 +94,7 @@ pub enum RenameError {
 pub(crate) struct ContentCache<'b, B: BlobSource> {
     blobs: &'b mut B,
     sizes: HashMap<Oid, u64>,
-    prints: HashMap<Oid, Fingerprint>,
+    prints: HashMap<(Oid, Option<bool>), Fingerprint>,
 }
 
 impl<'b, B: BlobSource> ContentCache<'b, B> {
@@ -115,9 +125,9 @@ impl<'b, B: BlobSource> ContentCache<'b, B> {
         if sizes_rule_out(src_size, dst_size, min_score) {
             return Ok(0);
         }
-        self.ensure_fingerprint(src)?;
-        self.ensure_fingerprint(dst)?;
-        let copied = self.prints[&src.oid].copied_into(&self.prints[&dst.oid]);
+        let src_key = self.ensure_fingerprint(src)?;
+        let dst_key = self.ensure_fingerprint(dst)?;
+        let copied = self.prints[&src_key].copied_into(&self.prints[&dst_key]);
         Ok(score_from_copied(copied, src_size, dst_size))
     }
 
@@ -134,20 +144,22 @@ impl<'b, B: BlobSource> ContentCache<'b, B> {
         Ok(size)
     }
 
-    /// Makes sure `side`'s fingerprint is cached.
-    fn ensure_fingerprint(&mut self, side: &Side) -> Result<(), RenameError> {
-        if self.prints.contains_key(&side.oid) {
-            return Ok(());
+    /// Makes sure `side`'s fingerprint is cached; returns its cache key.
+    fn ensure_fingerprint(&mut self, side: &Side) -> Result<(Oid, Option<bool>), RenameError> {
+        let key = (side.oid, self.blobs.forced_binary(&side.path));
+        if self.prints.contains_key(&key) {
+            return Ok(key);
         }
         let content = self
             .blobs
             .blob(side.oid)
             .map_err(|source| unreadable(side, source))?;
-        let print = Fingerprint::of(&content);
+        let binary = key.1.unwrap_or_else(|| is_binary(&content));
+        let print = Fingerprint::with_binary(&content, binary);
         let size = content.len() as u64;
         self.sizes.insert(side.oid, size);
-        self.prints.insert(side.oid, print);
-        Ok(())
+        self.prints.insert(key, print);
+        Ok(key)
     }
 }
 

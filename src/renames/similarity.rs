@@ -39,7 +39,14 @@ impl Fingerprint {
     /// Text blobs (no NUL in the first 8000 bytes) ignore the CR of every
     /// CRLF, so a file and its CRLF twin fingerprint alike.
     pub fn of(content: &[u8]) -> Self {
-        let is_text = !is_binary(content);
+        Self::with_binary(content, is_binary(content))
+    }
+
+    /// Computes the span histogram of `content`, treating it as binary (CRs
+    /// kept) or text (CR of CRLF dropped) as told, as git does when a
+    /// gitattributes `diff` setting decides instead of the content.
+    pub fn with_binary(content: &[u8], binary: bool) -> Self {
+        let is_text = !binary;
         let mut spans = Vec::new();
         let mut hasher = SpanHasher::default();
         for (i, &byte) in content.iter().enumerate() {

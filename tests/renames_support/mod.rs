@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use betadrift::renames::{MAX_SCORE, Pair, RenameOptions, Renames, Side, detect_renames};
+use betadrift::renames::{BlobSource, MAX_SCORE, Pair, RenameOptions, Side, detect_renames};
 use git2::{ObjectType, Oid};
 
 pub mod merge;
@@ -194,17 +194,19 @@ impl Case {
             .collect()
     }
 
-    /// Our answer in plain diff mode.
-    pub fn detect(&self, options: &RenameOptions) -> Renames {
-        let queue = self.queue();
-        let mut blobs = self.blobs();
-        detect_renames(&queue, options, None, None, &mut blobs).expect("all blobs present")
-    }
-
     /// Our answer as the records `git diff-tree --name-status` would print.
     pub fn expected_records(&self, options: &RenameOptions) -> (Vec<Record>, usize) {
+        self.expected_records_with(options, &mut self.blobs())
+    }
+
+    /// Like [`Case::expected_records`], reading blobs from `blobs`.
+    pub fn expected_records_with(
+        &self,
+        options: &RenameOptions,
+        blobs: &mut impl BlobSource,
+    ) -> (Vec<Record>, usize) {
         let queue = self.queue();
-        let result = self.detect(options);
+        let result = detect_renames(&queue, options, None, None, blobs).expect("all blobs present");
         let by_add: HashMap<usize, _> = result.renames.iter().map(|r| (r.add, r)).collect();
         let used: Vec<usize> = result.renames.iter().map(|r| r.delete).collect();
         let name = |i: usize| String::from_utf8_lossy(&queue[i].side().path).into_owned();
@@ -265,7 +267,29 @@ pub fn git_records(
     cases: &[Case],
     options: &RenameOptions,
 ) -> (Vec<Vec<Record>>, usize) {
+    git_records_with_attributes(git, cases, options, None)
+}
+
+/// [`git_records`] with `attributes` as the `.gitattributes` git applies
+/// (through `attr.tree`).
+pub fn git_records_with_attributes(
+    git: &Git,
+    cases: &[Case],
+    options: &RenameOptions,
+    attributes: Option<&str>,
+) -> (Vec<Vec<Record>>, usize) {
     let repo = git.bare_repo();
+    let attr_config = attributes.map(|text| {
+        let blob = git.run(
+            repo.path(),
+            &["hash-object", "-w", "--stdin"],
+            text.as_bytes(),
+        );
+        let blob = String::from_utf8_lossy(&blob.stdout).trim().to_string();
+        let entry = format!("100644 blob {blob}\t.gitattributes\n");
+        let tree = git.run(repo.path(), &["mktree"], entry.as_bytes());
+        format!("attr.tree={}", String::from_utf8_lossy(&tree.stdout).trim())
+    });
     let mut stream = Vec::new();
     for (k, case) in cases.iter().enumerate() {
         case.write_fast_import(k, &mut stream);
@@ -288,15 +312,11 @@ pub fn git_records(
     }
     let limit = format!("diff.renameLimit={}", options.rename_limit);
     let score = rename_score_arg(options.min_score);
-    let mut args = vec![
-        "-c",
-        &limit,
-        "-c",
-        "diff.renames=true",
-        "diff-tree",
-        "--stdin",
-        "-r",
-    ];
+    let mut args = vec!["-c", &limit, "-c", "diff.renames=true"];
+    if let Some(config) = &attr_config {
+        args.extend(["-c", config.as_str()]);
+    }
+    args.extend(["diff-tree", "--stdin", "-r"]);
     args.extend([score.as_str(), "--always", "-z", "--name-status"]);
     if !options.rename_empty {
         args.push("--no-rename-empty");
