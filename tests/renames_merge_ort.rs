@@ -188,3 +188,37 @@ fn tied_directory_guess_follows_git_hashmap_order() {
         Some(nine.as_str())
     );
 }
+
+#[test]
+fn directory_file_clash_puts_directory_contents_at_the_file_position() {
+    // Base has a/x and a-b with one blob; side a replaces directory a/ by a
+    // file a, deletes a-b and adds z/new with that blob.  merge-ort walks
+    // a/x (at the position of file "a") before a-b, so the exact rename
+    // takes a/x: side b's edit of a/x lands in z/new.
+    let git = Git::new();
+    let same = "same\nline\n";
+    let base = [("a/x", same), ("a-b", same)];
+    let ours = [("a", "file\n"), ("z/new", same)];
+    let theirs = [
+        ("a/x", "same\nline\nfrom a/x\n"),
+        ("a-b", "same\nline\nfrom a-b\n"),
+    ];
+
+    let repo = MergeRepo::new(&git, &base, &ours, &theirs);
+    let merged = repo.merge();
+    assert_eq!(
+        repo.read(&merged.tree, "z/new").as_deref(),
+        Some(theirs[0].1)
+    );
+
+    let (mut queue, mut blobs) = side_queue(&base, &[("z/new", same)]);
+    // Byte-wise order would be [a-b, a/x, z/new]; merge-ort's is this one.
+    queue.swap(0, 1);
+    assert_eq!(queue[0].side().path, b"a/x");
+    let relevant = [
+        ("a/x", SourceRelevance::Content),
+        ("a-b", SourceRelevance::Content),
+    ];
+    let found = detect(&queue, &mut blobs, &relevant, &mut HashMap::new());
+    assert_eq!(queue[found.renames[0].delete].side().path, b"a/x");
+}

@@ -7,14 +7,14 @@
 //! follows git 2.47's `diffcore_rename_extended()` step by step:
 //!
 //! 1. exact renames (same blob), preferring unused sources with the same
-//!    basename ([`exact`]);
+//!    basename (`exact.rs`);
 //! 2. basename-guided matching: a source and destination with the same
 //!    basename, unique on both sides or located through an already known
-//!    directory rename, pair up when at least 75% similar ([`basename`]);
+//!    directory rename, pair up when at least 75% similar (`basename.rs`);
 //! 3. culling sources merge-ort does not care about, including those only
-//!    needed to decide directory renames that are already decided ([`dirs`]);
+//!    needed to decide directory renames that are already decided (`dirs.rs`);
 //! 4. the inexact similarity matrix, subject to the rename limit
-//!    ([`matrix`]), with similarity from [`similarity`].
+//!    (`matrix.rs`), with similarity from [`similarity`].
 //!
 //! Plain `git diff -M` runs the same function without relevance information;
 //! pass `None` for both maps to get that behaviour.
@@ -185,17 +185,27 @@ struct Detection<'a, 'b, B: BlobSource> {
 /// Detects renames among the deletions and additions in `queue`, as git's
 /// `diffcore_rename_extended()` does for rename (not copy) detection.
 ///
-/// `queue` must be in the order git built its diff queue: for merge-ort,
-/// the order `collect_merge_info()` called `add_pair()` for this side (a
-/// depth-first walk in git tree order, which for the full paths of one
-/// side's deletions and additions is byte-wise path order); for plain
-/// `git diff-tree -r`, byte-wise path order.  Ties are broken by this order.
+/// `queue` must hold this side's deletions and additions in the order git
+/// queued them, because ties are broken by that order:
+/// - for merge-ort, the order `collect_merge_info()` called `add_pair()` for
+///   this side: its depth-first walk in git tree order.  That is byte-wise
+///   order of the full paths, except that when a path is a file in one tree
+///   and a directory in another, the directory's contents are visited right
+///   after the file, before siblings such as `name-x` or `name.x`;
+/// - for plain `git diff-tree -r`, byte-wise order of the full paths.
 ///
 /// With `relevant_sources` and `dirs_removed` (merge-ort's mode), sources
 /// not in `relevant_sources` are only paired by exact renames, directory
 /// rename counts are produced, and `dirs_removed` entries may be
 /// downgraded from [`DirRelevance::ForSelf`] to [`DirRelevance::ForAncestor`].
-/// With both `None` this is plain `git diff -M`.
+/// `dirs_removed` must list every removed directory, including those that
+/// are [`DirRelevance::NotRelevant`]: git tests membership, not just value.
+/// merge-ort does not call rename detection at all for a side whose
+/// `relevant_sources` is empty; that decision is the caller's.
+///
+/// With both `None` this is plain `git diff -M`.  Blobs are read only where
+/// git reads them: sizes for every pair the inexact passes consider, content
+/// for pairs whose sizes are close enough.
 pub fn detect_renames<B: BlobSource>(
     queue: &[Pair],
     options: &RenameOptions,
