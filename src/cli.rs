@@ -28,6 +28,11 @@ pub struct Cli {
 pub enum Command {
     /// Show the local patches, how old they are, and what upstream has of them
     Status(StatusArgs),
+    /// Predict what `git rebase` onto upstream will do, without touching anything
+    ///
+    /// Exit status: 0 if the rebase will be clean, 1 if it will stop on a
+    /// conflict, 2 on error.
+    Check(CheckArgs),
     /// Build a realistic demo puppetmaster and show its status
     Demo(DemoArgs),
 }
@@ -71,6 +76,20 @@ pub struct StatusArgs {
     /// Print JSON (schema in docs/json.md) instead of text
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub repo: RepoArgs,
+
+    /// Print JSON (schema in docs/json.md) instead of text
+    #[arg(long)]
+    pub json: bool,
+
+    /// Also try every patch alone on upstream, to tell which stops an earlier patch causes
+    #[arg(long)]
+    pub each: bool,
 }
 
 #[derive(Debug, Args)]

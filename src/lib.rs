@@ -5,14 +5,16 @@
 //! [`run`] into an exit code; everything else lives in this library so that
 //! tests can drive it without spawning processes.
 
+pub mod check;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod culprits;
 pub mod demo;
 pub mod error;
+pub mod merge;
 pub mod message;
 pub mod objects;
-pub mod merge;
 pub mod predict;
 pub mod renames;
 pub mod repo;
@@ -66,6 +68,16 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
                 status::render_text(&status, out).map_err(stdout_error)?;
             }
             Ok(Outcome::Clean)
+        }
+        Command::Check(args) => {
+            let target = target::Target::open(args.repo.repo.as_deref(), &args.repo.upstream_args(), &config)?;
+            let report = check::check(&target, &config, args.each)?;
+            if args.json {
+                write_json(out, &check::to_wire(&report))?;
+            } else {
+                check::render_text(&report, out).map_err(stdout_error)?;
+            }
+            Ok(if report.has_stops() { Outcome::Findings } else { Outcome::Clean })
         }
         Command::Demo(args) => {
             let clock = match cli.now.as_deref() {

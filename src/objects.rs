@@ -165,6 +165,10 @@ pub trait ObjectRead {
     fn tree(&self, oid: Oid) -> Result<Rc<Tree>>;
     /// The contents of blob `oid`.
     fn blob(&self, oid: Oid) -> Result<Blob>;
+    /// The size of blob `oid`; cheaper than reading it where the store allows.
+    fn blob_size(&self, oid: Oid) -> Result<u64> {
+        Ok(self.blob(oid)?.len() as u64)
+    }
 }
 
 /// New objects kept in memory on top of a read-only object source.
@@ -226,6 +230,13 @@ impl<R: ObjectRead> ObjectRead for Overlay<'_, R> {
             return Ok(Rc::clone(b));
         }
         self.base.blob(oid)
+    }
+
+    fn blob_size(&self, oid: Oid) -> Result<u64> {
+        if let Some(b) = self.blobs.borrow().get(&oid) {
+            return Ok(b.len() as u64);
+        }
+        self.base.blob_size(oid)
     }
 }
 

@@ -39,6 +39,8 @@ pub struct Patch {
     pub message: MessageInfo,
     pub upstream: UpstreamMatch,
     pub first_seen: Option<Seen>,
+    /// The tree of the first parent (the patch is the change from it).
+    pub parent_tree: Option<Oid>,
 }
 
 impl Patch {
@@ -51,13 +53,19 @@ impl Patch {
     pub fn identity(&self, repo: &Repo) -> Result<Identity> {
         match &self.message.change_id {
             Some(id) => Ok(Identity::ChangeId(id.clone())),
-            None => Ok(Identity::PatchId(repo.commit_patch_id(self.commit.tree, self.parent_tree(repo)?)?)),
+            None => Ok(Identity::PatchId(repo.commit_patch_id(self.commit.tree, self.parent_tree)?)),
         }
     }
 
-    /// The tree of the first parent, if any.
-    pub fn parent_tree(&self, repo: &Repo) -> Result<Option<Oid>> {
-        self.commit.parents.first().map(|&p| repo.commit_tree_and_time(p).map(|t| t.0)).transpose()
+    /// The patch as upstream matching and the rebase replay see it.
+    pub fn local_change(&self) -> LocalChange {
+        LocalChange {
+            oid: self.commit.oid,
+            tree: self.commit.tree,
+            parent_tree: self.parent_tree,
+            change_id: self.message.change_id.clone(),
+            is_merge: self.is_merge(),
+        }
     }
 
     /// The instant the patch's age counts from: first seen, else authored.
@@ -91,6 +99,8 @@ pub struct Stack {
     /// Upstream commits not yet in HEAD.
     pub behind: usize,
     pub patches: Vec<Patch>,
+    /// Upstream since the merge base (and a look-back window below it).
+    pub index: UpstreamIndex,
 }
 
 impl Stack {
@@ -104,32 +114,24 @@ impl Stack {
         for (i, oid) in repo.commits_between(&[upstream.oid], head.oid)?.into_iter().enumerate() {
             let commit = repo.commit(oid)?;
             let message = MessageInfo::parse(&commit.message);
+            let parent_tree = commit.parents.first().map(|&p| repo.commit_tree_and_time(p).map(|t| t.0)).transpose()?;
             patches.push(Patch {
                 position: i + 1,
                 commit,
                 message,
                 upstream: UpstreamMatch::default(),
                 first_seen: None,
+                parent_tree,
             });
         }
         let lookback_until = lookback_start(&patches, merge_base_time, options.lookback);
         let index = UpstreamIndex::build(repo, merge_base, upstream.oid, lookback_until)?;
-        let locals: Vec<LocalChange> = patches
-            .iter()
-            .map(|p| {
-                Ok(LocalChange {
-                    oid: p.commit.oid,
-                    tree: p.commit.tree,
-                    parent_tree: p.parent_tree(repo)?,
-                    change_id: p.message.change_id.clone(),
-                    is_merge: p.is_merge(),
-                })
-            })
-            .collect::<Result<_>>()?;
+        let locals: Vec<LocalChange> = patches.iter().map(Patch::local_change).collect();
         for (p, m) in patches.iter_mut().zip(index.classify(repo, &locals)?) {
             p.upstream = m;
         }
-        let mut stack = Stack { head, upstream, merge_base, merge_base_time, behind: index.ahead, patches };
+        let behind = index.ahead;
+        let mut stack = Stack { head, upstream, merge_base, merge_base_time, behind, patches, index };
         if !options.snapshot_prefix.is_empty() {
             stack.fill_first_seen(repo, &options.snapshot_prefix)?;
         }

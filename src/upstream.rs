@@ -114,7 +114,7 @@ static REVERTS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"This reverts com
 
 /// The upstream side of the comparison: commits since the merge base (what
 /// the next rebase brings), plus a look-back window below it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct UpstreamIndex {
     /// Oldest first.
     commits: Vec<UpCommit>,
@@ -252,6 +252,39 @@ impl UpstreamIndex {
             }
         }
         Ok(found)
+    }
+
+    /// `git rebase`'s cherry-pick detection: for each local commit, the
+    /// upstream commit after the merge base with the same patch-id, if any.
+    /// An empty commit matches an empty upstream commit (both have git's
+    /// null patch-id).
+    pub fn cherry_picked(&self, repo: &Repo, patches: &[LocalChange]) -> Result<Vec<Option<Oid>>> {
+        let mut out = vec![None; patches.len()];
+        let empty_upstream = self
+            .commits
+            .iter()
+            .find(|c| {
+                !c.before_base && !c.is_merge && Some(c.tree) == c.parent_tree.or(Some(crate::objects::empty_tree()))
+            })
+            .map(|c| c.oid);
+        let mut candidates = Vec::new();
+        for (i, p) in patches.iter().enumerate().filter(|(_, p)| !p.is_merge) {
+            if Some(p.tree) == p.parent_tree.or(Some(crate::objects::empty_tree())) {
+                out[i] = empty_upstream;
+            } else {
+                candidates.push(i);
+            }
+        }
+        for (i, u) in self.match_patch_ids(repo, patches, &candidates)? {
+            out[i] = Some(self.commits[u].oid);
+        }
+        Ok(out)
+    }
+
+    /// The commits after the merge base, oldest first, as (commit, parent
+    /// tree, tree); merges are left out.
+    pub fn since_base(&self) -> impl Iterator<Item = (Oid, Option<Oid>, Oid)> + '_ {
+        self.commits.iter().filter(|c| !c.before_base && !c.is_merge).map(|c| (c.oid, c.parent_tree, c.tree))
     }
 
     /// Upstream commits whose Change-Id is `id`, oldest first.

@@ -6,27 +6,18 @@ mod renames_support;
 
 use std::collections::HashMap;
 
-use betadrift::renames::{
-    DirRelevance, Pair, RenameOptions, Renames, Side, SourceRelevance, detect_renames,
-};
+use betadrift::renames::{DirRelevance, Pair, RenameOptions, Renames, Side, SourceRelevance, detect_renames};
 use git2::{ObjectType, Oid};
 use renames_support::Git;
 use renames_support::merge::MergeRepo;
 
 /// Side A's queue for `deleted` and `added` files, in path order.
-fn side_queue(
-    deleted: &[(&str, &str)],
-    added: &[(&str, &str)],
-) -> (Vec<Pair>, HashMap<Oid, Vec<u8>>) {
+fn side_queue(deleted: &[(&str, &str)], added: &[(&str, &str)]) -> (Vec<Pair>, HashMap<Oid, Vec<u8>>) {
     let mut blobs = HashMap::new();
     let mut side = |path: &str, content: &str| {
         let oid = Oid::hash_object(ObjectType::Blob, content.as_bytes()).unwrap();
         blobs.insert(oid, content.as_bytes().to_vec());
-        Side {
-            path: path.as_bytes().to_vec(),
-            oid,
-            mode: 0o100644,
-        }
+        Side { path: path.as_bytes().to_vec(), oid, mode: 0o100644 }
     };
     let mut queue: Vec<Pair> = Vec::new();
     for (p, c) in deleted {
@@ -45,18 +36,8 @@ fn detect(
     relevant: &[(&str, SourceRelevance)],
     removed: &mut HashMap<Vec<u8>, DirRelevance>,
 ) -> Renames {
-    let relevant = relevant
-        .iter()
-        .map(|(p, r)| (p.as_bytes().to_vec(), *r))
-        .collect();
-    detect_renames(
-        queue,
-        &RenameOptions::merge_ort(),
-        Some(&relevant),
-        Some(removed),
-        blobs,
-    )
-    .unwrap()
+    let relevant = relevant.iter().map(|(p, r)| (p.as_bytes().to_vec(), *r)).collect();
+    detect_renames(queue, &RenameOptions::merge_ort(), Some(&relevant), Some(removed), blobs).unwrap()
 }
 
 fn numbered(lines: std::ops::Range<usize>) -> String {
@@ -70,27 +51,13 @@ fn rename_with_edits_merges_cleanly_exactly_when_detected() {
     let theirs = base.replacen("line number 0\n", "line zero, edited on b\n", 1);
     let mut outcomes = Vec::new();
     for replaced in 5..15 {
-        let ours = format!(
-            "{}{}",
-            numbered(0..20 - replaced),
-            numbered(100..100 + replaced)
-        );
+        let ours = format!("{}{}", numbered(0..20 - replaced), numbered(100..100 + replaced));
         let (queue, mut blobs) = side_queue(&[("f.txt", &base)], &[("g.txt", &ours)]);
         let mut removed = HashMap::new();
-        let found = detect(
-            &queue,
-            &mut blobs,
-            &[("f.txt", SourceRelevance::Content)],
-            &mut removed,
-        );
+        let found = detect(&queue, &mut blobs, &[("f.txt", SourceRelevance::Content)], &mut removed);
         let predicted = !found.renames.is_empty();
 
-        let repo = MergeRepo::new(
-            &git,
-            &[("f.txt", &base)],
-            &[("g.txt", &ours)],
-            &[("f.txt", &theirs)],
-        );
+        let repo = MergeRepo::new(&git, &[("f.txt", &base)], &[("g.txt", &ours)], &[("f.txt", &theirs)]);
         let merged = repo.merge();
         assert_eq!(merged.clean, predicted, "replaced {replaced} of 20 lines");
         if predicted {
@@ -99,10 +66,7 @@ fn rename_with_edits_merges_cleanly_exactly_when_detected() {
         }
         outcomes.push(predicted);
     }
-    assert!(
-        outcomes.contains(&true) && outcomes.contains(&false),
-        "sweep must cross the threshold"
-    );
+    assert!(outcomes.contains(&true) && outcomes.contains(&false), "sweep must cross the threshold");
 }
 
 #[test]
@@ -114,16 +78,11 @@ fn directory_rename_moves_a_file_added_on_the_other_side() {
     theirs.push(("old/added", "added on b\n"));
 
     let (queue, mut blobs) = side_queue(&base, &ours);
-    let location: Vec<_> = base
-        .iter()
-        .map(|(p, _)| (*p, SourceRelevance::Location))
-        .collect();
+    let location: Vec<_> = base.iter().map(|(p, _)| (*p, SourceRelevance::Location)).collect();
     let mut removed = HashMap::from([(b"old".to_vec(), DirRelevance::ForSelf)]);
     let found = detect(&queue, &mut blobs, &location, &mut removed);
     assert_eq!(found.renames.len(), 3);
-    let expected = HashMap::from([(b"new".to_vec(), 3usize)])
-        .into_iter()
-        .collect();
+    let expected = HashMap::from([(b"new".to_vec(), 3usize)]).into_iter().collect();
     assert_eq!(found.dir_rename_count[&b"old"[..]], expected);
 
     // With merge.directoryRenames at its default ("conflict") git moves the
@@ -131,10 +90,7 @@ fn directory_rename_moves_a_file_added_on_the_other_side() {
     let repo = MergeRepo::new(&git, &base, &ours, &theirs);
     let merged = repo.merge();
     assert!(!merged.clean);
-    assert_eq!(
-        repo.read(&merged.tree, "new/added").as_deref(),
-        Some("added on b\n")
-    );
+    assert_eq!(repo.read(&merged.tree, "new/added").as_deref(), Some("added on b\n"));
     assert_eq!(repo.read(&merged.tree, "old/added"), None);
 }
 
@@ -146,32 +102,14 @@ fn tied_directory_guess_follows_git_hashmap_order() {
     let git = Git::new();
     let ten: String = (1..=10).map(|i| format!("{i}\n")).collect();
     let nine = ten.replace("10\n", "X\n");
-    let base = [
-        ("old/one", "1\n"),
-        ("old/two", "2\n"),
-        ("old/f", ten.as_str()),
-    ];
-    let ours = [
-        ("p/one", "1\n"),
-        ("q/two", "2\n"),
-        ("p/f", nine.as_str()),
-        ("q/f", nine.as_str()),
-    ];
+    let base = [("old/one", "1\n"), ("old/two", "2\n"), ("old/f", ten.as_str())];
+    let ours = [("p/one", "1\n"), ("q/two", "2\n"), ("p/f", nine.as_str()), ("q/f", nine.as_str())];
     let edited = ten.replacen("1\n", "one\n", 1);
-    let theirs = [
-        ("old/one", "1\n"),
-        ("old/two", "2\n"),
-        ("old/f", edited.as_str()),
-    ];
+    let theirs = [("old/one", "1\n"), ("old/two", "2\n"), ("old/f", edited.as_str())];
 
     let (queue, mut blobs) = side_queue(&base, &ours);
     let mut removed = HashMap::from([(b"old".to_vec(), DirRelevance::NotRelevant)]);
-    let found = detect(
-        &queue,
-        &mut blobs,
-        &[("old/f", SourceRelevance::Content)],
-        &mut removed,
-    );
+    let found = detect(&queue, &mut blobs, &[("old/f", SourceRelevance::Content)], &mut removed);
     let target = found
         .renames
         .iter()
@@ -183,10 +121,7 @@ fn tied_directory_guess_follows_git_hashmap_order() {
     let merged = repo.merge();
     assert!(merged.clean);
     assert!(repo.read(&merged.tree, "q/f").unwrap().starts_with("one\n"));
-    assert_eq!(
-        repo.read(&merged.tree, "p/f").as_deref(),
-        Some(nine.as_str())
-    );
+    assert_eq!(repo.read(&merged.tree, "p/f").as_deref(), Some(nine.as_str()));
 }
 
 #[test]
@@ -199,26 +134,17 @@ fn directory_file_clash_puts_directory_contents_at_the_file_position() {
     let same = "same\nline\n";
     let base = [("a/x", same), ("a-b", same)];
     let ours = [("a", "file\n"), ("z/new", same)];
-    let theirs = [
-        ("a/x", "same\nline\nfrom a/x\n"),
-        ("a-b", "same\nline\nfrom a-b\n"),
-    ];
+    let theirs = [("a/x", "same\nline\nfrom a/x\n"), ("a-b", "same\nline\nfrom a-b\n")];
 
     let repo = MergeRepo::new(&git, &base, &ours, &theirs);
     let merged = repo.merge();
-    assert_eq!(
-        repo.read(&merged.tree, "z/new").as_deref(),
-        Some(theirs[0].1)
-    );
+    assert_eq!(repo.read(&merged.tree, "z/new").as_deref(), Some(theirs[0].1));
 
     let (mut queue, mut blobs) = side_queue(&base, &[("z/new", same)]);
     // Byte-wise order would be [a-b, a/x, z/new]; merge-ort's is this one.
     queue.swap(0, 1);
     assert_eq!(queue[0].side().path, b"a/x");
-    let relevant = [
-        ("a/x", SourceRelevance::Content),
-        ("a-b", SourceRelevance::Content),
-    ];
+    let relevant = [("a/x", SourceRelevance::Content), ("a-b", SourceRelevance::Content)];
     let found = detect(&queue, &mut blobs, &relevant, &mut HashMap::new());
     assert_eq!(queue[found.renames[0].delete].side().path, b"a/x");
 }

@@ -32,35 +32,24 @@ impl BlobSource for Counting {
 
 /// A puppet-manifest-like file of 40-200 lines drawn from a shared pool.
 fn manifest(rng: &mut Rng, pool: &[String]) -> String {
-    (0..40 + rng.below(160))
-        .map(|_| rng.pick(pool).as_str())
-        .collect()
+    (0..40 + rng.below(160)).map(|_| rng.pick(pool).as_str()).collect()
 }
 
 fn scenario(sources: usize, dests: usize) -> (Vec<Pair>, Counting) {
     let mut rng = Rng::new(42);
-    let pool: Vec<String> = (0..500)
-        .map(|i| format!("  param_{i} => 'value {}',\n", i * 7))
-        .collect();
+    let pool: Vec<String> = (0..500).map(|i| format!("  param_{i} => 'value {}',\n", i * 7)).collect();
     let mut blobs = HashMap::new();
     let mut side = |path: String, content: String| {
         let oid = Oid::hash_object(ObjectType::Blob, content.as_bytes()).unwrap();
         blobs.insert(oid, content.into_bytes());
-        Side {
-            path: path.into_bytes(),
-            oid,
-            mode: 0o100644,
-        }
+        Side { path: path.into_bytes(), oid, mode: 0o100644 }
     };
     let mut queue = Vec::new();
     let mut originals = Vec::new();
     for i in 0..sources {
         let content = manifest(&mut rng, &pool);
         originals.push(content.clone());
-        queue.push(Pair::Delete(side(
-            format!("modules/old{}/manifests/m{i}.pp", i % 17),
-            content,
-        )));
+        queue.push(Pair::Delete(side(format!("modules/old{}/manifests/m{i}.pp", i % 17), content)));
     }
     for i in 0..dests {
         // Half the sources reappear elsewhere with a tenth of their lines
@@ -68,20 +57,11 @@ fn scenario(sources: usize, dests: usize) -> (Vec<Pair>, Counting) {
         let content = match originals.get(2 * i) {
             Some(original) => original
                 .lines()
-                .map(|line| {
-                    if rng.chance(10) {
-                        format!("{line} # edited\n")
-                    } else {
-                        format!("{line}\n")
-                    }
-                })
+                .map(|line| if rng.chance(10) { format!("{line} # edited\n") } else { format!("{line}\n") })
                 .collect(),
             None => manifest(&mut rng, &pool),
         };
-        queue.push(Pair::Add(side(
-            format!("modules/new{}/manifests/n{i}.pp", i % 23),
-            content,
-        )));
+        queue.push(Pair::Add(side(format!("modules/new{}/manifests/n{i}.pp", i % 23), content)));
     }
     queue.sort_by(|a, b| a.side().path.cmp(&b.side().path));
     (queue, Counting { blobs, reads: 0 })
@@ -110,14 +90,8 @@ fn report_speed() {
         .collect();
     let mut removed: HashMap<Vec<u8>, DirRelevance> = HashMap::new();
     let start = Instant::now();
-    let found = detect_renames(
-        &queue,
-        &RenameOptions::merge_ort(),
-        Some(&relevant),
-        Some(&mut removed),
-        &mut blobs,
-    )
-    .unwrap();
+    let found =
+        detect_renames(&queue, &RenameOptions::merge_ort(), Some(&relevant), Some(&mut removed), &mut blobs).unwrap();
     println!(
         "merge-ort: 5 relevant of 300 sources x 400 destinations: {:?}, {} renames, {} blob reads",
         start.elapsed(),

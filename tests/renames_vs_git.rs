@@ -10,9 +10,7 @@ mod renames_support;
 
 use std::collections::BTreeMap;
 
-use betadrift::renames::{
-    DEFAULT_RENAME_SCORE, MAX_SCORE, Pair, RenameOptions, estimate_similarity,
-};
+use betadrift::renames::{DEFAULT_RENAME_SCORE, MAX_SCORE, Pair, RenameOptions, estimate_similarity};
 use renames_support::random::random_case;
 use renames_support::{Case, File, Git, Record, Rng, git_records, git_records_with_attributes};
 
@@ -20,10 +18,7 @@ use renames_support::{Case, File, Git, Record, Rng, git_records, git_records_wit
 const BATCH: usize = 250;
 
 fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 /// Picks the options of one batch; sometimes the threshold sits exactly on
@@ -34,16 +29,8 @@ fn batch_options(rng: &mut Rng, cases: &[Case]) -> RenameOptions {
         4..=6 => probe_score(rng, cases).unwrap_or(DEFAULT_RENAME_SCORE),
         _ => 1 + rng.below(MAX_SCORE as usize) as u32,
     };
-    let rename_limit = if rng.chance(15) {
-        1 + rng.below(6)
-    } else {
-        1000
-    };
-    RenameOptions {
-        min_score,
-        rename_limit,
-        rename_empty: rng.chance(50),
-    }
+    let rename_limit = if rng.chance(15) { 1 + rng.below(6) } else { 1000 };
+    RenameOptions { min_score, rename_limit, rename_empty: rng.chance(50) }
 }
 
 /// Our score for some regular delete/add pair in the batch, or one more.
@@ -53,16 +40,8 @@ fn probe_score(rng: &mut Rng, cases: &[Case]) -> Option<u32> {
         let queue = case.queue();
         let blobs = case.blobs();
         let regular = |p: &&Pair| p.side().mode & 0o170000 == 0o100000;
-        let deletes: Vec<_> = queue
-            .iter()
-            .filter(|p| matches!(p, Pair::Delete(_)))
-            .filter(regular)
-            .collect();
-        let adds: Vec<_> = queue
-            .iter()
-            .filter(|p| matches!(p, Pair::Add(_)))
-            .filter(regular)
-            .collect();
+        let deletes: Vec<_> = queue.iter().filter(|p| matches!(p, Pair::Delete(_))).filter(regular).collect();
+        let adds: Vec<_> = queue.iter().filter(|p| matches!(p, Pair::Add(_))).filter(regular).collect();
         if deletes.is_empty() || adds.is_empty() {
             continue;
         }
@@ -106,9 +85,7 @@ fn check_batch(
         }
     }
     if our_limit != their_limit {
-        failures.push(format!(
-            "batch needed rename limit: ours {our_limit}, git {their_limit} ({options:?})"
-        ));
+        failures.push(format!("batch needed rename limit: ours {our_limit}, git {their_limit} ({options:?})"));
     }
     failures
 }
@@ -151,12 +128,7 @@ fn random_tree_pairs_match_git_diff_tree() {
         failures.is_empty(),
         "{} mismatches, first ones:\n{}",
         failures.len(),
-        failures
-            .iter()
-            .take(5)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
+        failures.iter().take(5).cloned().collect::<Vec<_>>().join("\n")
     );
 }
 
@@ -170,17 +142,11 @@ fn assert_matches_git(case: Case, options: &RenameOptions) {
 }
 
 fn text(content: &str) -> File {
-    File {
-        mode: 0o100644,
-        content: content.as_bytes().to_vec(),
-    }
+    File { mode: 0o100644, content: content.as_bytes().to_vec() }
 }
 
 fn tree(files: &[(&str, File)]) -> BTreeMap<Vec<u8>, File> {
-    files
-        .iter()
-        .map(|(p, f)| (p.as_bytes().to_vec(), f.clone()))
-        .collect()
+    files.iter().map(|(p, f)| (p.as_bytes().to_vec(), f.clone())).collect()
 }
 
 /// `n` deleted files with distinct contents plus, at `twins`, files sharing
@@ -189,11 +155,7 @@ fn identical_sources_case(n: usize, twins: &[usize], added_path: &str) -> Case {
     let shared = text("the shared content\n");
     let mut old = BTreeMap::new();
     for i in 0..n {
-        let file = if twins.contains(&i) {
-            shared.clone()
-        } else {
-            text(&format!("distinct content {i}\n"))
-        };
+        let file = if twins.contains(&i) { shared.clone() } else { text(&format!("distinct content {i}\n")) };
         old.insert(format!("src/{i:05}/s{i}.txt").into_bytes(), file);
     }
     let new = tree(&[(added_path, shared)]);
@@ -220,26 +182,14 @@ fn git_hashmap_rehash_reverses_identical_candidates() {
 fn identical_candidates_stop_after_one_hundred() {
     let twins: Vec<usize> = (0..150).collect();
     // Same basename as source 50: preferred.  As source 120: out of reach.
-    assert_matches_git(
-        identical_sources_case(150, &twins, "dst/s50.txt"),
-        &RenameOptions::diff(),
-    );
-    assert_matches_git(
-        identical_sources_case(150, &twins, "dst/s120.txt"),
-        &RenameOptions::diff(),
-    );
+    assert_matches_git(identical_sources_case(150, &twins, "dst/s50.txt"), &RenameOptions::diff());
+    assert_matches_git(identical_sources_case(150, &twins, "dst/s120.txt"), &RenameOptions::diff());
 }
 
 #[test]
 fn exact_rename_needs_same_mode_unless_regular() {
-    let link = File {
-        mode: 0o120000,
-        content: b"target".to_vec(),
-    };
-    let exec = File {
-        mode: 0o100755,
-        content: b"target".to_vec(),
-    };
+    let link = File { mode: 0o120000, content: b"target".to_vec() };
+    let exec = File { mode: 0o100755, content: b"target".to_vec() };
     let case = Case {
         old: tree(&[("a/link", link.clone()), ("a/plain", text("target"))]),
         new: tree(&[("b/link", exec), ("b/plain", link)]),
@@ -254,10 +204,7 @@ fn rename_limit_skips_only_the_matrix() {
     for i in 0..4 {
         let body = format!("line one {i}\nline two\nline three\nline four\n");
         old.insert(format!("old/f{i}").into_bytes(), text(&body));
-        new.insert(
-            format!("new/g{i}").into_bytes(),
-            text(&format!("{body}extra\n")),
-        );
+        new.insert(format!("new/g{i}").into_bytes(), text(&format!("{body}extra\n")));
     }
     // An exact rename survives the limit; basename matches too.
     old.insert(b"old/same".to_vec(), text("exact\n"));
@@ -266,10 +213,7 @@ fn rename_limit_skips_only_the_matrix() {
     new.insert(b"new/keep.pp".to_vec(), text("a\nb\nc\nd\ne\nf\ng\nX\n"));
     let case = Case { old, new };
     for limit in [1, 2, 3, 4, 5, 0] {
-        let options = RenameOptions {
-            rename_limit: limit,
-            ..RenameOptions::diff()
-        };
+        let options = RenameOptions { rename_limit: limit, ..RenameOptions::diff() };
         assert_matches_git(case.clone(), &options);
     }
 }
@@ -281,10 +225,7 @@ fn empty_files_follow_rename_empty() {
         new: tree(&[("b/empty", text("")), ("b/other", text(""))]),
     };
     for rename_empty in [false, true] {
-        let options = RenameOptions {
-            rename_empty,
-            ..RenameOptions::diff()
-        };
+        let options = RenameOptions { rename_empty, ..RenameOptions::diff() };
         assert_matches_git(case.clone(), &options);
     }
 }
@@ -306,10 +247,7 @@ fn five_equal_candidates_keep_the_first_four() {
 struct Attributed(std::collections::HashMap<git2::Oid, Vec<u8>>);
 
 impl betadrift::renames::BlobSource for Attributed {
-    fn blob(
-        &mut self,
-        oid: git2::Oid,
-    ) -> Result<std::borrow::Cow<'_, [u8]>, betadrift::renames::BlobError> {
+    fn blob(&mut self, oid: git2::Oid) -> Result<std::borrow::Cow<'_, [u8]>, betadrift::renames::BlobError> {
         self.0.blob(oid)
     }
 
@@ -330,26 +268,13 @@ fn gitattributes_decide_binary_handling_of_crlf() {
     let crlf = "a\r\nb\r\nc\r\nd\r\n";
     let with_nul = "a\r\nb\r\nc\r\nd\r\n\0\n";
     let case = Case {
-        old: tree(&[
-            ("x/one.bin", text(lf)),
-            ("x/two.txt", text(lf)),
-            ("x/three", text(lf)),
-        ]),
-        new: tree(&[
-            ("y/uno.bin", text(crlf)),
-            ("y/dos.txt", text(with_nul)),
-            ("y/tres", text(crlf)),
-        ]),
+        old: tree(&[("x/one.bin", text(lf)), ("x/two.txt", text(lf)), ("x/three", text(lf))]),
+        new: tree(&[("y/uno.bin", text(crlf)), ("y/dos.txt", text(with_nul)), ("y/tres", text(crlf))]),
     };
     let attributes = "*.bin -diff\n*.txt diff\n";
     let git = Git::new();
     let options = RenameOptions::diff();
-    let (theirs, _) = git_records_with_attributes(
-        &git,
-        std::slice::from_ref(&case),
-        &options,
-        Some(attributes),
-    );
+    let (theirs, _) = git_records_with_attributes(&git, std::slice::from_ref(&case), &options, Some(attributes));
     let (ours, _) = case.expected_records_with(&options, &mut Attributed(case.blobs()));
     assert_eq!(ours, theirs[0]);
     // Without attributes the answer differs, so the attributes mattered.

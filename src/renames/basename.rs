@@ -21,9 +21,7 @@ enum Occurrence {
 }
 
 /// Maps each basename of `paths` to its unique position, or `Repeated`.
-fn index_basenames<'p>(
-    paths: impl Iterator<Item = (usize, &'p [u8])>,
-) -> HashMap<&'p [u8], Occurrence> {
+fn index_basenames<'p>(paths: impl Iterator<Item = (usize, &'p [u8])>) -> HashMap<&'p [u8], Occurrence> {
     let mut map = HashMap::new();
     for (position, path) in paths {
         map.entry(basename(path))
@@ -45,11 +43,7 @@ impl<B: BlobSource> Detection<'_, '_, B> {
     pub(super) fn find_basename_matches(&mut self) -> Result<(), RenameError> {
         let queue = self.queue;
         let min_score = basename_min_score(self.min_score);
-        let source_names = index_basenames(
-            self.sources
-                .iter()
-                .map(|&s| (s, queue[s].side().path.as_slice())),
-        );
+        let source_names = index_basenames(self.sources.iter().map(|&s| (s, queue[s].side().path.as_slice())));
         let dest_names = index_basenames(
             self.dests
                 .iter()
@@ -68,20 +62,13 @@ impl<B: BlobSource> Detection<'_, '_, B> {
             };
             let dest = match (source_names[name], dest_seen) {
                 (Occurrence::Unique(_), Occurrence::Unique(dest)) => Some(dest),
-                _ => self
-                    .info
-                    .as_ref()
-                    .and_then(|info| info.possible_rename(path)),
+                _ => self.info.as_ref().and_then(|info| info.possible_rename(path)),
             };
             let Some(dest) = dest.filter(|&d| self.matched[d].is_none()) else {
                 continue;
             };
             let dest_index = self.dests[dest];
-            let score = self.content.similarity(
-                queue[source].side(),
-                queue[dest_index].side(),
-                min_score,
-            )?;
+            let score = self.content.similarity(queue[source].side(), queue[dest_index].side(), min_score)?;
             if score >= min_score {
                 self.record_rename(dest, source, score);
                 self.count_dir_rename(source, dest_index);

@@ -100,23 +100,14 @@ pub(crate) struct ContentCache<'b, B: BlobSource> {
 impl<'b, B: BlobSource> ContentCache<'b, B> {
     /// Wraps `blobs` with empty caches.
     pub(crate) fn new(blobs: &'b mut B) -> Self {
-        Self {
-            blobs,
-            sizes: HashMap::new(),
-            prints: HashMap::new(),
-        }
+        Self { blobs, sizes: HashMap::new(), prints: HashMap::new() }
     }
 
     /// git's `estimate_similarity()`: how much of `dst` came from `src`.
     ///
     /// Non-regular files never match inexactly; pairs whose sizes already
     /// rule out `min_score` score 0 without their content being read.
-    pub(crate) fn similarity(
-        &mut self,
-        src: &Side,
-        dst: &Side,
-        min_score: u32,
-    ) -> Result<u32, RenameError> {
+    pub(crate) fn similarity(&mut self, src: &Side, dst: &Side, min_score: u32) -> Result<u32, RenameError> {
         if !is_regular(src.mode) || !is_regular(dst.mode) {
             return Ok(0);
         }
@@ -136,10 +127,7 @@ impl<'b, B: BlobSource> ContentCache<'b, B> {
         if let Some(&size) = self.sizes.get(&side.oid) {
             return Ok(size);
         }
-        let size = self
-            .blobs
-            .size(side.oid)
-            .map_err(|source| unreadable(side, source))?;
+        let size = self.blobs.size(side.oid).map_err(|source| unreadable(side, source))?;
         self.sizes.insert(side.oid, size);
         Ok(size)
     }
@@ -150,10 +138,7 @@ impl<'b, B: BlobSource> ContentCache<'b, B> {
         if self.prints.contains_key(&key) {
             return Ok(key);
         }
-        let content = self
-            .blobs
-            .blob(side.oid)
-            .map_err(|source| unreadable(side, source))?;
+        let content = self.blobs.blob(side.oid).map_err(|source| unreadable(side, source))?;
         let binary = key.1.unwrap_or_else(|| is_binary(&content));
         let print = Fingerprint::with_binary(&content, binary);
         let size = content.len() as u64;
@@ -165,11 +150,7 @@ impl<'b, B: BlobSource> ContentCache<'b, B> {
 
 /// Builds the error for an unreadable blob of `side`.
 fn unreadable(side: &Side, source: BlobError) -> RenameError {
-    RenameError::UnreadableBlob {
-        oid: side.oid,
-        path: String::from_utf8_lossy(&side.path).into_owned(),
-        source,
-    }
+    RenameError::UnreadableBlob { oid: side.oid, path: String::from_utf8_lossy(&side.path).into_owned(), source }
 }
 
 /// Whether `mode` is a regular file (with or without the executable bit).

@@ -31,9 +31,7 @@ pub(super) fn dirname(path: &[u8]) -> &[u8] {
 
 /// `dirs_removed` lookup with git's default of "not relevant".
 fn relevance(dirs_removed: Option<&HashMap<Vec<u8>, DirRelevance>>, dir: &[u8]) -> DirRelevance {
-    dirs_removed
-        .and_then(|dirs| dirs.get(dir).copied())
-        .unwrap_or(DirRelevance::NotRelevant)
+    dirs_removed.and_then(|dirs| dirs.get(dir).copied()).unwrap_or(DirRelevance::NotRelevant)
 }
 
 /// New-directory counts for one old directory, in first-insertion order.
@@ -117,16 +115,10 @@ impl DirRenameInfo {
         let source_dirs = match (det.dirs_removed.is_some(), det.relevant_sources) {
             (false, None) => return None,
             (true, _) => SourceDirs::RemovedDirs,
-            (false, Some(relevant)) => {
-                SourceDirs::Listed(relevant.keys().map(|path| dirname(path).to_vec()).collect())
-            }
+            (false, Some(relevant)) => SourceDirs::Listed(relevant.keys().map(|path| dirname(path).to_vec()).collect()),
         };
-        let mut info = Self {
-            counts: HashMap::new(),
-            guesses: HashMap::new(),
-            unmatched_dests: HashMap::new(),
-            source_dirs,
-        };
+        let mut info =
+            Self { counts: HashMap::new(), guesses: HashMap::new(), unmatched_dests: HashMap::new(), source_dirs };
         let dirs_removed = det.dirs_removed.as_deref();
         for (position, (&dest, found)) in det.dests.iter().zip(&det.matched).enumerate() {
             let new_path = &det.side(dest).path;
@@ -137,20 +129,13 @@ impl DirRenameInfo {
                 Some(m) => info.count_rename(dirs_removed, &det.side(m.source).path, new_path),
             }
         }
-        info.guesses = info
-            .counts
-            .iter()
-            .filter_map(|(old, counts)| Some((old.clone(), counts.highest()?.to_vec())))
-            .collect();
+        info.guesses =
+            info.counts.iter().filter_map(|(old, counts)| Some((old.clone(), counts.highest()?.to_vec()))).collect();
         Some(info)
     }
 
     /// Whether renames out of `dir` are counted at all.
-    fn counts_dir(
-        &self,
-        dirs_removed: Option<&HashMap<Vec<u8>, DirRelevance>>,
-        dir: &[u8],
-    ) -> bool {
+    fn counts_dir(&self, dirs_removed: Option<&HashMap<Vec<u8>, DirRelevance>>, dir: &[u8]) -> bool {
         match &self.source_dirs {
             SourceDirs::RemovedDirs => dirs_removed.is_some_and(|dirs| dirs.contains_key(dir)),
             SourceDirs::Listed(dirs) => dirs.contains(dir),
@@ -159,10 +144,7 @@ impl DirRenameInfo {
 
     /// Adds one to the votes for `old_dir` having moved to `new_dir`.
     fn increment(&mut self, old_dir: &[u8], new_dir: &[u8]) {
-        self.counts
-            .entry(old_dir.to_vec())
-            .or_default()
-            .increment(new_dir);
+        self.counts.entry(old_dir.to_vec()).or_default().increment(new_dir);
     }
 
     /// Counts the rename `old_path` -> `new_path` for its directory and for
@@ -212,19 +194,13 @@ impl DirRenameInfo {
 
     /// The counts merge-ort keeps: directories still relevant, without the
     /// placeholder votes (git's `cleanup_dir_rename_info()`).
-    pub(super) fn into_counts(
-        self,
-        dirs_removed: &HashMap<Vec<u8>, DirRelevance>,
-    ) -> DirRenameCount {
+    pub(super) fn into_counts(self, dirs_removed: &HashMap<Vec<u8>, DirRelevance>) -> DirRenameCount {
         self.counts
             .into_iter()
             .filter(|(old, _)| relevance(Some(dirs_removed), old) != DirRelevance::NotRelevant)
             .map(|(old, counts)| {
-                let targets: BTreeMap<_, _> = counts
-                    .entries
-                    .into_iter()
-                    .filter(|(target, _)| target != UNKNOWN_DIR)
-                    .collect();
+                let targets: BTreeMap<_, _> =
+                    counts.entries.into_iter().filter(|(target, _)| target != UNKNOWN_DIR).collect();
                 (old, targets)
             })
             .collect()
@@ -264,17 +240,14 @@ impl<B: BlobSource> Detection<'_, '_, B> {
     /// decided as [`DirRelevance::ForAncestor`], and drops sources wanted
     /// only for their location when nothing above them needs more votes.
     pub(super) fn handle_early_known_dir_renames(&mut self) {
-        let (Some(relevant), Some(dirs_removed), Some(info)) = (
-            self.relevant_sources,
-            self.dirs_removed.as_deref_mut(),
-            self.info.as_mut(),
-        ) else {
+        let (Some(relevant), Some(dirs_removed), Some(info)) =
+            (self.relevant_sources, self.dirs_removed.as_deref_mut(), self.info.as_mut())
+        else {
             return;
         };
         for &source in &self.sources {
             let mut dir = dirname(&self.queue[source].side().path);
-            while !dir.is_empty() && relevance(Some(dirs_removed), dir) != DirRelevance::NotRelevant
-            {
+            while !dir.is_empty() && relevance(Some(dirs_removed), dir) != DirRelevance::NotRelevant {
                 info.increment(dir, UNKNOWN_DIR);
                 dir = dirname(dir);
             }

@@ -47,9 +47,7 @@ impl<B: BlobSource> Detection<'_, '_, B> {
         }
         for dest in 0..self.dests.len() {
             let target = self.side(self.dests[dest]);
-            let candidates = table
-                .chain_for(oid_hash(target.oid))
-                .map(|entry| entry_source[entry]);
+            let candidates = table.chain_for(oid_hash(target.oid)).map(|entry| entry_source[entry]);
             if let Some(source) = self.best_identical(candidates, target) {
                 self.record_rename(dest, source, MAX_SCORE);
             }
@@ -58,16 +56,10 @@ impl<B: BlobSource> Detection<'_, '_, B> {
 
     /// Picks the source git's `find_identical_files()` would pick for
     /// `target` among `candidates` (in chain order), if any.
-    fn best_identical(
-        &self,
-        candidates: impl Iterator<Item = usize>,
-        target: &super::Side,
-    ) -> Option<usize> {
+    fn best_identical(&self, candidates: impl Iterator<Item = usize>, target: &super::Side) -> Option<usize> {
         let mut usable = candidates.filter(|&source| {
             let side = self.side(source);
-            side.oid == target.oid
-                && (modes_compatible(side.mode, target.mode))
-                && !self.source_used[source]
+            side.oid == target.oid && (modes_compatible(side.mode, target.mode)) && !self.source_used[source]
         });
         let first = usable.next()?;
         if same_basename(&self.side(first).path, &target.path) {

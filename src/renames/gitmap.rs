@@ -17,9 +17,7 @@ const LOAD_FACTOR: usize = 80;
 
 /// git's `strhash()`: 32-bit FNV-1 over the bytes of a string.
 pub(crate) fn strhash(bytes: &[u8]) -> u32 {
-    bytes.iter().fold(0x811c_9dc5u32, |hash, &byte| {
-        hash.wrapping_mul(0x0100_0193) ^ u32::from(byte)
-    })
+    bytes.iter().fold(0x811c_9dc5u32, |hash, &byte| hash.wrapping_mul(0x0100_0193) ^ u32::from(byte))
 }
 
 /// The resize threshold git computes for a table of `size` buckets.
@@ -49,11 +47,7 @@ pub(crate) struct ChainedTable {
 impl ChainedTable {
     /// An empty table sized as `hashmap_init(.., expected)` would size it.
     pub(crate) fn with_expected(expected: usize) -> Self {
-        Self {
-            buckets: vec![Vec::new(); initial_size(expected)],
-            hashes: Vec::new(),
-            len: 0,
-        }
+        Self { buckets: vec![Vec::new(); initial_size(expected)], hashes: Vec::new(), len: 0 }
     }
 
     /// Adds entry number `self.hashes.len()` with `hash`, as `hashmap_add()`.
@@ -87,18 +81,12 @@ impl ChainedTable {
 
     /// Entries in the order `hashmap_for_each` visits them.
     pub(crate) fn iteration_order(&self) -> impl Iterator<Item = usize> + '_ {
-        self.buckets
-            .iter()
-            .flat_map(|chain| chain.iter().rev().copied())
+        self.buckets.iter().flat_map(|chain| chain.iter().rev().copied())
     }
 
     /// Entries with exactly `hash`, in the order a lookup walks them.
     pub(crate) fn chain_for(&self, hash: u32) -> impl Iterator<Item = usize> + '_ {
-        self.buckets[self.bucket_of(hash)]
-            .iter()
-            .rev()
-            .copied()
-            .filter(move |&entry| self.hashes[entry] == hash)
+        self.buckets[self.bucket_of(hash)].iter().rev().copied().filter(move |&entry| self.hashes[entry] == hash)
     }
 }
 

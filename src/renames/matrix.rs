@@ -33,10 +33,7 @@ fn rank(a: &Candidate, b: &Candidate) -> Ordering {
         (None, None) => Ordering::Equal,
         (None, Some(_)) => Ordering::Greater,
         (Some(_), None) => Ordering::Less,
-        _ => b
-            .score
-            .cmp(&a.score)
-            .then_with(|| b.same_name.cmp(&a.same_name)),
+        _ => b.score.cmp(&a.score).then_with(|| b.same_name.cmp(&a.same_name)),
     }
 }
 
@@ -87,22 +84,15 @@ impl<B: BlobSource> Detection<'_, '_, B> {
     }
 
     /// The four best sources for destination `dest`, in git's slot order.
-    fn best_candidates(
-        &mut self,
-        dest: usize,
-    ) -> Result<[Candidate; CANDIDATES_PER_DEST], RenameError> {
+    fn best_candidates(&mut self, dest: usize) -> Result<[Candidate; CANDIDATES_PER_DEST], RenameError> {
         let mut slots = [Candidate::default(); CANDIDATES_PER_DEST];
         let target = self.side(self.dests[dest]);
         for j in 0..self.sources.len() {
             let source = self.sources[j];
             let side = self.side(source);
             let score = self.content.similarity(side, target, self.min_score)?;
-            let candidate = Candidate {
-                dest: Some(dest),
-                source,
-                score,
-                same_name: same_basename(&side.path, &target.path),
-            };
+            let candidate =
+                Candidate { dest: Some(dest), source, score, same_name: same_basename(&side.path, &target.path) };
             keep_if_better(&mut slots, candidate);
         }
         Ok(slots)
@@ -130,30 +120,16 @@ mod tests {
     use super::*;
 
     fn cand(dest: usize, source: usize, score: u32, same_name: bool) -> Candidate {
-        Candidate {
-            dest: Some(dest),
-            source,
-            score,
-            same_name,
-        }
+        Candidate { dest: Some(dest), source, score, same_name }
     }
 
     #[test]
     fn ranking_prefers_score_then_basename() {
         let empty = Candidate::default();
         assert_eq!(rank(&cand(0, 0, 10, false), &empty), Ordering::Less);
-        assert_eq!(
-            rank(&cand(0, 0, 10, false), &cand(0, 1, 9, true)),
-            Ordering::Less
-        );
-        assert_eq!(
-            rank(&cand(0, 0, 10, true), &cand(0, 1, 10, false)),
-            Ordering::Less
-        );
-        assert_eq!(
-            rank(&cand(0, 0, 10, true), &cand(0, 1, 10, true)),
-            Ordering::Equal
-        );
+        assert_eq!(rank(&cand(0, 0, 10, false), &cand(0, 1, 9, true)), Ordering::Less);
+        assert_eq!(rank(&cand(0, 0, 10, true), &cand(0, 1, 10, false)), Ordering::Less);
+        assert_eq!(rank(&cand(0, 0, 10, true), &cand(0, 1, 10, true)), Ordering::Equal);
     }
 
     #[test]

@@ -101,20 +101,12 @@ pub struct RenameOptions {
 impl RenameOptions {
     /// The options merge-ort uses with default configuration.
     pub fn merge_ort() -> Self {
-        Self {
-            min_score: DEFAULT_RENAME_SCORE,
-            rename_limit: 7000,
-            rename_empty: false,
-        }
+        Self { min_score: DEFAULT_RENAME_SCORE, rename_limit: 7000, rename_empty: false }
     }
 
     /// The options `git diff -M` uses with default configuration.
     pub fn diff() -> Self {
-        Self {
-            min_score: DEFAULT_RENAME_SCORE,
-            rename_limit: 1000,
-            rename_empty: true,
-        }
+        Self { min_score: DEFAULT_RENAME_SCORE, rename_limit: 1000, rename_empty: true }
     }
 }
 
@@ -300,15 +292,13 @@ impl<'a, 'b, B: BlobSource> Detection<'a, 'b, B> {
     fn drop_irrelevant_sources(&mut self) {
         if let Some(relevant) = self.relevant_sources {
             let queue = self.queue;
-            self.sources
-                .retain(|&source| relevant.contains_key(&queue[source].side().path));
+            self.sources.retain(|&source| relevant.contains_key(&queue[source].side().path));
         }
     }
 
     /// Whether merge-ort asked about the source at queue index `source`.
     fn is_relevant(&self, source: usize) -> bool {
-        self.relevant_sources
-            .is_none_or(|relevant| relevant.contains_key(&self.side(source).path))
+        self.relevant_sources.is_none_or(|relevant| relevant.contains_key(&self.side(source).path))
     }
 
     /// Number of destinations not yet renamed.
@@ -322,13 +312,7 @@ impl<'a, 'b, B: BlobSource> Detection<'a, 'b, B> {
             .dests
             .iter()
             .zip(&self.matched)
-            .filter_map(|(&add, found)| {
-                found.map(|m| Rename {
-                    delete: m.source,
-                    add,
-                    score: m.score,
-                })
-            })
+            .filter_map(|(&add, found)| found.map(|m| Rename { delete: m.source, add, score: m.score }))
             .collect();
         let dir_rename_count = match (self.info.take(), self.dirs_removed.as_deref()) {
             (Some(info), Some(dirs_removed)) => info.into_counts(dirs_removed),

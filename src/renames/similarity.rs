@@ -212,10 +212,7 @@ mod tests {
 
     #[test]
     fn crlf_counts_like_lf_for_text_only() {
-        assert_eq!(
-            Fingerprint::of(b"one\r\ntwo\r\n"),
-            Fingerprint::of(b"one\ntwo\n")
-        );
+        assert_eq!(Fingerprint::of(b"one\r\ntwo\r\n"), Fingerprint::of(b"one\ntwo\n"));
         // A lone CR is data, not a line end.
         assert_ne!(Fingerprint::of(b"one\rtwo\n"), Fingerprint::of(b"onetwo\n"));
         // With a NUL the blob is binary and CRs are kept.
@@ -238,15 +235,9 @@ mod tests {
     #[test]
     fn score_is_share_of_the_larger_blob() {
         // 4 of 8 bytes copied: exactly half of MAX_SCORE.
-        assert_eq!(
-            estimate_similarity(b"a\nb\nc\nd\n", b"a\nb\nx\ny\n", 0),
-            30_000
-        );
+        assert_eq!(estimate_similarity(b"a\nb\nc\nd\n", b"a\nb\nx\ny\n", 0), 30_000);
         // 3 shared lines of 4, sizes equal: 45000.
-        assert_eq!(
-            estimate_similarity(b"a\nb\nc\nd\n", b"a\nb\nc\ne\n", 0),
-            45_000
-        );
+        assert_eq!(estimate_similarity(b"a\nb\nc\nd\n", b"a\nb\nc\ne\n", 0), 45_000);
         // Identical content scores MAX_SCORE.
         assert_eq!(estimate_similarity(b"same\n", b"same\n", 30_000), MAX_SCORE);
         // CRLF twin: copied bytes exclude CRs but the size includes them.

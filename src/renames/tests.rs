@@ -15,11 +15,7 @@ impl Fixture {
     fn side(&mut self, path: &str, content: &str) -> Side {
         let oid = Oid::hash_object(ObjectType::Blob, content.as_bytes()).unwrap();
         self.blobs.insert(oid, content.as_bytes().to_vec());
-        Side {
-            path: path.as_bytes().to_vec(),
-            oid,
-            mode: 0o100644,
-        }
+        Side { path: path.as_bytes().to_vec(), oid, mode: 0o100644 }
     }
 
     fn delete(mut self, path: &str, content: &str) -> Self {
@@ -50,24 +46,13 @@ impl Fixture {
         dirs: &mut HashMap<Vec<u8>, DirRelevance>,
     ) -> Renames {
         let options = RenameOptions::merge_ort();
-        detect_renames(
-            &self.queue,
-            &options,
-            Some(relevant),
-            Some(dirs),
-            &mut self.blobs,
-        )
-        .unwrap()
+        detect_renames(&self.queue, &options, Some(relevant), Some(dirs), &mut self.blobs).unwrap()
     }
 
     /// Renames as (old path, new path) strings.
     fn pairs(&self, renames: &Renames) -> Vec<(String, String)> {
         let name = |i: usize| String::from_utf8_lossy(&self.queue[i].side().path).into_owned();
-        renames
-            .renames
-            .iter()
-            .map(|r| (name(r.delete), name(r.add)))
-            .collect()
+        renames.renames.iter().map(|r| (name(r.delete), name(r.add))).collect()
     }
 }
 
@@ -76,27 +61,18 @@ fn pair(a: &str, b: &str) -> (String, String) {
 }
 
 fn relevant(entries: &[(&str, SourceRelevance)]) -> HashMap<Vec<u8>, SourceRelevance> {
-    entries
-        .iter()
-        .map(|(p, r)| (p.as_bytes().to_vec(), *r))
-        .collect()
+    entries.iter().map(|(p, r)| (p.as_bytes().to_vec(), *r)).collect()
 }
 
 fn dirs(entries: &[(&str, DirRelevance)]) -> HashMap<Vec<u8>, DirRelevance> {
-    entries
-        .iter()
-        .map(|(p, r)| (p.as_bytes().to_vec(), *r))
-        .collect()
+    entries.iter().map(|(p, r)| (p.as_bytes().to_vec(), *r)).collect()
 }
 
 fn counts(entries: &[(&str, &[(&str, usize)])]) -> DirRenameCount {
     entries
         .iter()
         .map(|(old, targets)| {
-            let targets = targets
-                .iter()
-                .map(|(t, n)| (t.as_bytes().to_vec(), *n))
-                .collect();
+            let targets = targets.iter().map(|(t, n)| (t.as_bytes().to_vec(), *n)).collect();
             (old.as_bytes().to_vec(), targets)
         })
         .collect()
@@ -125,18 +101,12 @@ fn exact_inexact_and_leftovers_in_queue_order() {
 
 #[test]
 fn inexact_pairs_reach_the_minimum_score() {
-    let mut fx = Fixture::default()
-        .delete("a/one", TEN)
-        .add("b/other", SIX_OF_TEN)
-        .sorted();
+    let mut fx = Fixture::default().delete("a/one", TEN).add("b/other", SIX_OF_TEN).sorted();
     let result = fx.run(&RenameOptions::diff());
     assert_eq!(fx.pairs(&result), vec![pair("a/one", "b/other")]);
     // 12 bytes copied, the larger blob has 21: 12 * 60000 / 21 = 34285.7.
     assert_eq!(result.renames[0].score, 34_285);
-    let strict = RenameOptions {
-        min_score: 34_286,
-        ..RenameOptions::diff()
-    };
+    let strict = RenameOptions { min_score: 34_286, ..RenameOptions::diff() };
     assert!(fx.run(&strict).renames.is_empty());
 }
 
@@ -169,10 +139,7 @@ fn rename_limit_reports_needed_limit() {
         .add("b/x", "1\n2\n3\n4\n")
         .add("b/y", "4\n5\n6\n7\n")
         .sorted();
-    let limited = RenameOptions {
-        rename_limit: 2,
-        ..RenameOptions::diff()
-    };
+    let limited = RenameOptions { rename_limit: 2, ..RenameOptions::diff() };
     let result = fx.run(&limited);
     assert!(result.renames.is_empty());
     assert_eq!(result.needed_limit, 3);
@@ -181,14 +148,10 @@ fn rename_limit_reports_needed_limit() {
 
 #[test]
 fn missing_blob_is_an_error_naming_oid_and_path() {
-    let mut fx = Fixture::default()
-        .delete("a/one", TEN)
-        .add("b/two", SIX_OF_TEN)
-        .sorted();
+    let mut fx = Fixture::default().delete("a/one", TEN).add("b/two", SIX_OF_TEN).sorted();
     let wanted = fx.queue[0].side().oid;
     fx.blobs.remove(&wanted);
-    let err =
-        detect_renames(&fx.queue, &RenameOptions::diff(), None, None, &mut fx.blobs).unwrap_err();
+    let err = detect_renames(&fx.queue, &RenameOptions::diff(), None, None, &mut fx.blobs).unwrap_err();
     let RenameError::UnreadableBlob { oid, path, .. } = &err;
     assert_eq!((*oid, path.as_str()), (wanted, "a/one"));
     assert!(err.to_string().contains("a/one"));
@@ -210,10 +173,7 @@ fn irrelevant_sources_only_rename_exactly_and_are_never_read() {
     let wanted = relevant(&[("a/wanted", SourceRelevance::Content)]);
     let mut removed = dirs(&[]);
     let result = fx.run_merge(&wanted, &mut removed);
-    assert_eq!(
-        fx.pairs(&result),
-        vec![pair("a/moved", "b/moved"), pair("a/wanted", "c/wanted2")]
-    );
+    assert_eq!(fx.pairs(&result), vec![pair("a/moved", "b/moved"), pair("a/wanted", "c/wanted2")]);
     assert!(result.dir_rename_count.is_empty());
 }
 
@@ -228,25 +188,17 @@ fn dir_rename_counts_follow_dirs_removed() {
         .add("moved/z", "z\n")
         .sorted();
     let wanted = relevant(&[]);
-    let mut removed = dirs(&[
-        ("old", DirRelevance::ForSelf),
-        ("kept", DirRelevance::NotRelevant),
-    ]);
+    let mut removed = dirs(&[("old", DirRelevance::ForSelf), ("kept", DirRelevance::NotRelevant)]);
     let result = fx.run_merge(&wanted, &mut removed);
     assert_eq!(result.renames.len(), 3);
     // "kept" is NOT_RELEVANT: counted while detecting, dropped from output.
-    assert_eq!(
-        result.dir_rename_count,
-        counts(&[("old", &[("new", 1), ("other", 1)])])
-    );
+    assert_eq!(result.dir_rename_count, counts(&[("old", &[("new", 1), ("other", 1)])]));
 }
 
 #[test]
 fn ancestors_count_only_while_trailing_components_agree() {
-    let mut fx = Fixture::default()
-        .delete("a/b/c/d/e/foo.c", "foo\n")
-        .add("a/b/some/thing/else/e/foo.c", "foo\n")
-        .sorted();
+    let mut fx =
+        Fixture::default().delete("a/b/c/d/e/foo.c", "foo\n").add("a/b/some/thing/else/e/foo.c", "foo\n").sorted();
     let wanted = relevant(&[]);
     let mut removed = dirs(&[
         ("a/b/c/d/e", DirRelevance::ForSelf),
@@ -256,19 +208,13 @@ fn ancestors_count_only_while_trailing_components_agree() {
     let result = fx.run_merge(&wanted, &mut removed);
     assert_eq!(
         result.dir_rename_count,
-        counts(&[
-            ("a/b/c/d/e", &[("a/b/some/thing/else/e", 1)]),
-            ("a/b/c/d", &[("a/b/some/thing/else", 1)]),
-        ])
+        counts(&[("a/b/c/d/e", &[("a/b/some/thing/else/e", 1)]), ("a/b/c/d", &[("a/b/some/thing/else", 1)]),])
     );
 }
 
 #[test]
 fn ancestors_relevant_only_for_ancestor_are_walked_not_counted() {
-    let mut fx = Fixture::default()
-        .delete("top/mid/leaf/f", "f\n")
-        .add("top2/mid/leaf/f", "f\n")
-        .sorted();
+    let mut fx = Fixture::default().delete("top/mid/leaf/f", "f\n").add("top2/mid/leaf/f", "f\n").sorted();
     let wanted = relevant(&[]);
     let mut removed = dirs(&[
         ("top/mid/leaf", DirRelevance::ForAncestor),
@@ -279,31 +225,16 @@ fn ancestors_relevant_only_for_ancestor_are_walked_not_counted() {
     // The parent is always counted (it feeds the basename guess) but kept
     // only because it is relevant; "top" is counted as a self-relevant
     // ancestor; "top/mid" is walked through without a count.
-    assert_eq!(
-        result.dir_rename_count,
-        counts(&[
-            ("top/mid/leaf", &[("top2/mid/leaf", 1)]),
-            ("top", &[("top2", 1)])
-        ])
-    );
+    assert_eq!(result.dir_rename_count, counts(&[("top/mid/leaf", &[("top2/mid/leaf", 1)]), ("top", &[("top2", 1)])]));
 }
 
 #[test]
 fn renames_to_the_top_level_stop_counting() {
-    let mut fx = Fixture::default()
-        .delete("a/b/sub/f", "f\n")
-        .add("sub/f", "f\n")
-        .sorted();
+    let mut fx = Fixture::default().delete("a/b/sub/f", "f\n").add("sub/f", "f\n").sorted();
     let wanted = relevant(&[]);
-    let mut removed = dirs(&[
-        ("a/b/sub", DirRelevance::ForSelf),
-        ("a/b", DirRelevance::ForSelf),
-    ]);
+    let mut removed = dirs(&[("a/b/sub", DirRelevance::ForSelf), ("a/b", DirRelevance::ForSelf)]);
     let result = fx.run_merge(&wanted, &mut removed);
-    assert_eq!(
-        result.dir_rename_count,
-        counts(&[("a/b/sub", &[("sub", 1)]), ("a/b", &[("", 1)])])
-    );
+    assert_eq!(result.dir_rename_count, counts(&[("a/b/sub", &[("sub", 1)]), ("a/b", &[("", 1)])]));
 }
 
 #[test]
@@ -351,17 +282,11 @@ fn undecided_directories_keep_searching() {
     ]);
     let mut removed = dirs(&[("old", DirRelevance::ForSelf)]);
     let result = fx.run_merge(&wanted, &mut removed);
-    assert_eq!(
-        fx.pairs(&result),
-        vec![pair("old/d", "elsewhere/d2"), pair("old/a", "new/a")]
-    );
+    assert_eq!(fx.pairs(&result), vec![pair("old/d", "elsewhere/d2"), pair("old/a", "new/a")]);
     assert_eq!(removed[&b"old"[..]], DirRelevance::ForSelf);
     assert!(result.sources_no_longer_relevant.is_empty());
     // The placeholder votes for old/e are removed from the output.
-    assert_eq!(
-        result.dir_rename_count,
-        counts(&[("old", &[("elsewhere", 1), ("new", 1)])])
-    );
+    assert_eq!(result.dir_rename_count, counts(&[("old", &[("elsewhere", 1), ("new", 1)])]));
 }
 
 #[test]
@@ -376,25 +301,16 @@ fn repeated_basenames_are_located_through_the_guessed_dir_rename() {
         .add("new/Makefile", NINE_OF_TEN)
         .add("zzz/Makefile", &format!("{TEN}11\n"))
         .sorted();
-    let wanted = relevant(&[
-        ("old/Makefile", SourceRelevance::Content),
-        ("lib/Makefile", SourceRelevance::Content),
-    ]);
+    let wanted = relevant(&[("old/Makefile", SourceRelevance::Content), ("lib/Makefile", SourceRelevance::Content)]);
     let mut removed = dirs(&[("old", DirRelevance::NotRelevant)]);
     let result = fx.run_merge(&wanted, &mut removed);
     // new/Makefile scores 51428 (>= 45000) through the guess, although
     // zzz/Makefile (52500) would win in the matrix.
-    assert!(
-        fx.pairs(&result)
-            .contains(&pair("old/Makefile", "new/Makefile"))
-    );
+    assert!(fx.pairs(&result).contains(&pair("old/Makefile", "new/Makefile")));
 
     // In plain diff mode there is no guess: the matrix decides.
     let plain = fx.run(&RenameOptions::diff());
-    assert!(
-        fx.pairs(&plain)
-            .contains(&pair("old/Makefile", "zzz/Makefile"))
-    );
+    assert!(fx.pairs(&plain).contains(&pair("old/Makefile", "zzz/Makefile")));
 }
 
 #[test]
@@ -415,9 +331,5 @@ fn guess_ties_follow_git_hashmap_order() {
     let wanted = relevant(&[("old/f", SourceRelevance::Content)]);
     let mut removed = dirs(&[("old", DirRelevance::NotRelevant)]);
     let result = fx.run_merge(&wanted, &mut removed);
-    assert!(
-        fx.pairs(&result).contains(&pair("old/f", "q/f")),
-        "{:?}",
-        fx.pairs(&result)
-    );
+    assert!(fx.pairs(&result).contains(&pair("old/f", "q/f")), "{:?}", fx.pairs(&result));
 }

@@ -134,6 +134,7 @@ pub struct Repo {
     workdir: Option<PathBuf>,
     trees: RefCell<HashMap<Oid, Rc<Tree>>>,
     mailmap: Option<git2::Mailmap>,
+    abbrev_len: std::cell::OnceCell<usize>,
 }
 
 impl std::fmt::Debug for Repo {
@@ -170,7 +171,7 @@ impl Repo {
         let git_dir = git.path().to_owned();
         let workdir = git.workdir().map(|w| w.components().collect::<PathBuf>());
         let mailmap = git.mailmap().ok();
-        Repo { git, git_dir, workdir, trees: RefCell::new(HashMap::new()), mailmap }
+        Repo { git, git_dir, workdir, trees: RefCell::new(HashMap::new()), mailmap, abbrev_len: Default::default() }
     }
 
     /// The underlying libgit2 handle, for the modules that write (apply, fixtures).
@@ -479,6 +480,57 @@ impl Repo {
         Ok(out)
     }
 
+    /// The abbreviated id git prints for `oid` (`short_commit_name`): as
+    /// long as `core.abbrev`, or derived from the number of packed objects,
+    /// then lengthened until unambiguous.
+    pub fn abbrev(&self, oid: Oid) -> Result<String> {
+        let hex = oid.to_string();
+        let mut len = *self.abbrev_len.get_or_init(|| self.default_abbrev_len());
+        let odb = self.git.odb().git_context(|| "opening the object database".into())?;
+        while len < hex.len() {
+            let prefix = Oid::from_str(&hex[..len]).git_context(|| "abbreviating".into())?;
+            match odb.exists_prefix(prefix, len) {
+                Err(e) if e.code() == ErrorCode::Ambiguous => len += 1,
+                _ => break,
+            }
+        }
+        Ok(hex[..len].to_owned())
+    }
+
+    fn default_abbrev_len(&self) -> usize {
+        if let Some(n) = self.config_string("core.abbrev") {
+            if let Ok(n) = n.parse::<usize>() {
+                return n.clamp(4, 40);
+            }
+            if n == "no" {
+                return 40;
+            }
+        }
+        let count = self.approximate_object_count();
+        let msb = if count == 0 { 0 } else { 63 - count.leading_zeros() as usize };
+        (msb + 1).div_ceil(2).max(7)
+    }
+
+    /// git's `repo_approximate_object_count`: objects in pack indexes,
+    /// here and in alternates.
+    fn approximate_object_count(&self) -> u64 {
+        let mut dirs = vec![self.git_dir.join("objects")];
+        if let Ok(text) = std::fs::read_to_string(self.git_dir.join("objects/info/alternates")) {
+            dirs.extend(text.lines().filter(|l| !l.is_empty() && !l.starts_with('#')).map(PathBuf::from));
+        }
+        let mut count = 0;
+        for dir in dirs {
+            let Ok(entries) = std::fs::read_dir(dir.join("pack")) else { continue };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.extension().is_some_and(|e| e == "idx") {
+                    count += pack_index_count(&path).unwrap_or(0);
+                }
+            }
+        }
+        count
+    }
+
     /// A string value from the repository's git config.
     pub fn config_string(&self, key: &str) -> Option<String> {
         self.git.config().ok()?.get_string(key).ok()
@@ -511,6 +563,12 @@ impl ObjectRead for Repo {
         let obj = odb.read(oid).map_err(|e| self.missing(oid, "blob", e))?;
         Ok(Rc::from(obj.data()))
     }
+
+    fn blob_size(&self, oid: Oid) -> Result<u64> {
+        let odb = self.git.odb().git_context(|| "opening the object database".into())?;
+        let (size, _) = odb.read_header(oid).map_err(|e| self.missing(oid, "blob", e))?;
+        Ok(size as u64)
+    }
 }
 
 /// Looks up one path in a tree, descending through subtrees.
@@ -528,6 +586,21 @@ pub fn lookup_path(objects: &impl ObjectRead, root: Oid, path: &[u8]) -> Result<
         tree = objects.tree(entry.oid)?;
     }
     Ok(None)
+}
+
+/// The number of objects in a version 2 pack index (the last fanout entry).
+fn pack_index_count(path: &Path) -> Option<u64> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut header = [0u8; 8];
+    file.read_exact(&mut header).ok()?;
+    if header != [0xff, b't', b'O', b'c', 0, 0, 0, 2] {
+        return None;
+    }
+    file.seek(SeekFrom::Start(8 + 255 * 4)).ok()?;
+    let mut last = [0u8; 4];
+    file.read_exact(&mut last).ok()?;
+    Some(u64::from(u32::from_be_bytes(last)))
 }
 
 fn person(sig: &git2::Signature<'_>) -> Person {

@@ -45,29 +45,17 @@ impl<'g> MergeRepo<'g> {
 
     /// Merges `a` and `b` the way a rebase's merge-ort would.
     pub fn merge(&self) -> MergeResult {
-        let output = self.git.run_unchecked(
-            self.dir.path(),
-            &["merge-tree", "--write-tree", "a", "b"],
-            b"",
-        );
+        let output = self.git.run_unchecked(self.dir.path(), &["merge-tree", "--write-tree", "a", "b"], b"");
         let code = output.status.code();
         assert!(matches!(code, Some(0 | 1)), "merge-tree failed: {output:?}");
         let stdout = String::from_utf8_lossy(&output.stdout);
-        MergeResult {
-            clean: code == Some(0),
-            tree: stdout.lines().next().unwrap_or_default().to_string(),
-        }
+        MergeResult { clean: code == Some(0), tree: stdout.lines().next().unwrap_or_default().to_string() }
     }
 
     /// The content at `path` in `tree`, if any.
     pub fn read(&self, tree: &str, path: &str) -> Option<String> {
         let spec = format!("{tree}:{path}");
-        let output = self
-            .git
-            .run_unchecked(self.dir.path(), &["cat-file", "blob", &spec], b"");
-        output
-            .status
-            .success()
-            .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+        let output = self.git.run_unchecked(self.dir.path(), &["cat-file", "blob", &spec], b"");
+        output.status.success().then(|| String::from_utf8_lossy(&output.stdout).into_owned())
     }
 }

@@ -24,13 +24,9 @@ pub struct Git {
 impl Git {
     /// The oracle: `BETADRIFT_GIT` or `/usr/local/bin/git`.
     pub fn new() -> Self {
-        let binary = std::env::var_os("BETADRIFT_GIT")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("/usr/local/bin/git"));
-        Self {
-            binary,
-            home: tempfile::tempdir().expect("temp HOME"),
-        }
+        let binary =
+            std::env::var_os("BETADRIFT_GIT").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/local/bin/git"));
+        Self { binary, home: tempfile::tempdir().expect("temp HOME") }
     }
 
     /// A command for `git args...` in `dir`, with a hermetic environment.
@@ -57,11 +53,7 @@ impl Git {
     /// Runs git with `stdin`, panicking (with stderr) on failure.
     pub fn run(&self, dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
         let output = self.run_unchecked(dir, args, stdin);
-        assert!(
-            output.status.success(),
-            "git {args:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        assert!(output.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
         output
     }
 
@@ -169,11 +161,7 @@ impl Case {
         let mut paths: Vec<&Vec<u8>> = self.old.keys().chain(self.new.keys()).collect();
         paths.sort();
         paths.dedup();
-        let side = |path: &Vec<u8>, file: &File| Side {
-            path: path.clone(),
-            oid: file.oid(),
-            mode: file.mode,
-        };
+        let side = |path: &Vec<u8>, file: &File| Side { path: path.clone(), oid: file.oid(), mode: file.mode };
         paths
             .into_iter()
             .filter_map(|path| match (self.old.get(path), self.new.get(path)) {
@@ -200,11 +188,7 @@ impl Case {
     }
 
     /// Like [`Case::expected_records`], reading blobs from `blobs`.
-    pub fn expected_records_with(
-        &self,
-        options: &RenameOptions,
-        blobs: &mut impl BlobSource,
-    ) -> (Vec<Record>, usize) {
+    pub fn expected_records_with(&self, options: &RenameOptions, blobs: &mut impl BlobSource) -> (Vec<Record>, usize) {
         let queue = self.queue();
         let result = detect_renames(&queue, options, None, None, blobs).expect("all blobs present");
         let by_add: HashMap<usize, _> = result.renames.iter().map(|r| (r.add, r)).collect();
@@ -262,11 +246,7 @@ pub fn rename_score_arg(min_score: u32) -> String {
 
 /// git's answers for a batch of cases diffed with the same options: the
 /// records of each case and the largest rename limit it said it needed.
-pub fn git_records(
-    git: &Git,
-    cases: &[Case],
-    options: &RenameOptions,
-) -> (Vec<Vec<Record>>, usize) {
+pub fn git_records(git: &Git, cases: &[Case], options: &RenameOptions) -> (Vec<Vec<Record>>, usize) {
     git_records_with_attributes(git, cases, options, None)
 }
 
@@ -280,11 +260,7 @@ pub fn git_records_with_attributes(
 ) -> (Vec<Vec<Record>>, usize) {
     let repo = git.bare_repo();
     let attr_config = attributes.map(|text| {
-        let blob = git.run(
-            repo.path(),
-            &["hash-object", "-w", "--stdin"],
-            text.as_bytes(),
-        );
+        let blob = git.run(repo.path(), &["hash-object", "-w", "--stdin"], text.as_bytes());
         let blob = String::from_utf8_lossy(&blob.stdout).trim().to_string();
         let entry = format!("100644 blob {blob}\t.gitattributes\n");
         let tree = git.run(repo.path(), &["mktree"], entry.as_bytes());
@@ -296,11 +272,7 @@ pub fn git_records_with_attributes(
     }
     let marks = repo.path().join("marks");
     let marks_arg = format!("--export-marks={}", marks.display());
-    git.run(
-        repo.path(),
-        &["fast-import", "--quiet", &marks_arg],
-        &stream,
-    );
+    git.run(repo.path(), &["fast-import", "--quiet", &marks_arg], &stream);
     let marks = parse_marks(&std::fs::read_to_string(&marks).expect("marks"));
 
     let mut lines = String::new();
@@ -336,15 +308,9 @@ fn parse_marks(text: &str) -> HashMap<usize, String> {
 }
 
 /// Splits `diff-tree --stdin -z --name-status` output into per-case records.
-fn parse_name_status(
-    out: &[u8],
-    case_of_commit: &HashMap<String, usize>,
-    n: usize,
-) -> Vec<Vec<Record>> {
+fn parse_name_status(out: &[u8], case_of_commit: &HashMap<String, usize>, n: usize) -> Vec<Vec<Record>> {
     let mut records = vec![Vec::new(); n];
-    let mut tokens = out
-        .split(|&b| b == 0)
-        .map(|t| String::from_utf8_lossy(t).into_owned());
+    let mut tokens = out.split(|&b| b == 0).map(|t| String::from_utf8_lossy(t).into_owned());
     let mut current = None;
     while let Some(token) = tokens.next() {
         let token = token.trim_start_matches('\n').to_string();

@@ -4,28 +4,8 @@
 
 use super::{Case, File, Rng, Tree};
 
-const DIRS: &[&str] = &[
-    "",
-    "a",
-    "b",
-    "a/c",
-    "b/c",
-    "d",
-    "d/e/f",
-    "manifests",
-    "modules/x/manifests",
-];
-const BASENAMES: &[&str] = &[
-    "init.pp",
-    "params.pp",
-    "f.txt",
-    "g",
-    "README",
-    "x.rb",
-    "y.rb",
-    "z",
-    "e",
-];
+const DIRS: &[&str] = &["", "a", "b", "a/c", "b/c", "d", "d/e/f", "manifests", "modules/x/manifests"];
+const BASENAMES: &[&str] = &["init.pp", "params.pp", "f.txt", "g", "README", "x.rb", "y.rb", "z", "e"];
 
 /// Per-seed shared material: lines that several files reuse.
 struct Material {
@@ -58,15 +38,7 @@ fn random_line(rng: &mut Rng) -> Vec<u8> {
 fn random_lines(rng: &mut Rng, material: &Material) -> Vec<Vec<u8>> {
     let max = if rng.chance(20) { 60 } else { 16 };
     let count = rng.below(max);
-    (0..count)
-        .map(|_| {
-            if rng.chance(60) {
-                rng.pick(&material.lines).clone()
-            } else {
-                random_line(rng)
-            }
-        })
-        .collect()
+    (0..count).map(|_| if rng.chance(60) { rng.pick(&material.lines).clone() } else { random_line(rng) }).collect()
 }
 
 /// Applies a random number of line edits, from none to a full rewrite.
@@ -114,20 +86,13 @@ fn render(rng: &mut Rng, lines: &[Vec<u8>]) -> Vec<u8> {
 fn random_path(rng: &mut Rng) -> Vec<u8> {
     let dir = *rng.pick(DIRS);
     let base = *rng.pick(BASENAMES);
-    if dir.is_empty() {
-        base.as_bytes().to_vec()
-    } else {
-        format!("{dir}/{base}").into_bytes()
-    }
+    if dir.is_empty() { base.as_bytes().to_vec() } else { format!("{dir}/{base}").into_bytes() }
 }
 
 /// Whether `path` can join `tree` (no same path, no file/directory clash).
 fn fits(tree: &Tree, path: &[u8]) -> bool {
-    let is_dir_of =
-        |dir: &[u8], p: &[u8]| p.len() > dir.len() && p.starts_with(dir) && p[dir.len()] == b'/';
-    !tree
-        .keys()
-        .any(|q| q == path || is_dir_of(q, path) || is_dir_of(path, q))
+    let is_dir_of = |dir: &[u8], p: &[u8]| p.len() > dir.len() && p.starts_with(dir) && p[dir.len()] == b'/';
+    !tree.keys().any(|q| q == path || is_dir_of(q, path) || is_dir_of(path, q))
 }
 
 /// Inserts at a random free path; gives up silently after a few tries.
@@ -144,35 +109,20 @@ fn insert_somewhere(rng: &mut Rng, tree: &mut Tree, avoid: &Tree, file: File) {
 /// A new file: mostly regular text, sometimes empty, a symlink or a gitlink.
 fn random_file(rng: &mut Rng, material: &Material) -> File {
     match rng.below(100) {
-        0..=4 => File {
-            mode: 0o100644,
-            content: Vec::new(),
-        },
-        5..=8 => File {
-            mode: 0o120000,
-            content: random_line(rng).trim_ascii_end().to_vec(),
-        },
-        9 => File {
-            mode: 0o160000,
-            content: format!("{:040x}", rng.next() as u128 * 7919).into_bytes(),
-        },
+        0..=4 => File { mode: 0o100644, content: Vec::new() },
+        5..=8 => File { mode: 0o120000, content: random_line(rng).trim_ascii_end().to_vec() },
+        9 => File { mode: 0o160000, content: format!("{:040x}", rng.next() as u128 * 7919).into_bytes() },
         n => {
             let lines = random_lines(rng, material);
             let mode = if n < 15 { 0o100755 } else { 0o100644 };
-            File {
-                mode,
-                content: render(rng, &lines),
-            }
+            File { mode, content: render(rng, &lines) }
         }
     }
 }
 
 /// Splits content back into lines (keeping terminators) for mutation.
 fn lines_of(content: &[u8]) -> Vec<Vec<u8>> {
-    content
-        .split_inclusive(|&b| b == b'\n')
-        .map(<[u8]>::to_vec)
-        .collect()
+    content.split_inclusive(|&b| b == b'\n').map(<[u8]>::to_vec).collect()
 }
 
 /// A random case from its own seed (so any case can be replayed alone).
@@ -191,9 +141,7 @@ pub fn random_case(seed: u64) -> Case {
         if case.old.is_empty() {
             break;
         }
-        let twin = rng
-            .pick(&case.old.values().cloned().collect::<Vec<_>>())
-            .clone();
+        let twin = rng.pick(&case.old.values().cloned().collect::<Vec<_>>()).clone();
         let tree = &mut case.old;
         insert_somewhere(&mut rng, tree, &Tree::new(), twin);
     }
@@ -209,13 +157,7 @@ pub fn random_case(seed: u64) -> Case {
                 let lines = mutate(&mut rng, &material, &lines_of(&file.content));
                 let content = render(&mut rng, &lines);
                 if fits(&case.new, path) {
-                    case.new.insert(
-                        path.clone(),
-                        File {
-                            mode: file.mode,
-                            content,
-                        },
-                    );
+                    case.new.insert(path.clone(), File { mode: file.mode, content });
                 }
             }
             3 | 4 => {} // deleted
@@ -244,14 +186,8 @@ fn derived_file(rng: &mut Rng, material: &Material, file: &File) -> File {
             (0o100644, 1) => 0o120000,
             (mode, _) => mode,
         };
-        return File {
-            mode,
-            content: file.content.clone(),
-        };
+        return File { mode, content: file.content.clone() };
     }
     let lines = mutate(rng, material, &lines_of(&file.content));
-    File {
-        mode: file.mode,
-        content: render(rng, &lines),
-    }
+    File { mode: file.mode, content: render(rng, &lines) }
 }

@@ -25,15 +25,9 @@ fn old_side_split_loses_first_byte_without_slash() {
 
 #[test]
 fn highest_count_wins_and_ties_go_to_hash_order() {
-    assert_eq!(
-        target_counts(&[("p", 1), ("q", 2)]).highest(),
-        Some(&b"q"[..])
-    );
+    assert_eq!(target_counts(&[("p", 1), ("q", 2)]).highest(), Some(&b"q"[..]));
     // Equal counts: q's FNV bucket precedes p's although p came first.
-    assert_eq!(
-        target_counts(&[("p", 1), ("q", 1)]).highest(),
-        Some(&b"q"[..])
-    );
+    assert_eq!(target_counts(&[("p", 1), ("q", 1)]).highest(), Some(&b"q"[..]));
     assert_eq!(target_counts(&[]).highest(), None);
 }
 
