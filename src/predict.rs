@@ -69,6 +69,8 @@ pub struct Pick {
     pub outcome: Outcome,
     /// With `--each`: the outcome of this patch alone on the new upstream.
     pub alone: Option<Outcome>,
+    /// The rebased tree after this pick, when it applies.
+    pub tree: Option<Oid>,
 }
 
 /// The whole prediction.
@@ -144,7 +146,8 @@ pub fn predict(
         } else {
             None
         };
-        picks.push(Pick { commit: local.oid, position: i + 1, outcome, alone });
+        let tree = (outcome == Outcome::Applies).then_some(tip);
+        picks.push(Pick { commit: local.oid, position: i + 1, outcome, alone, tree });
     }
     Ok(Prediction { upstream, merge_base, picks, result_tree: tip })
 }

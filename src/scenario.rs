@@ -19,13 +19,13 @@
 use std::collections::BTreeMap;
 
 use jiff::{SignedDuration, Timestamp};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::clock::{parse_duration, parse_timestamp};
 use crate::error::{Error, Result};
 
 /// A whole scenario.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     pub name: String,
@@ -80,7 +80,7 @@ fn default_local_committer() -> String {
 }
 
 /// One commit and the change it makes.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CommitSpec {
     /// Handle used to refer to this commit elsewhere in the scenario.
@@ -137,7 +137,7 @@ pub struct CommitSpec {
 }
 
 /// A text replacement inside one file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Edit {
     pub path: String,
@@ -146,7 +146,7 @@ pub struct Edit {
 }
 
 /// A file move.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rename {
     pub from: String,
@@ -154,7 +154,7 @@ pub struct Rename {
 }
 
 /// An older state of the stack, tagged as git-sync-upstream tags it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SnapshotSpec {
     /// Tag name, `snapshot-YYYYmmddHHMM`; the time in it is the rebase time.
@@ -166,7 +166,7 @@ pub struct SnapshotSpec {
 }
 
 /// Uncommitted state of the checkout.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DirtySpec {
     /// Tracked files overwritten in the working tree (not staged).
@@ -191,6 +191,11 @@ pub struct Times {
 }
 
 impl Scenario {
+    /// Writes the scenario as TOML (to keep a generated case as a fixture).
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("scenarios serialise")
+    }
+
     /// Parses a scenario from TOML text.
     pub fn from_toml(text: &str) -> Result<Scenario> {
         let scenario: Scenario = toml::from_str(text)

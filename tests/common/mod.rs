@@ -4,6 +4,9 @@
 
 #![allow(dead_code)]
 
+pub mod oracle;
+pub mod random;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
