@@ -15,6 +15,7 @@ pub mod error;
 pub mod merge;
 pub mod message;
 pub mod objects;
+pub mod patchid;
 pub mod predict;
 pub mod renames;
 pub mod repo;

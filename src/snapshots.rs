@@ -16,7 +16,8 @@ use jiff::civil::DateTime;
 
 use crate::error::Result;
 use crate::message::MessageInfo;
-use crate::repo::{PatchId, Repo};
+use crate::patchid::{PatchId, patch_id};
+use crate::repo::Repo;
 
 /// The time encoded in a snapshot tag name (`<prefix>YYYYmmddHHMM`, UTC).
 pub fn snapshot_time(prefix: &str, name: &str) -> Option<Timestamp> {
@@ -168,7 +169,7 @@ impl<'r> FirstSeen<'r> {
             let id = match self.patch_ids.get(&oid) {
                 Some(id) => *id,
                 None => {
-                    let id = self.repo.commit_patch_id(tree, parent)?;
+                    let id = patch_id(self.repo, parent, tree)?;
                     *self.patch_ids.entry(oid).or_insert(id)
                 }
             };

@@ -53,7 +53,7 @@ impl Patch {
     pub fn identity(&self, repo: &Repo) -> Result<Identity> {
         match &self.message.change_id {
             Some(id) => Ok(Identity::ChangeId(id.clone())),
-            None => Ok(Identity::PatchId(repo.commit_patch_id(self.commit.tree, self.parent_tree)?)),
+            None => Ok(Identity::PatchId(crate::patchid::patch_id(repo, self.parent_tree, self.commit.tree)?)),
         }
     }
 

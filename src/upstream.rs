@@ -21,8 +21,9 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::message::MessageInfo;
-use crate::objects::{ObjectRead, Tree};
-use crate::repo::{PatchId, Repo};
+use crate::objects::ObjectRead;
+use crate::patchid::{PatchId, diff_trees, patch_id};
+use crate::repo::Repo;
 
 /// How upstream relates to a local patch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -188,7 +189,7 @@ impl UpstreamIndex {
         let reverted_by = self.effective_revert(u);
         let state = if reverted_by.is_some() {
             UpstreamState::Reverted
-        } else if by == MatchedBy::PatchId || same_content(repo, p, up)? {
+        } else if by == MatchedBy::PatchId || same_patch(repo, p, up)? || same_content(repo, p, up)? {
             UpstreamState::Merged
         } else {
             UpstreamState::MergedDiffers
@@ -243,9 +244,9 @@ impl UpstreamIndex {
                 let p = &patches[*i];
                 let local = match local_ids.get(i) {
                     Some(id) => *id,
-                    None => *local_ids.entry(*i).or_insert(repo.commit_patch_id(p.tree, p.parent_tree)?),
+                    None => *local_ids.entry(*i).or_insert(patch_id(repo, p.parent_tree, p.tree)?),
                 };
-                if repo.commit_patch_id(up.tree, up.parent_tree)? == local {
+                if patch_id(repo, up.parent_tree, up.tree)? == local {
                     found.push((*i, u));
                     matched.insert(*i);
                 }
@@ -315,6 +316,11 @@ fn resolve_prefix(repo: &Repo, hex: &str) -> Option<Oid> {
     repo.git().revparse_single(hex).ok().map(|o| o.id())
 }
 
+/// Whether the two commits make the same change (equal patch-ids).
+fn same_patch(repo: &Repo, p: &LocalChange, up: &UpCommit) -> Result<bool> {
+    Ok(patch_id(repo, p.parent_tree, p.tree)? == patch_id(repo, up.parent_tree, up.tree)?)
+}
+
 /// Whether the upstream commit leaves every path the local patch touches
 /// exactly as the local patch leaves it.
 fn same_content(repo: &Repo, p: &LocalChange, up: &UpCommit) -> Result<bool> {
@@ -335,57 +341,8 @@ fn same_content(repo: &Repo, p: &LocalChange, up: &UpCommit) -> Result<bool> {
 
 /// Paths of files that differ between two trees, sorted.
 pub fn changed_paths(repo: &impl ObjectRead, old: Option<Oid>, new: Oid) -> Result<Vec<Vec<u8>>> {
-    let mut out = Vec::new();
-    let old_tree = match old {
-        Some(o) => Some(repo.tree(o)?),
-        None => None,
-    };
-    let new_tree = repo.tree(new)?;
-    diff_trees(repo, &mut Vec::new(), old_tree.as_deref(), Some(&new_tree), &mut out)?;
-    out.sort();
-    Ok(out)
-}
-
-fn diff_trees(
-    repo: &impl ObjectRead,
-    prefix: &mut Vec<u8>,
-    a: Option<&Tree>,
-    b: Option<&Tree>,
-    out: &mut Vec<Vec<u8>>,
-) -> Result<()> {
-    let mut names: BTreeMap<&[u8], (Option<&crate::objects::Entry>, Option<&crate::objects::Entry>)> = BTreeMap::new();
-    for e in a.into_iter().flat_map(|t| &t.entries) {
-        names.entry(&e.name).or_default().0 = Some(e);
-    }
-    for e in b.into_iter().flat_map(|t| &t.entries) {
-        names.entry(&e.name).or_default().1 = Some(e);
-    }
-    for (name, (ea, eb)) in names {
-        if let (Some(x), Some(y)) = (ea, eb)
-            && x.oid == y.oid
-            && x.mode == y.mode
-        {
-            continue;
-        }
-        let len = prefix.len();
-        prefix.extend_from_slice(name);
-        let sub = |e: Option<&crate::objects::Entry>| -> Result<Option<std::rc::Rc<Tree>>> {
-            match e {
-                Some(e) if e.is_tree() => Ok(Some(repo.tree(e.oid)?)),
-                _ => Ok(None),
-            }
-        };
-        let (ta, tb) = (sub(ea)?, sub(eb)?);
-        if ea.is_some_and(|e| !e.is_tree()) || eb.is_some_and(|e| !e.is_tree()) {
-            out.push(prefix.clone());
-        }
-        if ta.is_some() || tb.is_some() {
-            prefix.push(b'/');
-            diff_trees(repo, prefix, ta.as_deref(), tb.as_deref(), out)?;
-        }
-        prefix.truncate(len);
-    }
-    Ok(())
+    let old = old.unwrap_or_else(crate::objects::empty_tree);
+    Ok(diff_trees(repo, Some(old), Some(new))?.into_iter().map(|c| c.path).collect())
 }
 
 /// The union of the local patches' paths, for scanning upstream commits

@@ -18,9 +18,6 @@ use crate::error::{Error, GitContext, Result};
 use crate::objects::{Blob, Entry, ObjectRead, Tree};
 
 pub mod build;
-mod patchid;
-
-pub use patchid::PatchId;
 
 /// A person as recorded in a commit: raw bytes, possibly not UTF-8.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -168,6 +165,9 @@ impl Repo {
 
     /// Wraps an already opened libgit2 repository.
     pub fn from_git(git: git2::Repository) -> Repo {
+        // libgit2 re-hashes every object it inflates to check its id; git
+        // does not, and on a large history it costs more than the reads.
+        git2::opts::strict_hash_verification(false);
         let git_dir = git.path().to_owned();
         let workdir = git.workdir().map(|w| w.components().collect::<PathBuf>());
         let mailmap = git.mailmap().ok();

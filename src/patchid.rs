@@ -1,0 +1,199 @@
+//! Patch-ids as git computes them for `git rebase`'s cherry-pick detection.
+//!
+//! git skips a local commit during a rebase when upstream has a commit with
+//! the same patch-id: a SHA-1 over the commit's diff (no rename detection,
+//! Myers without the indent heuristic, three lines of context, no hunk
+//! headers) with all whitespace removed, hashed per file and summed so that
+//! file order does not matter. Binary files contribute their blob ids.
+//! Reproducing that normalisation gives the same answers git gives.
+//!
+//! The diff walks only subtrees whose ids differ and runs [`crate::xdiff`]
+//! on the changed files, so a patch-id costs a few tree reads and one line
+//! diff per changed file, whatever the size of the repository.
+
+use git2::Oid;
+
+use crate::error::Result;
+use crate::objects::{Entry, MODE_GITLINK, ObjectRead, Tree, empty_tree};
+use crate::xdiff::{self, Algorithm, LineKind};
+
+/// A patch-id: equal for commits that make the same change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PatchId(pub [u8; 20]);
+
+impl std::fmt::Display for PatchId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl PatchId {
+    /// The patch-id of a commit that changes nothing (git's null id).
+    pub const EMPTY: PatchId = PatchId([0; 20]);
+}
+
+/// One changed file: the entries before and after (either may be absent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileChange {
+    pub path: Vec<u8>,
+    pub old: Option<Entry>,
+    pub new: Option<Entry>,
+}
+
+/// The files that differ between two trees, in path order, as git's
+/// recursive tree diff reports them: a file replaced by a directory (or the
+/// reverse) is a deletion plus additions.
+pub fn diff_trees(objects: &impl ObjectRead, old: Option<Oid>, new: Option<Oid>) -> Result<Vec<FileChange>> {
+    let mut out = Vec::new();
+    if old != new {
+        let load = |t: Option<Oid>| t.map(|t| objects.tree(t)).transpose();
+        walk(objects, &mut Vec::new(), load(old)?.as_deref(), load(new)?.as_deref(), &mut out)?;
+    }
+    Ok(out)
+}
+
+fn walk(
+    objects: &impl ObjectRead,
+    prefix: &mut Vec<u8>,
+    a: Option<&Tree>,
+    b: Option<&Tree>,
+    out: &mut Vec<FileChange>,
+) -> Result<()> {
+    let mut names: Vec<&[u8]> = a.iter().chain(b.iter()).flat_map(|t| t.entries.iter().map(|e| &*e.name)).collect();
+    names.sort_unstable();
+    names.dedup();
+    for name in names {
+        let ea = a.and_then(|t| t.get(name));
+        let eb = b.and_then(|t| t.get(name));
+        if ea.map(|e| (e.mode, e.oid)) == eb.map(|e| (e.mode, e.oid)) {
+            continue;
+        }
+        let len = prefix.len();
+        prefix.extend_from_slice(name);
+        let file = |e: Option<&Entry>| e.filter(|e| !e.is_tree()).cloned();
+        if file(ea).is_some() || file(eb).is_some() {
+            out.push(FileChange { path: prefix.clone(), old: file(ea), new: file(eb) });
+        }
+        let tree = |e: Option<&Entry>| e.filter(|e| e.is_tree()).map(|e| objects.tree(e.oid)).transpose();
+        let (ta, tb) = (tree(ea)?, tree(eb)?);
+        if ta.is_some() || tb.is_some() {
+            prefix.push(b'/');
+            walk(objects, prefix, ta.as_deref(), tb.as_deref(), out)?;
+        }
+        prefix.truncate(len);
+    }
+    Ok(())
+}
+
+/// The patch-id of the change from tree `old` (`None`: the empty tree) to `new`.
+pub fn patch_id(objects: &impl ObjectRead, old: Option<Oid>, new: Oid) -> Result<PatchId> {
+    let old = old.unwrap_or_else(empty_tree);
+    let mut sum = PatchId::EMPTY.0;
+    for change in diff_trees(objects, Some(old), Some(new))? {
+        add_with_carry(&mut sum, file_patch_id(objects, &change)?);
+    }
+    Ok(PatchId(sum))
+}
+
+/// Adds a file's SHA-1 into the running sum, as git's `flush_one_hunk` does.
+fn add_with_carry(sum: &mut [u8; 20], hash: [u8; 20]) {
+    let mut carry: u16 = 0;
+    for (s, h) in sum.iter_mut().zip(hash) {
+        carry += u16::from(*s) + u16::from(h);
+        *s = carry as u8;
+        carry >>= 8;
+    }
+}
+
+/// Drops the bytes git's `isspace` matches: space, tab, LF and CR (not VT or FF).
+fn without_space(bytes: &[u8]) -> Vec<u8> {
+    bytes.iter().copied().filter(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r')).collect()
+}
+
+/// What git diffs for one side: blob data, or for a submodule the
+/// "Subproject commit" line git synthesises.
+fn side_data(objects: &impl ObjectRead, entry: Option<&Entry>) -> Result<Vec<u8>> {
+    match entry {
+        None => Ok(Vec::new()),
+        Some(e) if e.mode == MODE_GITLINK => Ok(format!("Subproject commit {}\n", e.oid).into_bytes()),
+        Some(e) => Ok(objects.blob(e.oid)?.to_vec()),
+    }
+}
+
+fn file_patch_id(objects: &impl ObjectRead, change: &FileChange) -> Result<[u8; 20]> {
+    let path = without_space(&change.path);
+    let mut h = sha1_smol::Sha1::new();
+    h.update(b"diff--gita/");
+    h.update(&path);
+    h.update(b"b/");
+    h.update(&path);
+    match (&change.old, &change.new) {
+        (None, Some(n)) => h.update(format!("newfilemode{:06o}", n.mode).as_bytes()),
+        (Some(o), None) => h.update(format!("deletedfilemode{:06o}", o.mode).as_bytes()),
+        (Some(o), Some(n)) if o.mode != n.mode => {
+            h.update(format!("oldmode{:06o}newmode{:06o}", o.mode, n.mode).as_bytes())
+        }
+        _ => {}
+    }
+    let old = side_data(objects, change.old.as_ref())?;
+    let new = side_data(objects, change.new.as_ref())?;
+    if xdiff::is_binary(&old) || xdiff::is_binary(&new) {
+        let hex = |e: &Option<Entry>| e.as_ref().map_or(Oid::ZERO_SHA1, |e| e.oid).to_string();
+        h.update(hex(&change.old).as_bytes());
+        h.update(hex(&change.new).as_bytes());
+        return Ok(h.digest().bytes());
+    }
+    match (&change.old, &change.new) {
+        (None, _) => {
+            h.update(b"---/dev/null+++b/");
+            h.update(&path);
+        }
+        (_, None) => {
+            h.update(b"---a/");
+            h.update(&path);
+            h.update(b"+++/dev/null");
+        }
+        _ => {
+            h.update(b"---a/");
+            h.update(&path);
+            h.update(b"+++b/");
+            h.update(&path);
+        }
+    }
+    if old != new {
+        let hunks = xdiff::unified(&old, &new, Algorithm::Myers, 3).unwrap_or_default();
+        for line in hunks.iter().flat_map(|hunk| &hunk.lines) {
+            match line.kind {
+                LineKind::Added => h.update(b"+"),
+                LineKind::Removed => h.update(b"-"),
+                LineKind::Context => {}
+            }
+            h.update(&without_space(line.text));
+        }
+    }
+    Ok(h.digest().bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sum_carries_between_bytes() {
+        let mut sum = [0u8; 20];
+        add_with_carry(&mut sum, [0xff; 20]);
+        let mut one = [0u8; 20];
+        one[0] = 1;
+        add_with_carry(&mut sum, one);
+        assert_eq!(sum, [0u8; 20], "0xff..ff + 1 wraps to zero");
+    }
+
+    #[test]
+    fn whitespace_is_what_git_calls_space() {
+        assert_eq!(without_space(b" a \tb\r\n"), b"ab");
+        assert_eq!(without_space(b"a\x0bb\x0c"), b"a\x0bb\x0c", "git keeps VT and FF");
+    }
+}
