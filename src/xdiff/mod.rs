@@ -30,6 +30,7 @@
 //! histogram algorithm derives from JGit (see `histogram.rs`).
 
 mod compact;
+mod emit;
 mod histogram;
 mod myers;
 mod patience;
@@ -38,6 +39,7 @@ mod prepare;
 use std::fmt;
 use std::ops::Range;
 
+pub use emit::{Hunk, HunkLine, LineKind};
 
 /// A diff algorithm, as chosen by git's `--diff-algorithm`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -113,6 +115,20 @@ pub fn is_binary(data: &[u8]) -> bool {
 /// --diff-algorithm=<algorithm>`.
 pub fn diff(old: &[u8], new: &[u8], algorithm: Algorithm) -> Result<Vec<Change>, Error> {
     diff_lines(&split_lines(old), &split_lines(new), algorithm)
+}
+
+/// Groups the edit script into hunks with `context` lines around each
+/// change, exactly as `git diff -U<context>` prints them.
+pub fn unified<'a>(
+    old: &'a [u8],
+    new: &'a [u8],
+    algorithm: Algorithm,
+    context: usize,
+) -> Result<Vec<Hunk<'a>>, Error> {
+    let old_lines = split_lines(old);
+    let new_lines = split_lines(new);
+    let script = diff_lines(&old_lines, &new_lines, algorithm)?;
+    Ok(emit::hunks(&old_lines, &new_lines, &script, context))
 }
 
 /// Runs xdiff's pipeline on already split lines: classify, diff, compact,
