@@ -32,6 +32,7 @@
 mod compact;
 mod emit;
 mod histogram;
+mod merge;
 mod myers;
 mod patience;
 mod prepare;
@@ -40,6 +41,7 @@ use std::fmt;
 use std::ops::Range;
 
 pub use emit::{Hunk, HunkLine, LineKind};
+pub use merge::{ConflictRegion, ConflictStyle, Favor, MergeLevel, MergeOptions, MergeResult};
 
 /// A diff algorithm, as chosen by git's `--diff-algorithm`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -131,9 +133,23 @@ pub fn unified<'a>(
     Ok(emit::hunks(&old_lines, &new_lines, &script, context))
 }
 
+/// Merges the changes from `base` to `ours` and from `base` to `theirs`,
+/// exactly as `xdl_merge` does.
+///
+/// `content` is git's output, conflict markers included; `conflicts` lists
+/// the regions git counts as conflicts (empty when the merge is clean).
+pub fn merge(
+    base: &[u8],
+    ours: &[u8],
+    theirs: &[u8],
+    options: &MergeOptions<'_>,
+) -> Result<MergeResult, Error> {
+    merge::merge(base, ours, theirs, options)
+}
+
 /// Runs xdiff's pipeline on already split lines: classify, diff, compact,
 /// and collect the changes.
-fn diff_lines(
+pub(crate) fn diff_lines(
     old: &[&[u8]],
     new: &[&[u8]],
     algorithm: Algorithm,
