@@ -41,6 +41,7 @@ impl ChangeMap {
         self.flags[(line + 1) as usize]
     }
 
+    /// Marks `line` changed or unchanged.
     fn set(&mut self, line: usize, changed: bool) {
         self.flags[line + 1] = changed;
     }
@@ -55,6 +56,7 @@ struct Group {
 }
 
 impl Group {
+    /// Whether the group has no lines.
     fn is_empty(&self) -> bool {
         self.start == self.end
     }

@@ -150,20 +150,24 @@ struct Index<'a> {
 }
 
 impl<'a> Index<'a> {
+    /// The bucket of a class (`XDL_HASHLONG`).
     fn bucket(&self, class: u32) -> usize {
         let mask = (1u64 << self.table_bits) - 1;
         let class = u64::from(class);
         ((class + (class >> self.table_bits)) & mask) as usize
     }
 
+    /// Whether old line `line1` equals new line `line2`.
     fn same(&self, line1: usize, line2: usize) -> bool {
         self.old[line1 - 1] == self.new[line2 - 1]
     }
 
+    /// The next occurrence of old line `line`'s class, 0 for none.
     fn next_ptr(&self, line: usize) -> usize {
         self.next_ptrs[line - self.ptr_shift]
     }
 
+    /// How often old line `line`'s class occurs in the range.
     fn count(&self, line: usize) -> u32 {
         self.records[self.line_map[line - self.ptr_shift]].cnt
     }

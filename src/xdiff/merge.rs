@@ -198,6 +198,7 @@ struct Files<'a> {
 /// How a region of the merge is resolved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Outcome {
+    /// Both sides changed it differently.
     Conflict,
     /// Only our side changed it.
     Ours,
@@ -224,19 +225,23 @@ struct Region {
 }
 
 impl Region {
+    /// The end of the region in ours.
     fn end1(&self) -> isize {
         self.i1 + self.chg1
     }
 
+    /// The end of the region in theirs.
     fn end2(&self) -> isize {
         self.i2 + self.chg2
     }
 }
 
+/// A line position or count as the signed value git computes with.
 fn signed(value: usize) -> isize {
     isize::try_from(value).expect("line numbers fit in isize")
 }
 
+/// The lines `start..start + len`, clamping negative values to zero.
 fn range(start: isize, len: isize) -> Range<usize> {
     let start = usize::try_from(start).unwrap_or(0);
     start..start + usize::try_from(len).unwrap_or(0)
@@ -451,6 +456,7 @@ fn join_close_conflicts(files: &Files<'_>, regions: &mut Vec<Region>, unless_aln
     *regions = joined;
 }
 
+/// Whether `line` has an ASCII letter or digit (git's `isalnum`).
 fn has_alnum(line: &[u8]) -> bool {
     line.iter().any(u8::is_ascii_alphanumeric)
 }
@@ -463,6 +469,7 @@ struct Writer<'a, 'f> {
 }
 
 impl Writer<'_, '_> {
+    /// Writes our text with the regions resolved.
     fn write(mut self, regions: &[Region]) -> MergeResult {
         let files = self.files;
         let mut conflicts = Vec::new();
@@ -516,6 +523,7 @@ impl Writer<'_, '_> {
         self.marker(b'>', options.theirs_label, crlf);
     }
 
+    /// Writes one conflict marker line.
     fn marker(&mut self, symbol: u8, label: Option<&str>, crlf: bool) {
         let size = match self.options.marker_size {
             0 => DEFAULT_MARKER_SIZE,

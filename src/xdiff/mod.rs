@@ -112,9 +112,12 @@ pub fn is_binary(data: &[u8]) -> bool {
 
 /// Computes the edit script git computes between `old` and `new`.
 ///
-/// The changes are in order and separated by at least one unchanged line;
-/// they are exactly the hunks of `git diff -U0 --no-indent-heuristic
-/// --diff-algorithm=<algorithm>`.
+/// The changes are in order and separated by at least one unchanged line.
+/// They are the edit script of `xdl_diff`, which merges and patch ids use.
+/// `git diff -U0 --no-indent-heuristic` prints the same hunks, with one
+/// twist: at zero context git first drops the common tail of both files in
+/// whole 1024-byte blocks (`trim_common_tail`), which can change the script
+/// of large files; pass the trimmed inputs to reproduce that output.
 pub fn diff(old: &[u8], new: &[u8], algorithm: Algorithm) -> Result<Vec<Change>, Error> {
     diff_lines(&split_lines(old), &split_lines(new), algorithm)
 }

@@ -173,6 +173,7 @@ struct Search<'a> {
 }
 
 impl<'a> Search<'a> {
+    /// Prepares a search over the kept lines of both sides.
     fn new(old: &'a [u32], new: &'a [u32]) -> Self {
         let diagonals = old.len() + new.len() + 3;
         Search {
@@ -185,10 +186,12 @@ impl<'a> Search<'a> {
         }
     }
 
+    /// Whether kept old line `old` equals kept new line `new`.
     fn same(&self, old: isize, new: isize) -> bool {
         self.old[old as usize] == self.new[new as usize]
     }
 
+    /// The furthest old line the forward search reached on `diagonal`.
     fn fwd(&self, diagonal: isize) -> isize {
         self.forward[(diagonal + self.origin) as usize]
     }
@@ -197,6 +200,7 @@ impl<'a> Search<'a> {
         self.forward[(diagonal + self.origin) as usize] = value;
     }
 
+    /// The furthest old line the backward search reached on `diagonal`.
     fn bwd(&self, diagonal: isize) -> isize {
         self.backward[(diagonal + self.origin) as usize]
     }
@@ -470,6 +474,7 @@ impl<'a> Search<'a> {
 }
 
 impl Split {
+    /// A split at the middle snake: both halves stay minimal.
     fn both_minimal(old: isize, new: isize) -> Self {
         Split {
             old,
