@@ -5,7 +5,7 @@
 //!
 //! * [`xdiff::diff`] with the hunks of `git diff --no-index -U0
 //!   --no-indent-heuristic --diff-algorithm=<alg>`, for all four algorithms;
-//! * [`xdiff::unified`] with the same command at `-U3`;
+//! * [`xdiff::unified`] with the same command at `-U3` (and `-U1`, `-U10`);
 //! * [`xdiff::merge`] at [`MergeLevel::ZealousAlnum`] with `git merge-file
 //!   -p` (random algorithm, conflict style, marker size and favour);
 //! * [`xdiff::merge`] with the default (rebase) options with `git merge-tree
@@ -281,8 +281,21 @@ fn render_hunks(hunks: &[xdiff::Hunk<'_>]) -> Vec<u8> {
     text
 }
 
-/// Compares `diff` (at -U0) and `unified` (at -U3) with git for every pair
-/// and algorithm; returns the number of comparisons.
+/// The `git diff -U<n>` runs compared with `unified`: every algorithm at
+/// three lines of context, the two that matter most at other widths.
+const UNIFIED_RUNS: [(Algorithm, usize); 8] = [
+    (Algorithm::Myers, 3),
+    (Algorithm::Minimal, 3),
+    (Algorithm::Histogram, 3),
+    (Algorithm::Patience, 3),
+    (Algorithm::Myers, 1),
+    (Algorithm::Myers, 10),
+    (Algorithm::Histogram, 1),
+    (Algorithm::Histogram, 10),
+];
+
+/// Compares `diff` with `git diff -U0` and `unified` with `git diff -U<n>`
+/// for every pair; returns the number of comparisons.
 fn check_diffs(git: &Git, pairs: &[(Vec<u8>, Vec<u8>)], failures: &mut Failures) -> usize {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("A")).unwrap();
@@ -291,42 +304,39 @@ fn check_diffs(git: &Git, pairs: &[(Vec<u8>, Vec<u8>)], failures: &mut Failures)
         std::fs::write(dir.path().join("A").join(format!("{i:05}")), a).unwrap();
         std::fs::write(dir.path().join("B").join(format!("{i:05}")), b).unwrap();
     }
-    let mut total = 0;
+    let empty = Vec::new();
     for algorithm in ALGORITHMS {
-        let zero = git_diff_sections(git, dir.path(), algorithm, 0);
-        let three = git_diff_sections(git, dir.path(), algorithm, 3);
+        let sections = git_diff_sections(git, dir.path(), algorithm, 0);
         for (i, (a, b)) in pairs.iter().enumerate() {
-            let name = format!("{i:05}");
-            let inputs = [("old", &a[..]), ("new", &b[..])];
-            let empty = Vec::new();
-            let expected = changes_from_headers(zero.get(&name).unwrap_or(&empty));
-            let (ta, tb) = trim_common_tail(a, b);
-            match xdiff::diff(ta, tb, algorithm) {
+            let expected = changes_from_headers(sections.get(&format!("{i:05}")).unwrap_or(&empty));
+            let (a_trimmed, b_trimmed) = trim_common_tail(a, b);
+            match xdiff::diff(a_trimmed, b_trimmed, algorithm) {
                 Ok(actual) if actual == expected => {}
                 actual => failures.add(
                     &format!("diff -U0 {algorithm:?}"),
-                    &inputs,
+                    &[("old", a), ("new", b)],
                     &format!("{expected:?}"),
                     &format!("{actual:?}"),
                 ),
             }
-            let expected = three.get(&name).unwrap_or(&empty);
-            match xdiff::unified(a, b, algorithm, 3) {
-                Ok(hunks) if render_hunks(&hunks) == *expected => {}
-                actual => {
-                    let actual = actual.map(|h| show(&render_hunks(&h)));
-                    failures.add(
-                        &format!("diff -U3 {algorithm:?}"),
-                        &inputs,
-                        &show(expected),
-                        &format!("{actual:?}"),
-                    )
-                }
-            }
-            total += 2;
         }
     }
-    total
+    for (algorithm, context) in UNIFIED_RUNS {
+        let sections = git_diff_sections(git, dir.path(), algorithm, context);
+        for (i, (a, b)) in pairs.iter().enumerate() {
+            let expected = sections.get(&format!("{i:05}")).unwrap_or(&empty);
+            match xdiff::unified(a, b, algorithm, context) {
+                Ok(hunks) if render_hunks(&hunks) == *expected => {}
+                actual => failures.add(
+                    &format!("diff -U{context} {algorithm:?}"),
+                    &[("old", a), ("new", b)],
+                    &show(expected),
+                    &format!("{:?}", actual.map(|hunks| show(&render_hunks(&hunks)))),
+                ),
+            }
+        }
+    }
+    pairs.len() * (ALGORITHMS.len() + UNIFIED_RUNS.len())
 }
 
 // ---------------------------------------------------------------------------
