@@ -211,28 +211,29 @@ enum Outcome {
     Identical,
 }
 
-/// A changed region: base lines `i0..i0+chg0` became `i1..i1+chg1` in ours
-/// and `i2..i2+chg2` in theirs (`xdmerge_t`).
+/// A changed region: `base_len` base lines at `base_at` became `ours_len`
+/// lines at `ours_at` in ours and `theirs_len` lines at `theirs_at` in
+/// theirs (git's `xdmerge_t`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Region {
     outcome: Outcome,
-    i0: isize,
-    chg0: isize,
-    i1: isize,
-    chg1: isize,
-    i2: isize,
-    chg2: isize,
+    base_at: isize,
+    base_len: isize,
+    ours_at: isize,
+    ours_len: isize,
+    theirs_at: isize,
+    theirs_len: isize,
 }
 
 impl Region {
     /// The end of the region in ours.
-    fn end1(&self) -> isize {
-        self.i1 + self.chg1
+    fn ours_end(&self) -> isize {
+        self.ours_at + self.ours_len
     }
 
     /// The end of the region in theirs.
-    fn end2(&self) -> isize {
-        self.i2 + self.chg2
+    fn theirs_end(&self) -> isize {
+        self.theirs_at + self.theirs_len
     }
 }
 
@@ -251,14 +252,14 @@ fn range(start: isize, len: isize) -> Range<usize> {
 /// touch or overlap on either side (`xdl_append_merge`).
 fn append(regions: &mut Vec<Region>, region: Region) {
     if let Some(last) = regions.last_mut()
-        && (region.i1 <= last.end1() || region.i2 <= last.end2())
+        && (region.ours_at <= last.ours_end() || region.theirs_at <= last.theirs_end())
     {
         if region.outcome != last.outcome {
             last.outcome = Outcome::Conflict;
         }
-        last.chg0 = region.i0 + region.chg0 - last.i0;
-        last.chg1 = region.end1() - last.i1;
-        last.chg2 = region.end2() - last.i2;
+        last.base_len = region.base_at + region.base_len - last.base_at;
+        last.ours_len = region.ours_end() - last.ours_at;
+        last.theirs_len = region.theirs_end() - last.theirs_at;
         return;
     }
     regions.push(region);
@@ -316,12 +317,12 @@ fn combine(
 fn only_ours(c1: &Change, theirs_shift: isize) -> Region {
     Region {
         outcome: Outcome::Ours,
-        i0: signed(c1.old.start),
-        chg0: signed(c1.old.len()),
-        i1: signed(c1.new.start),
-        chg1: signed(c1.new.len()),
-        i2: signed(c1.old.start) + theirs_shift,
-        chg2: signed(c1.old.len()),
+        base_at: signed(c1.old.start),
+        base_len: signed(c1.old.len()),
+        ours_at: signed(c1.new.start),
+        ours_len: signed(c1.new.len()),
+        theirs_at: signed(c1.old.start) + theirs_shift,
+        theirs_len: signed(c1.old.len()),
     }
 }
 
@@ -330,48 +331,51 @@ fn only_ours(c1: &Change, theirs_shift: isize) -> Region {
 fn only_theirs(c2: &Change, ours_shift: isize) -> Region {
     Region {
         outcome: Outcome::Theirs,
-        i0: signed(c2.old.start),
-        chg0: signed(c2.old.len()),
-        i1: signed(c2.old.start) + ours_shift,
-        chg1: signed(c2.old.len()),
-        i2: signed(c2.new.start),
-        chg2: signed(c2.new.len()),
+        base_at: signed(c2.old.start),
+        base_len: signed(c2.old.len()),
+        ours_at: signed(c2.old.start) + ours_shift,
+        ours_len: signed(c2.old.len()),
+        theirs_at: signed(c2.new.start),
+        theirs_len: signed(c2.new.len()),
     }
 }
 
 /// The conflict spanning two overlapping changes, each side widened by the
 /// base lines only the other side touched.
 fn overlap(c1: &Change, c2: &Change) -> Region {
-    let off = signed(c1.old.start) - signed(c2.old.start);
-    let ffo = off + signed(c1.old.len()) - signed(c2.old.len());
-    let (mut i0, mut i1, mut i2) = (
+    // Where one change starts earlier in the base, the other side's part of
+    // the conflict is extended back over the base lines it left alone; where
+    // one ends later, the other side's part is extended forward likewise.
+    let lead = signed(c1.old.start) - signed(c2.old.start);
+    let overhang = lead + signed(c1.old.len()) - signed(c2.old.len());
+    let (mut base_at, mut ours_at, mut theirs_at) = (
         signed(c1.old.start),
         signed(c1.new.start),
         signed(c2.new.start),
     );
-    if off > 0 {
-        i0 -= off;
-        i1 -= off;
+    if lead > 0 {
+        base_at -= lead;
+        ours_at -= lead;
     } else {
-        i2 += off;
+        theirs_at += lead;
     }
-    let mut chg0 = signed(c1.old.end) - i0;
-    let mut chg1 = signed(c1.new.end) - i1;
-    let mut chg2 = signed(c2.new.end) - i2;
-    if ffo < 0 {
-        chg0 -= ffo;
-        chg1 -= ffo;
+    let mut base_len = signed(c1.old.end) - base_at;
+    let mut ours_len = signed(c1.new.end) - ours_at;
+    let mut theirs_len = signed(c2.new.end) - theirs_at;
+    if overhang < 0 {
+        base_len -= overhang;
+        ours_len -= overhang;
     } else {
-        chg2 += ffo;
+        theirs_len += overhang;
     }
     Region {
         outcome: Outcome::Conflict,
-        i0,
-        chg0,
-        i1,
-        chg1,
-        i2,
-        chg2,
+        base_at,
+        base_len,
+        ours_at,
+        ours_len,
+        theirs_at,
+        theirs_len,
     }
 }
 
@@ -385,12 +389,12 @@ fn refine(
 ) -> Result<Vec<Region>, Error> {
     let mut refined = Vec::with_capacity(regions.len());
     for region in regions {
-        if region.outcome != Outcome::Conflict || region.chg1 == 0 || region.chg2 == 0 {
+        if region.outcome != Outcome::Conflict || region.ours_len == 0 || region.theirs_len == 0 {
             refined.push(region);
             continue;
         }
-        let ours = &files.ours[range(region.i1, region.chg1)];
-        let theirs = &files.theirs[range(region.i2, region.chg2)];
+        let ours = &files.ours[range(region.ours_at, region.ours_len)];
+        let theirs = &files.theirs[range(region.theirs_at, region.theirs_len)];
         let script = diff_lines(ours, theirs, algorithm)?;
         if script.is_empty() {
             refined.push(Region {
@@ -400,10 +404,10 @@ fn refine(
             continue;
         }
         refined.extend(script.iter().map(|change| Region {
-            i1: region.i1 + signed(change.old.start),
-            chg1: signed(change.old.len()),
-            i2: region.i2 + signed(change.new.start),
-            chg2: signed(change.new.len()),
+            ours_at: region.ours_at + signed(change.old.start),
+            ours_len: signed(change.old.len()),
+            theirs_at: region.theirs_at + signed(change.new.start),
+            theirs_len: signed(change.new.len()),
             ..region.clone()
         }));
     }
@@ -419,15 +423,18 @@ fn trim_common_ends(files: &Files<'_>, regions: &mut [Region]) {
         .iter_mut()
         .filter(|r| r.outcome == Outcome::Conflict)
     {
-        while m.chg1 > 0 && m.chg2 > 0 && line1(m.i1) == line2(m.i2) {
-            m.chg1 -= 1;
-            m.chg2 -= 1;
-            m.i1 += 1;
-            m.i2 += 1;
+        while m.ours_len > 0 && m.theirs_len > 0 && line1(m.ours_at) == line2(m.theirs_at) {
+            m.ours_len -= 1;
+            m.theirs_len -= 1;
+            m.ours_at += 1;
+            m.theirs_at += 1;
         }
-        while m.chg1 > 0 && m.chg2 > 0 && line1(m.end1() - 1) == line2(m.end2() - 1) {
-            m.chg1 -= 1;
-            m.chg2 -= 1;
+        while m.ours_len > 0
+            && m.theirs_len > 0
+            && line1(m.ours_end() - 1) == line2(m.theirs_end() - 1)
+        {
+            m.ours_len -= 1;
+            m.theirs_len -= 1;
         }
     }
 }
@@ -439,15 +446,15 @@ fn join_close_conflicts(files: &Files<'_>, regions: &mut Vec<Region>, unless_aln
     let mut joined: Vec<Region> = Vec::with_capacity(regions.len());
     for next in regions.drain(..) {
         if let Some(m) = joined.last_mut() {
-            let between = range(m.end1(), next.i1 - m.end1());
+            let between = range(m.ours_end(), next.ours_at - m.ours_end());
             let keep_apart = m.outcome != Outcome::Conflict
                 || next.outcome != Outcome::Conflict
                 || (between.len() > 3
                     && (!unless_alnum || files.ours[between].iter().any(|line| has_alnum(line))));
             if !keep_apart {
-                m.chg1 = next.end1() - m.i1;
-                m.chg2 = next.end2() - m.i2;
-                m.chg0 = (next.i0 + next.chg0).max(m.i0 + m.chg0) - m.i0;
+                m.ours_len = next.ours_end() - m.ours_at;
+                m.theirs_len = next.theirs_end() - m.theirs_at;
+                m.base_len = (next.base_at + next.base_len).max(m.base_at + m.base_len) - m.base_at;
                 continue;
             }
         }
@@ -478,26 +485,38 @@ impl Writer<'_, '_> {
             if m.outcome == Outcome::Identical {
                 continue;
             }
-            copy(&mut self.out, &files.ours, copied, m.i1 - copied, None);
+            copy(&mut self.out, &files.ours, copied, m.ours_at - copied, None);
             match m.outcome {
                 Outcome::Conflict => {
                     self.conflict(m);
                     conflicts.push(ConflictRegion {
-                        base: range(m.i0, m.chg0),
-                        ours: range(m.i1, m.chg1),
-                        theirs: range(m.i2, m.chg2),
+                        base: range(m.base_at, m.base_len),
+                        ours: range(m.ours_at, m.ours_len),
+                        theirs: range(m.theirs_at, m.theirs_len),
                     });
                 }
-                Outcome::Ours => copy(&mut self.out, &files.ours, m.i1, m.chg1, None),
-                Outcome::Theirs => copy(&mut self.out, &files.theirs, m.i2, m.chg2, None),
+                Outcome::Ours => copy(&mut self.out, &files.ours, m.ours_at, m.ours_len, None),
+                Outcome::Theirs => copy(
+                    &mut self.out,
+                    &files.theirs,
+                    m.theirs_at,
+                    m.theirs_len,
+                    None,
+                ),
                 Outcome::Both => {
                     let newline = Some(self.needs_cr(m));
-                    copy(&mut self.out, &files.ours, m.i1, m.chg1, newline);
-                    copy(&mut self.out, &files.theirs, m.i2, m.chg2, None);
+                    copy(&mut self.out, &files.ours, m.ours_at, m.ours_len, newline);
+                    copy(
+                        &mut self.out,
+                        &files.theirs,
+                        m.theirs_at,
+                        m.theirs_len,
+                        None,
+                    );
                 }
                 Outcome::Identical => unreachable!("skipped above"),
             }
-            copied = m.end1();
+            copied = m.ours_end();
         }
         let rest = signed(files.ours.len()) - copied;
         copy(&mut self.out, &files.ours, copied, rest, None);
@@ -513,13 +532,31 @@ impl Writer<'_, '_> {
         let options = self.options;
         let crlf = self.needs_cr(m);
         self.marker(b'<', options.ours_label, crlf);
-        copy(&mut self.out, &files.ours, m.i1, m.chg1, Some(crlf));
+        copy(
+            &mut self.out,
+            &files.ours,
+            m.ours_at,
+            m.ours_len,
+            Some(crlf),
+        );
         if options.style != ConflictStyle::Merge {
             self.marker(b'|', options.ancestor_label, crlf);
-            copy(&mut self.out, &files.base, m.i0, m.chg0, Some(crlf));
+            copy(
+                &mut self.out,
+                &files.base,
+                m.base_at,
+                m.base_len,
+                Some(crlf),
+            );
         }
         self.marker(b'=', None, crlf);
-        copy(&mut self.out, &files.theirs, m.i2, m.chg2, Some(crlf));
+        copy(
+            &mut self.out,
+            &files.theirs,
+            m.theirs_at,
+            m.theirs_len,
+            Some(crlf),
+        );
         self.marker(b'>', options.theirs_label, crlf);
     }
 
@@ -543,8 +580,8 @@ impl Writer<'_, '_> {
     /// base's first line must end in CRLF.
     fn needs_cr(&self, m: &Region) -> bool {
         let before = |i: isize| if i > 0 { i - 1 } else { 0 };
-        ends_in_crlf(&self.files.ours, before(m.i1)) != Some(false)
-            && ends_in_crlf(&self.files.theirs, before(m.i2)) != Some(false)
+        ends_in_crlf(&self.files.ours, before(m.ours_at)) != Some(false)
+            && ends_in_crlf(&self.files.theirs, before(m.theirs_at)) != Some(false)
             && ends_in_crlf(&self.files.base, 0) == Some(true)
     }
 }

@@ -154,7 +154,7 @@ struct Split {
 }
 
 /// A box of the edit graph still to be compared.
-struct Box {
+struct Subproblem {
     old: (isize, isize),
     new: (isize, isize),
     minimal: bool,
@@ -213,81 +213,82 @@ impl<'a> Search<'a> {
     /// changed lines through `mark`. Boxes are handled depth first, earlier
     /// half first, as in git's recursion.
     fn compare(&mut self, minimal: bool, mut mark: impl FnMut(Side, usize)) {
-        let mut pending = vec![Box {
+        let mut pending = vec![Subproblem {
             old: (0, self.old.len() as isize),
             new: (0, self.new.len() as isize),
             minimal,
         }];
-        while let Some(Box { old, new, minimal }) = pending.pop() {
-            let (mut off1, mut lim1, mut off2, mut lim2) = (old.0, old.1, new.0, new.1);
-            while off1 < lim1 && off2 < lim2 && self.same(off1, off2) {
-                off1 += 1;
-                off2 += 1;
+        while let Some(Subproblem { old, new, minimal }) = pending.pop() {
+            let (mut old_start, mut old_end, mut new_start, mut new_end) =
+                (old.0, old.1, new.0, new.1);
+            while old_start < old_end && new_start < new_end && self.same(old_start, new_start) {
+                old_start += 1;
+                new_start += 1;
             }
-            while off1 < lim1 && off2 < lim2 && self.same(lim1 - 1, lim2 - 1) {
-                lim1 -= 1;
-                lim2 -= 1;
+            while old_start < old_end && new_start < new_end && self.same(old_end - 1, new_end - 1)
+            {
+                old_end -= 1;
+                new_end -= 1;
             }
-            if off1 == lim1 {
-                (off2..lim2).for_each(|i| mark(Side::New, i as usize));
-            } else if off2 == lim2 {
-                (off1..lim1).for_each(|i| mark(Side::Old, i as usize));
+            if old_start == old_end {
+                (new_start..new_end).for_each(|i| mark(Side::New, i as usize));
+            } else if new_start == new_end {
+                (old_start..old_end).for_each(|i| mark(Side::Old, i as usize));
             } else {
                 let bounds = Bounds {
-                    off1,
-                    lim1,
-                    off2,
-                    lim2,
+                    old_start,
+                    old_end,
+                    new_start,
+                    new_end,
                 };
                 let split = self.split(&bounds, minimal);
-                pending.push(Box {
-                    old: (split.old, lim1),
-                    new: (split.new, lim2),
+                pending.push(Subproblem {
+                    old: (split.old, old_end),
+                    new: (split.new, new_end),
                     minimal: split.minimal_after,
                 });
-                pending.push(Box {
-                    old: (off1, split.old),
-                    new: (off2, split.new),
+                pending.push(Subproblem {
+                    old: (old_start, split.old),
+                    new: (new_start, split.new),
                     minimal: split.minimal_before,
                 });
             }
         }
     }
 
-    /// Finds where to split the box `[off1, lim1) x [off2, lim2)`
-    /// (`xdl_split`): the middle snake, or a heuristic split once the cost
-    /// gets high and `minimal` is false.
+    /// Finds where to split a box (`xdl_split`): the middle snake, or a
+    /// heuristic split once the cost gets high and `minimal` is false.
     fn split(&mut self, b: &Bounds, minimal: bool) -> Split {
-        let (fmid, bmid) = (b.off1 - b.off2, b.lim1 - b.lim2);
-        let mut dg = Diagonals {
-            fmin: fmid,
-            fmax: fmid,
-            fmid,
-            bmin: bmid,
-            bmax: bmid,
-            bmid,
+        let (fwd_mid, bwd_mid) = (b.old_start - b.new_start, b.old_end - b.new_end);
+        let mut diag = Diagonals {
+            fwd_lo: fwd_mid,
+            fwd_hi: fwd_mid,
+            fwd_mid,
+            bwd_lo: bwd_mid,
+            bwd_hi: bwd_mid,
+            bwd_mid,
         };
-        self.set_fwd(fmid, b.off1);
-        self.set_bwd(bmid, b.lim1);
+        self.set_fwd(fwd_mid, b.old_start);
+        self.set_bwd(bwd_mid, b.old_end);
         let mut cost = 1;
         loop {
-            let forward_snake = match self.forward_pass(b, &mut dg) {
+            let forward_snake = match self.forward_pass(b, &mut diag) {
                 ControlFlow::Break(split) => return split,
                 ControlFlow::Continue(got_snake) => got_snake,
             };
-            let backward_snake = match self.backward_pass(b, &mut dg) {
+            let backward_snake = match self.backward_pass(b, &mut diag) {
                 ControlFlow::Break(split) => return split,
                 ControlFlow::Continue(got_snake) => got_snake,
             };
             if !minimal {
                 if (forward_snake || backward_snake)
                     && cost > HEURISTIC_MIN_COST
-                    && let Some(split) = self.good_snake(b, &dg, cost)
+                    && let Some(split) = self.good_snake(b, &diag, cost)
                 {
                     return split;
                 }
                 if cost >= self.max_cost {
-                    return self.furthest_reach(b, &dg);
+                    return self.furthest_reach(b, &diag);
                 }
             }
             cost += 1;
@@ -297,24 +298,24 @@ impl<'a> Search<'a> {
     /// Extends every forward path by one edit and its following snake;
     /// breaks with the split if a path meets a backward one, else tells
     /// whether some snake was long.
-    fn forward_pass(&mut self, b: &Bounds, dg: &mut Diagonals) -> ControlFlow<Split, bool> {
+    fn forward_pass(&mut self, b: &Bounds, diag: &mut Diagonals) -> ControlFlow<Split, bool> {
         // Widen the diagonal range by one, or shrink it where it would leave
         // the box; guard its outer edges with -1.
-        if dg.fmin > b.off1 - b.lim2 {
-            dg.fmin -= 1;
-            self.set_fwd(dg.fmin - 1, -1);
+        if diag.fwd_lo > b.old_start - b.new_end {
+            diag.fwd_lo -= 1;
+            self.set_fwd(diag.fwd_lo - 1, -1);
         } else {
-            dg.fmin += 1;
+            diag.fwd_lo += 1;
         }
-        if dg.fmax < b.lim1 - b.off2 {
-            dg.fmax += 1;
-            self.set_fwd(dg.fmax + 1, -1);
+        if diag.fwd_hi < b.old_end - b.new_start {
+            diag.fwd_hi += 1;
+            self.set_fwd(diag.fwd_hi + 1, -1);
         } else {
-            dg.fmax -= 1;
+            diag.fwd_hi -= 1;
         }
-        let odd = (dg.fmid - dg.bmid) & 1 != 0;
+        let odd = (diag.fwd_mid - diag.bwd_mid) & 1 != 0;
         let mut got_snake = false;
-        for d in (dg.fmin..=dg.fmax).rev().step_by(2) {
+        for d in (diag.fwd_lo..=diag.fwd_hi).rev().step_by(2) {
             let mut i1 = if self.fwd(d - 1) >= self.fwd(d + 1) {
                 self.fwd(d - 1) + 1
             } else {
@@ -322,13 +323,13 @@ impl<'a> Search<'a> {
             };
             let start = i1;
             let mut i2 = i1 - d;
-            while i1 < b.lim1 && i2 < b.lim2 && self.same(i1, i2) {
+            while i1 < b.old_end && i2 < b.new_end && self.same(i1, i2) {
                 i1 += 1;
                 i2 += 1;
             }
             got_snake |= i1 - start > SNAKE_LENGTH;
             self.set_fwd(d, i1);
-            if odd && dg.bmin <= d && d <= dg.bmax && self.bwd(d) <= i1 {
+            if odd && diag.bwd_lo <= d && d <= diag.bwd_hi && self.bwd(d) <= i1 {
                 return ControlFlow::Break(Split::both_minimal(i1, i2));
             }
         }
@@ -336,22 +337,22 @@ impl<'a> Search<'a> {
     }
 
     /// The mirror image of [`Search::forward_pass`], from the box's end.
-    fn backward_pass(&mut self, b: &Bounds, dg: &mut Diagonals) -> ControlFlow<Split, bool> {
-        if dg.bmin > b.off1 - b.lim2 {
-            dg.bmin -= 1;
-            self.set_bwd(dg.bmin - 1, isize::MAX);
+    fn backward_pass(&mut self, b: &Bounds, diag: &mut Diagonals) -> ControlFlow<Split, bool> {
+        if diag.bwd_lo > b.old_start - b.new_end {
+            diag.bwd_lo -= 1;
+            self.set_bwd(diag.bwd_lo - 1, isize::MAX);
         } else {
-            dg.bmin += 1;
+            diag.bwd_lo += 1;
         }
-        if dg.bmax < b.lim1 - b.off2 {
-            dg.bmax += 1;
-            self.set_bwd(dg.bmax + 1, isize::MAX);
+        if diag.bwd_hi < b.old_end - b.new_start {
+            diag.bwd_hi += 1;
+            self.set_bwd(diag.bwd_hi + 1, isize::MAX);
         } else {
-            dg.bmax -= 1;
+            diag.bwd_hi -= 1;
         }
-        let odd = (dg.fmid - dg.bmid) & 1 != 0;
+        let odd = (diag.fwd_mid - diag.bwd_mid) & 1 != 0;
         let mut got_snake = false;
-        for d in (dg.bmin..=dg.bmax).rev().step_by(2) {
+        for d in (diag.bwd_lo..=diag.bwd_hi).rev().step_by(2) {
             let mut i1 = if self.bwd(d - 1) < self.bwd(d + 1) {
                 self.bwd(d - 1)
             } else {
@@ -359,13 +360,13 @@ impl<'a> Search<'a> {
             };
             let start = i1;
             let mut i2 = i1 - d;
-            while i1 > b.off1 && i2 > b.off2 && self.same(i1 - 1, i2 - 1) {
+            while i1 > b.old_start && i2 > b.new_start && self.same(i1 - 1, i2 - 1) {
                 i1 -= 1;
                 i2 -= 1;
             }
             got_snake |= start - i1 > SNAKE_LENGTH;
             self.set_bwd(d, i1);
-            if !odd && dg.fmin <= d && d <= dg.fmax && i1 <= self.fwd(d) {
+            if !odd && diag.fwd_lo <= d && d <= diag.fwd_hi && i1 <= self.fwd(d) {
                 return ControlFlow::Break(Split::both_minimal(i1, i2));
             }
         }
@@ -375,19 +376,19 @@ impl<'a> Search<'a> {
     /// Looks for a diagonal that got far from its corner relative to the
     /// edit cost and ends in a snake of [`SNAKE_LENGTH`] matching lines;
     /// forward diagonals first, then backward ones.
-    fn good_snake(&self, b: &Bounds, dg: &Diagonals, cost: isize) -> Option<Split> {
+    fn good_snake(&self, b: &Bounds, diag: &Diagonals, cost: isize) -> Option<Split> {
         let mut best = 0;
         let mut found = None;
-        for d in (dg.fmin..=dg.fmax).rev().step_by(2) {
+        for d in (diag.fwd_lo..=diag.fwd_hi).rev().step_by(2) {
             let i1 = self.fwd(d);
             let i2 = i1 - d;
-            let v = (i1 - b.off1) + (i2 - b.off2) - (d - dg.fmid).abs();
+            let v = (i1 - b.old_start) + (i2 - b.new_start) - (d - diag.fwd_mid).abs();
             if v > HEURISTIC_FACTOR * cost
                 && v > best
-                && b.off1 + SNAKE_LENGTH <= i1
-                && i1 < b.lim1
-                && b.off2 + SNAKE_LENGTH <= i2
-                && i2 < b.lim2
+                && b.old_start + SNAKE_LENGTH <= i1
+                && i1 < b.old_end
+                && b.new_start + SNAKE_LENGTH <= i2
+                && i2 < b.new_end
                 && (1..=SNAKE_LENGTH).all(|k| self.same(i1 - k, i2 - k))
             {
                 best = v;
@@ -402,16 +403,16 @@ impl<'a> Search<'a> {
                 minimal_after: false,
             });
         }
-        for d in (dg.bmin..=dg.bmax).rev().step_by(2) {
+        for d in (diag.bwd_lo..=diag.bwd_hi).rev().step_by(2) {
             let i1 = self.bwd(d);
             let i2 = i1 - d;
-            let v = (b.lim1 - i1) + (b.lim2 - i2) - (d - dg.bmid).abs();
+            let v = (b.old_end - i1) + (b.new_end - i2) - (d - diag.bwd_mid).abs();
             if v > HEURISTIC_FACTOR * cost
                 && v > best
-                && b.off1 < i1
-                && i1 <= b.lim1 - SNAKE_LENGTH
-                && b.off2 < i2
-                && i2 <= b.lim2 - SNAKE_LENGTH
+                && b.old_start < i1
+                && i1 <= b.old_end - SNAKE_LENGTH
+                && b.new_start < i2
+                && i2 <= b.new_end - SNAKE_LENGTH
                 && (0..SNAKE_LENGTH).all(|k| self.same(i1 + k, i2 + k))
             {
                 best = v;
@@ -428,44 +429,44 @@ impl<'a> Search<'a> {
 
     /// Gives up on optimality: splits at the forward or backward diagonal
     /// that progressed furthest (measured by `i1 + i2`).
-    fn furthest_reach(&self, b: &Bounds, dg: &Diagonals) -> Split {
-        let (mut fbest, mut fbest1) = (-1, -1);
-        for d in (dg.fmin..=dg.fmax).rev().step_by(2) {
-            let mut i1 = self.fwd(d).min(b.lim1);
+    fn furthest_reach(&self, b: &Bounds, diag: &Diagonals) -> Split {
+        let (mut fwd_best, mut fwd_best_old) = (-1, -1);
+        for d in (diag.fwd_lo..=diag.fwd_hi).rev().step_by(2) {
+            let mut i1 = self.fwd(d).min(b.old_end);
             let mut i2 = i1 - d;
-            if b.lim2 < i2 {
-                i1 = b.lim2 + d;
-                i2 = b.lim2;
+            if b.new_end < i2 {
+                i1 = b.new_end + d;
+                i2 = b.new_end;
             }
-            if fbest < i1 + i2 {
-                fbest = i1 + i2;
-                fbest1 = i1;
+            if fwd_best < i1 + i2 {
+                fwd_best = i1 + i2;
+                fwd_best_old = i1;
             }
         }
-        let (mut bbest, mut bbest1) = (isize::MAX, isize::MAX);
-        for d in (dg.bmin..=dg.bmax).rev().step_by(2) {
-            let mut i1 = self.bwd(d).max(b.off1);
+        let (mut bwd_best, mut bwd_best_old) = (isize::MAX, isize::MAX);
+        for d in (diag.bwd_lo..=diag.bwd_hi).rev().step_by(2) {
+            let mut i1 = self.bwd(d).max(b.old_start);
             let mut i2 = i1 - d;
-            if i2 < b.off2 {
-                i1 = b.off2 + d;
-                i2 = b.off2;
+            if i2 < b.new_start {
+                i1 = b.new_start + d;
+                i2 = b.new_start;
             }
-            if i1 + i2 < bbest {
-                bbest = i1 + i2;
-                bbest1 = i1;
+            if i1 + i2 < bwd_best {
+                bwd_best = i1 + i2;
+                bwd_best_old = i1;
             }
         }
-        if (b.lim1 + b.lim2) - bbest < fbest - (b.off1 + b.off2) {
+        if (b.old_end + b.new_end) - bwd_best < fwd_best - (b.old_start + b.new_start) {
             Split {
-                old: fbest1,
-                new: fbest - fbest1,
+                old: fwd_best_old,
+                new: fwd_best - fwd_best_old,
                 minimal_before: true,
                 minimal_after: false,
             }
         } else {
             Split {
-                old: bbest1,
-                new: bbest - bbest1,
+                old: bwd_best_old,
+                new: bwd_best - bwd_best_old,
                 minimal_before: false,
                 minimal_after: true,
             }
@@ -487,20 +488,20 @@ impl Split {
 
 /// The box being split.
 struct Bounds {
-    off1: isize,
-    lim1: isize,
-    off2: isize,
-    lim2: isize,
+    old_start: isize,
+    old_end: isize,
+    new_start: isize,
+    new_end: isize,
 }
 
 /// The diagonal ranges explored so far, and the middle diagonals.
 struct Diagonals {
-    fmin: isize,
-    fmax: isize,
-    fmid: isize,
-    bmin: isize,
-    bmax: isize,
-    bmid: isize,
+    fwd_lo: isize,
+    fwd_hi: isize,
+    fwd_mid: isize,
+    bwd_lo: isize,
+    bwd_hi: isize,
+    bwd_mid: isize,
 }
 
 #[cfg(test)]
