@@ -16,7 +16,7 @@
 //! * [`unified`] groups that script into the hunks `git diff -U<n>` prints;
 //!   patch ids are computed from these hunks with Myers and three lines of
 //!   context.
-//! * [`merge`] is `xdl_merge`: with [`MergeLevel::Zealous`] and the
+//! * [`merge()`] is `xdl_merge`: with [`MergeLevel::Zealous`] and the
 //!   histogram algorithm it is the content merge of `git rebase` (ort), with
 //!   [`MergeLevel::ZealousAlnum`] it is `git merge-file`.
 //!
