@@ -34,7 +34,6 @@ fn compare(scenario: &Scenario) -> Result<(), String> {
     }
 }
 
-
 /// A base with a few files every case can edit.
 const BASE: &str = r#"
 start = "2026-01-01T00:00:00Z"
@@ -441,7 +440,13 @@ fn random_scenarios() {
             .collect();
         handles.into_iter().flat_map(|h| h.join().expect("worker")).collect()
     });
-    assert!(failures.is_empty(), "{} of {} random cases differ from git:\n{}", failures.len(), range.end - range.start, failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} random cases differ from git:\n{}",
+        failures.len(),
+        range.end - range.start,
+        failures.join("\n")
+    );
 }
 
 /// Cases the random generator once found: kept so they stay fixed.
@@ -456,4 +461,19 @@ fn regressions() {
         ran += 1;
     }
     eprintln!("{ran} regression fixtures");
+}
+
+/// Builds the scenario file named by `BETADRIFT_SCENARIO` into
+/// `BETADRIFT_SCENARIO_DIR` and leaves it there, to debug a difference by hand.
+#[test]
+#[ignore]
+fn build_scenario_for_debugging() {
+    let (Some(file), Some(dir)) = (std::env::var_os("BETADRIFT_SCENARIO"), std::env::var_os("BETADRIFT_SCENARIO_DIR"))
+    else {
+        return;
+    };
+    let scenario = Scenario::from_toml(&std::fs::read_to_string(file).expect("scenario file")).expect("scenario");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let built = betadrift::repo::build::build(&scenario, std::path::Path::new(&dir)).expect("build");
+    eprintln!("built {}", built.checkout.display());
 }

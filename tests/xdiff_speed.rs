@@ -82,9 +82,6 @@ fn histogram_on_20000_lines_is_fast() {
     println!("20,000 lines, 300 edits: histogram {histogram:?}, myers {myers:?}");
     println!("three-way merge (histogram, 300 and 600 edits): {merge:?}");
     if !cfg!(debug_assertions) {
-        assert!(
-            histogram < Duration::from_millis(10),
-            "histogram took {histogram:?}"
-        );
+        assert!(histogram < Duration::from_millis(10), "histogram took {histogram:?}");
     }
 }

@@ -23,16 +23,9 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use betadrift::xdiff::{
-    self, Algorithm, ConflictStyle, Favor, MergeLevel, MergeOptions, MergeResult,
-};
+use betadrift::xdiff::{self, Algorithm, ConflictStyle, Favor, MergeLevel, MergeOptions, MergeResult};
 
-const ALGORITHMS: [Algorithm; 4] = [
-    Algorithm::Myers,
-    Algorithm::Minimal,
-    Algorithm::Histogram,
-    Algorithm::Patience,
-];
+const ALGORITHMS: [Algorithm; 4] = [Algorithm::Myers, Algorithm::Minimal, Algorithm::Histogram, Algorithm::Patience];
 
 fn algorithm_name(algorithm: Algorithm) -> &'static str {
     match algorithm {
@@ -55,18 +48,10 @@ struct Git {
 
 impl Git {
     fn new() -> Self {
-        let program = std::env::var_os("BETADRIFT_GIT")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("/usr/local/bin/git"));
-        assert!(
-            program.exists(),
-            "git 2.47 not found at {}; set BETADRIFT_GIT",
-            program.display()
-        );
-        Git {
-            program,
-            home: tempfile::tempdir().expect("temporary HOME"),
-        }
+        let program =
+            std::env::var_os("BETADRIFT_GIT").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/local/bin/git"));
+        assert!(program.exists(), "git 2.47 not found at {}; set BETADRIFT_GIT", program.display());
+        Git { program, home: tempfile::tempdir().expect("temporary HOME") }
     }
 
     /// Runs git in `dir`; the exit status is left to the caller.
@@ -82,11 +67,7 @@ impl Git {
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .env("TZ", "UTC")
             .env("LC_ALL", "C")
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
+            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = command.spawn().expect("spawning git");
@@ -97,10 +78,7 @@ impl Git {
         });
         let output = child.wait_with_output().expect("waiting for git");
         if let Some(writer) = writer {
-            writer
-                .join()
-                .expect("stdin writer")
-                .expect("writing to git");
+            writer.join().expect("stdin writer").expect("writing to git");
         }
         output
     }
@@ -143,12 +121,7 @@ impl Failures {
     }
 
     fn check(self, total: usize) {
-        assert!(
-            self.count == 0,
-            "{} of {total} checks differ from git:\n{}",
-            self.count,
-            self.report
-        );
+        assert!(self.count == 0, "{} of {total} checks differ from git:\n{}", self.count, self.report);
     }
 }
 
@@ -207,11 +180,7 @@ fn git_diff_sections(git: &Git, dir: &Path, algorithm: Algorithm, context: usize
                 sections.insert(name, body);
             }
             let name = rest.split(|&b| b == b' ').next().unwrap();
-            current = Some((
-                String::from_utf8_lossy(name).into_owned(),
-                Vec::new(),
-                false,
-            ));
+            current = Some((String::from_utf8_lossy(name).into_owned(), Vec::new(), false));
             continue;
         }
         let Some((_, body, in_hunks)) = current.as_mut() else {
@@ -261,16 +230,12 @@ fn trim_common_tail<'a>(a: &'a [u8], b: &'a [u8]) -> (&'a [u8], &'a [u8]) {
     let smaller = a.len().min(b.len());
     let mut trimmed = 0;
     while BLOCK + trimmed <= smaller
-        && a[a.len() - trimmed - BLOCK..a.len() - trimmed]
-            == b[b.len() - trimmed - BLOCK..b.len() - trimmed]
+        && a[a.len() - trimmed - BLOCK..a.len() - trimmed] == b[b.len() - trimmed - BLOCK..b.len() - trimmed]
     {
         trimmed += BLOCK;
     }
     let tail = &a[a.len() - trimmed..];
-    let recovered = tail
-        .iter()
-        .position(|&byte| byte == b'\n')
-        .map_or(trimmed, |newline| newline + 1);
+    let recovered = tail.iter().position(|&byte| byte == b'\n').map_or(trimmed, |newline| newline + 1);
     let cut = trimmed - recovered;
     (&a[..a.len() - cut], &b[..b.len() - cut])
 }
@@ -353,11 +318,7 @@ struct MergeCase {
 
 impl MergeCase {
     fn inputs(&self) -> [(&str, &[u8]); 3] {
-        [
-            ("base", &self.base),
-            ("ours", &self.ours),
-            ("theirs", &self.theirs),
-        ]
+        [("base", &self.base), ("ours", &self.ours), ("theirs", &self.theirs)]
     }
 }
 
@@ -412,12 +373,7 @@ impl FileMergeSettings {
 
 /// Compares `merge` with `git merge-file -p`: output bytes and exit status
 /// (the number of conflicts).
-fn check_merge_file(
-    git: &Git,
-    case: &MergeCase,
-    settings: &FileMergeSettings,
-    failures: &mut Failures,
-) {
+fn check_merge_file(git: &Git, case: &MergeCase, settings: &FileMergeSettings, failures: &mut Failures) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("o"), &case.ours).unwrap();
     std::fs::write(dir.path().join("b"), &case.base).unwrap();
@@ -432,20 +388,10 @@ fn check_merge_file(
         Ok(MergeResult { content, conflicts }) => {
             let actual = (conflicts.len().min(127) as i32, content);
             if actual != expected {
-                failures.add(
-                    &what,
-                    &case.inputs(),
-                    &show_pair(&expected),
-                    &show_pair(&actual),
-                );
+                failures.add(&what, &case.inputs(), &show_pair(&expected), &show_pair(&actual));
             }
         }
-        Err(error) => failures.add(
-            &what,
-            &case.inputs(),
-            &show_pair(&expected),
-            &error.to_string(),
-        ),
+        Err(error) => failures.add(&what, &case.inputs(), &show_pair(&expected), &error.to_string()),
     }
 }
 
@@ -476,29 +422,17 @@ impl MergeRepo {
             }
         }
         let args = ["hash-object", "-w", "--stdin-paths"];
-        let hashed = git
-            .run_ok(&repo, &args, Some(paths.as_bytes()), &[0])
-            .stdout;
-        let blobs: Vec<String> = String::from_utf8(hashed)
-            .unwrap()
-            .lines()
-            .map(String::from)
-            .collect();
+        let hashed = git.run_ok(&repo, &args, Some(paths.as_bytes()), &[0]).stdout;
+        let blobs: Vec<String> = String::from_utf8(hashed).unwrap().lines().map(String::from).collect();
         let trees = [0, 1, 2].map(|side| {
             let mut listing = String::new();
             for i in 0..cases.len() {
                 writeln!(listing, "100644 blob {}\tc{i:05}", blobs[3 * i + side]).unwrap();
             }
-            let tree = git
-                .run_ok(&repo, &["mktree"], Some(listing.as_bytes()), &[0])
-                .stdout;
+            let tree = git.run_ok(&repo, &["mktree"], Some(listing.as_bytes()), &[0]).stdout;
             String::from_utf8(tree).unwrap().trim().to_string()
         });
-        MergeRepo {
-            _dir: dir,
-            repo,
-            trees,
-        }
+        MergeRepo { _dir: dir, repo, trees }
     }
 
     /// Runs the merge; returns every path's resulting blob and whether the
@@ -506,15 +440,7 @@ impl MergeRepo {
     fn merge(&self, git: &Git) -> HashMap<String, (bool, Vec<u8>)> {
         let [base, ours, theirs] = &self.trees;
         let base_arg = format!("--merge-base={base}");
-        let args = [
-            "merge-tree",
-            "--write-tree",
-            "-z",
-            "--name-only",
-            &base_arg,
-            ours,
-            theirs,
-        ];
+        let args = ["merge-tree", "--write-tree", "-z", "--name-only", &base_arg, ours, theirs];
         let merged = git.run_ok(&self.repo, &args, None, &[0, 1]).stdout;
         let mut fields = merged.split(|&b| b == 0);
         let tree = String::from_utf8(fields.next().unwrap().to_vec()).unwrap();
@@ -533,14 +459,8 @@ fn check_merge_tree(git: &Git, cases: &[MergeCase], failures: &mut Failures) -> 
     let repo = MergeRepo::new(git, cases);
     let results = repo.merge(git);
     let [_, ours, theirs] = &repo.trees;
-    let options = MergeOptions {
-        ours_label: Some(ours),
-        theirs_label: Some(theirs),
-        ..MergeOptions::default()
-    };
-    let show_outcome = |(conflicted, content): &(bool, Vec<u8>)| {
-        format!("conflicted={conflicted} {}", show(content))
-    };
+    let options = MergeOptions { ours_label: Some(ours), theirs_label: Some(theirs), ..MergeOptions::default() };
+    let show_outcome = |(conflicted, content): &(bool, Vec<u8>)| format!("conflicted={conflicted} {}", show(content));
     for (i, case) in cases.iter().enumerate() {
         let expected = &results[&format!("c{i:05}")];
         let actual = xdiff::merge(&case.base, &case.ours, &case.theirs, &options)
@@ -559,30 +479,18 @@ fn check_merge_tree(git: &Git, cases: &[MergeCase], failures: &mut Failures) -> 
 
 /// Reads every blob of `tree` (flat) into a map from path to content.
 fn read_tree_blobs(git: &Git, repo: &Path, tree: &str) -> HashMap<String, Vec<u8>> {
-    let listing = git
-        .run_ok(repo, &["ls-tree", "-r", "-z", tree], None, &[0])
-        .stdout;
+    let listing = git.run_ok(repo, &["ls-tree", "-r", "-z", tree], None, &[0]).stdout;
     let entries: Vec<(String, String)> = listing
         .split(|&b| b == 0)
         .filter(|entry| !entry.is_empty())
         .map(|entry| {
             let entry = std::str::from_utf8(entry).unwrap();
             let (meta, path) = entry.split_once('\t').unwrap();
-            (
-                meta.split(' ').nth(2).unwrap().to_string(),
-                path.to_string(),
-            )
+            (meta.split(' ').nth(2).unwrap().to_string(), path.to_string())
         })
         .collect();
     let request: String = entries.iter().map(|(oid, _)| format!("{oid}\n")).collect();
-    let batch = git
-        .run_ok(
-            repo,
-            &["cat-file", "--batch"],
-            Some(request.as_bytes()),
-            &[0],
-        )
-        .stdout;
+    let batch = git.run_ok(repo, &["cat-file", "--batch"], Some(request.as_bytes()), &[0]).stdout;
     let mut rest = &batch[..];
     let mut blobs = HashMap::new();
     for (_, path) in entries {
@@ -625,26 +533,8 @@ impl Rng {
 }
 
 /// Line contents a file is drawn from; small pools mean many repeats.
-const WORDS: [&str; 18] = [
-    "a",
-    "b",
-    "}",
-    "",
-    "c",
-    "1",
-    "{",
-    "d",
-    "  x",
-    "--",
-    "e",
-    ";",
-    "2",
-    "end",
-    "  return;",
-    "if (x)",
-    "f",
-    "g",
-];
+const WORDS: [&str; 18] =
+    ["a", "b", "}", "", "c", "1", "{", "d", "  x", "--", "e", ";", "2", "end", "  return;", "if (x)", "f", "g"];
 
 /// How a generated file looks.
 #[derive(Clone, Copy)]
@@ -665,20 +555,12 @@ fn pick_shape(rng: &mut Rng) -> (Shape, usize) {
     };
     let (pool, unique_percent, lines) = match rng.below(100) {
         0..=44 => (1 + rng.below(5), 0, rng.below(13)),
-        45..=74 => (
-            1 + rng.below(WORDS.len()),
-            10 + rng.below(50),
-            10 + rng.below(70),
-        ),
+        45..=74 => (1 + rng.below(WORDS.len()), 10 + rng.below(50), 10 + rng.below(70)),
         75..=91 => (1 + rng.below(3), rng.below(3), 60 + rng.below(150)),
         92..=95 => (3 + rng.below(13), 60 + rng.below(40), 200 + rng.below(2000)),
         _ => (3 + rng.below(13), rng.below(30), 300 + rng.below(1200)),
     };
-    let shape = Shape {
-        pool,
-        unique_percent,
-        crlf_percent,
-    };
+    let shape = Shape { pool, unique_percent, crlf_percent };
     (shape, lines)
 }
 
@@ -772,11 +654,7 @@ fn toggle_crlf(line: &mut Vec<u8>) {
 }
 
 fn edits_for(rng: &mut Rng, lines: usize) -> usize {
-    if lines > 150 {
-        1 + rng.below(lines / 3)
-    } else {
-        rng.below(5)
-    }
+    if lines > 150 { 1 + rng.below(lines / 3) } else { rng.below(5) }
 }
 
 fn random_pair(seed: u64) -> (Vec<u8>, Vec<u8>) {
@@ -813,11 +691,7 @@ fn random_merge(seed: u64) -> MergeCase {
             mutate(&mut rng, &shared, &shape, edits)
         }
     };
-    MergeCase {
-        base: base.concat(),
-        ours: ours.concat(),
-        theirs: theirs.concat(),
-    }
+    MergeCase { base: base.concat(), ours: ours.concat(), theirs: theirs.concat() }
 }
 
 fn random_merge_settings(seed: u64) -> FileMergeSettings {
@@ -840,12 +714,7 @@ fn random_merge_settings(seed: u64) -> FileMergeSettings {
         _ => None,
     };
     let marker_size = [7, 7, 3, 10][rng.below(4)];
-    FileMergeSettings {
-        algorithm,
-        style,
-        marker_size,
-        favor,
-    }
+    FileMergeSettings { algorithm, style, marker_size, favor }
 }
 
 fn env_number(name: &str) -> Option<u64> {
@@ -899,12 +768,7 @@ fn random_merges_match_git_merge_file() {
     let count = case_count(1000);
     for i in 0..count {
         let seed = case_seed(i);
-        check_merge_file(
-            &git,
-            &random_merge(seed),
-            &random_merge_settings(seed),
-            &mut failures,
-        );
+        check_merge_file(&git, &random_merge(seed), &random_merge_settings(seed), &mut failures);
     }
     failures.check(count);
 }
@@ -935,25 +799,12 @@ fn assert_diff_matches_git(old: &[u8], new: &[u8]) {
 /// Checks one merge with merge-file (several settings) and merge-tree.
 fn assert_merge_matches_git(base: &[u8], ours: &[u8], theirs: &[u8]) {
     let git = Git::new();
-    let case = MergeCase {
-        base: base.to_vec(),
-        ours: ours.to_vec(),
-        theirs: theirs.to_vec(),
-    };
+    let case = MergeCase { base: base.to_vec(), ours: ours.to_vec(), theirs: theirs.to_vec() };
     let mut failures = Failures::default();
     let mut total = check_merge_tree(&git, std::slice::from_ref(&case), &mut failures);
     for algorithm in ALGORITHMS {
-        for style in [
-            ConflictStyle::Merge,
-            ConflictStyle::Diff3,
-            ConflictStyle::ZealousDiff3,
-        ] {
-            let settings = FileMergeSettings {
-                algorithm,
-                style,
-                marker_size: 7,
-                favor: None,
-            };
+        for style in [ConflictStyle::Merge, ConflictStyle::Diff3, ConflictStyle::ZealousDiff3] {
+            let settings = FileMergeSettings { algorithm, style, marker_size: 7, favor: None };
             check_merge_file(&git, &case, &settings, &mut failures);
             total += 1;
         }
@@ -989,28 +840,15 @@ fn histogram_bucket_overflow_fails_as_in_git() {
     let output = git.run(dir.path(), &args, None);
     assert_eq!(output.status.code(), Some(128), "git is expected to die");
     let failure = xdiff::Error::HistogramBucketOverflow;
-    assert_eq!(
-        xdiff::diff(&old, &new, Algorithm::Histogram),
-        Err(failure.clone())
-    );
-    assert_eq!(
-        xdiff::unified(&old, &new, Algorithm::Histogram, 3),
-        Err(failure)
-    );
+    assert_eq!(xdiff::diff(&old, &new, Algorithm::Histogram), Err(failure.clone()));
+    assert_eq!(xdiff::unified(&old, &new, Algorithm::Histogram, 3), Err(failure));
     // Myers and patience do not have this failure mode.
     assert!(xdiff::diff(&old, &new, Algorithm::Myers).is_ok());
     assert!(xdiff::diff(&old, &new, Algorithm::Patience).is_ok());
 
     // A rebase would stop: merge-file fails, and so does our merge.
     std::fs::write(dir.path().join("theirs"), &old).unwrap();
-    let args = [
-        "merge-file",
-        "-p",
-        "--diff-algorithm=histogram",
-        "new",
-        "old",
-        "theirs",
-    ];
+    let args = ["merge-file", "-p", "--diff-algorithm=histogram", "new", "old", "theirs"];
     let output = git.run(dir.path(), &args, None);
     assert!(!output.status.success() && output.status.code() != Some(1));
     let merged = xdiff::merge(&old, &new, &old, &MergeOptions::default());
@@ -1088,11 +926,7 @@ fn myers_cost_heuristics_match_git() {
     // Large, very different files drive Myers past its cost limit, where it
     // stops looking for a minimal script.
     let mut rng = Rng::new(7);
-    let shape = Shape {
-        pool: 4,
-        unique_percent: 30,
-        crlf_percent: 0,
-    };
+    let shape = Shape { pool: 4, unique_percent: 30, crlf_percent: 0 };
     let old = random_file(&mut rng, &shape, 1500).concat();
     let new = random_file(&mut rng, &shape, 1500).concat();
     let myers = xdiff::diff(&old, &new, Algorithm::Myers).unwrap();
@@ -1132,10 +966,7 @@ fn myers_snake_heuristic_on_huge_files() {
         }
     }
     let render = |paragraphs: &[usize]| -> String {
-        paragraphs
-            .iter()
-            .flat_map(|p| (0..21).map(move |k| format!("p{p} l{k}\n")))
-            .collect()
+        paragraphs.iter().flat_map(|p| (0..21).map(move |k| format!("p{p} l{k}\n"))).collect()
     };
     assert_diff_matches_git(render(&old).as_bytes(), render(&new).as_bytes());
 }
@@ -1150,11 +981,7 @@ fn histogram_falls_back_to_myers_on_frequent_lines() {
     let old = "a\nb\n".repeat(70);
     let new = "b\na\nb\n".repeat(50);
     assert_diff_matches_git(old.as_bytes(), new.as_bytes());
-    assert_merge_matches_git(
-        old.as_bytes(),
-        new.as_bytes(),
-        "a\nb\n".repeat(69).as_bytes(),
-    );
+    assert_merge_matches_git(old.as_bytes(), new.as_bytes(), "a\nb\n".repeat(69).as_bytes());
 }
 
 #[test]
@@ -1185,25 +1012,12 @@ fn conflicts_are_refined_and_joined() {
     assert_merge_matches_git(b"1\n", b"a\nb\n2\nc\n", b"a\nb\n3\nc\n");
     // Two conflicts three lines apart are joined; four lines apart are not.
     let base = b"a\nb\nc\nd\ne\nf\ng\nh\n";
-    assert_merge_matches_git(
-        base,
-        b"A\nb\nc\nd\nE\nf\ng\nh\n",
-        b"a1\nb\nc\nd\ne1\nf\ng\nh\n",
-    );
-    assert_merge_matches_git(
-        base,
-        b"A\nb\nc\nd\ne\nF\ng\nh\n",
-        b"a1\nb\nc\nd\ne\nf1\ng\nh\n",
-    );
+    assert_merge_matches_git(base, b"A\nb\nc\nd\nE\nf\ng\nh\n", b"a1\nb\nc\nd\ne1\nf\ng\nh\n");
+    assert_merge_matches_git(base, b"A\nb\nc\nd\ne\nF\ng\nh\n", b"a1\nb\nc\nd\ne\nf1\ng\nh\n");
     // Four lines without letters or digits: joined by merge-file only.
     let base = b"a\n}\n}\n;\n\nb\n";
     assert_merge_matches_git(base, b"A\n}\n}\n;\n\nB\n", b"a1\n}\n}\n;\n\nb1\n");
-    let zealous = xdiff::merge(
-        base,
-        b"A\n}\n}\n;\n\nB\n",
-        b"a1\n}\n}\n;\n\nb1\n",
-        &MergeOptions::default(),
-    );
+    let zealous = xdiff::merge(base, b"A\n}\n}\n;\n\nB\n", b"a1\n}\n}\n;\n\nb1\n", &MergeOptions::default());
     assert_eq!(zealous.unwrap().conflicts.len(), 2);
     // Digits count as alphanumeric: not joined.
     let base = b"a\n1\n}\n2\n\nb\n";
@@ -1217,25 +1031,12 @@ fn conflict_styles_and_markers() {
     let theirs = b"a\nx\nz\nd\n";
     assert_merge_matches_git(base, ours, theirs);
     let git = Git::new();
-    let case = MergeCase {
-        base: base.to_vec(),
-        ours: ours.to_vec(),
-        theirs: theirs.to_vec(),
-    };
+    let case = MergeCase { base: base.to_vec(), ours: ours.to_vec(), theirs: theirs.to_vec() };
     let mut failures = Failures::default();
-    for favor in [
-        None,
-        Some(Favor::Ours),
-        Some(Favor::Theirs),
-        Some(Favor::Union),
-    ] {
+    for favor in [None, Some(Favor::Ours), Some(Favor::Theirs), Some(Favor::Union)] {
         for marker_size in [1, 3, 7, 12] {
-            let settings = FileMergeSettings {
-                algorithm: Algorithm::Histogram,
-                style: ConflictStyle::Diff3,
-                marker_size,
-                favor,
-            };
+            let settings =
+                FileMergeSettings { algorithm: Algorithm::Histogram, style: ConflictStyle::Diff3, marker_size, favor };
             check_merge_file(&git, &case, &settings, &mut failures);
         }
     }

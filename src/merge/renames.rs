@@ -370,7 +370,9 @@ fn compute_collisions(dir_renames: &DirRenames, pairs: &[FilePair]) -> Collision
 }
 
 impl<R: ObjectRead> Merge<'_, '_, R> {
-    /// merge-ort's `process_renames`.
+    /// merge-ort's `process_renames`. Its result is the cleanliness of the
+    /// last rename/rename(1to2) content merge, as in git (which assigns
+    /// rather than accumulates); other rename conflicts mark paths instead.
     fn process_renames(&mut self, renames: &[FilePair]) -> Result<bool> {
         let mut clean = true;
         let mut i = 0;
@@ -384,17 +386,20 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
             if let Some(next) = renames.get(i)
                 && next.one == pair.one
             {
-                clean &= self.rename_rename(pair, next)?;
+                if let Some(merged_clean) = self.rename_rename(pair, next)? {
+                    clean = merged_clean;
+                }
                 i += 1;
                 continue;
             }
-            clean &= self.single_rename(pair)?;
+            self.single_rename(pair)?;
         }
         Ok(clean)
     }
 
-    /// Both sides renamed the same file: to one path (fine) or two (conflict).
-    fn rename_rename(&mut self, p1: &FilePair, p2: &FilePair) -> Result<bool> {
+    /// Both sides renamed the same file: to one path (fine) or two (conflict,
+    /// returning whether the content merge of the two was clean).
+    fn rename_rename(&mut self, p1: &FilePair, p2: &FilePair) -> Result<Option<bool>> {
         let pathnames = [p1.one.clone(), p1.two.clone(), p2.two.clone()];
         if pathnames[1] == pathnames[2] {
             let base_stage = self.paths[&pathnames[0]].stages[0];
@@ -404,7 +409,7 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
             let base = self.paths.get_mut(&pathnames[0]).expect("rename source recorded");
             base.is_null = true;
             base.clean = true;
-            return Ok(true);
+            return Ok(None);
         }
         let o = self.paths[&pathnames[0]].stages[0];
         let a = self.paths[&pathnames[1]].stages[1];
@@ -420,11 +425,12 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
         s2.path_conflict = true;
         self.paths.get_mut(&pathnames[0]).expect("rename source recorded").path_conflict = true;
         self.conflicts.push(Conflict { kind: ConflictKind::RenameRename, paths: pathnames.to_vec(), versions: None });
-        Ok(merged.clean)
+        Ok(Some(merged.clean))
     }
 
     /// One side renamed a file; the other kept, modified or deleted it.
-    fn single_rename(&mut self, pair: &FilePair) -> Result<bool> {
+    /// A conflicting content merge here only informs (the path decides).
+    fn single_rename(&mut self, pair: &FilePair) -> Result<()> {
         let (oldpath, newpath) = (pair.one.clone(), pair.two.clone());
         let target = pair.side;
         let other = 3 - target;
@@ -438,7 +444,6 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
         if type_changed && collision {
             collision = false;
         }
-        let mut clean = true;
         if collision && !source_deleted {
             let mut pathnames = [oldpath.clone(), oldpath.clone(), oldpath.clone()];
             pathnames[target] = newpath.clone();
@@ -453,7 +458,6 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
                     versions: None,
                 });
             }
-            clean = merged.clean;
         } else if collision && source_deleted {
             self.paths.get_mut(&newpath).expect("recorded").path_conflict = true;
             self.rename_delete_conflict(&newpath, &oldpath);
@@ -480,7 +484,7 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
             o.is_null = true;
             o.clean = true;
         }
-        Ok(clean)
+        Ok(())
     }
 
     fn rename_delete_conflict(&mut self, newpath: &[u8], oldpath: &[u8]) {

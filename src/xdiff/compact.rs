@@ -20,9 +20,7 @@ pub(crate) struct ChangeMap {
 impl ChangeMap {
     /// A map of `lines` unchanged lines.
     pub(crate) fn new(lines: usize) -> Self {
-        ChangeMap {
-            flags: vec![false; lines + 2],
-        }
+        ChangeMap { flags: vec![false; lines + 2] }
     }
 
     /// The flags of the real lines, for the diff algorithms to set.
@@ -76,11 +74,7 @@ impl<'a> Walker<'a> {
         while map.get(end as isize) {
             end += 1;
         }
-        Walker {
-            classes,
-            map,
-            group: Group { start: 0, end },
-        }
+        Walker { classes, map, group: Group { start: 0, end } }
     }
 
     /// Moves to the next group; false at the end of the file.
@@ -122,10 +116,7 @@ impl<'a> Walker<'a> {
             while self.map.get(end as isize) {
                 end += 1;
             }
-            self.group = Group {
-                start: start + 1,
-                end,
-            };
+            self.group = Group { start: start + 1, end };
             true
         } else {
             false
@@ -143,10 +134,7 @@ impl<'a> Walker<'a> {
             while self.map.get(start as isize - 1) {
                 start -= 1;
             }
-            self.group = Group {
-                start,
-                end: end - 1,
-            };
+            self.group = Group { start, end: end - 1 };
             true
         } else {
             false
@@ -156,12 +144,7 @@ impl<'a> Walker<'a> {
 
 /// Slides the change groups of one side (`map`), keeping the groups of the
 /// other side (`other_map`) in step.
-pub(crate) fn compact(
-    classes: &[u32],
-    map: &mut ChangeMap,
-    other_classes: &[u32],
-    other_map: &mut ChangeMap,
-) {
+pub(crate) fn compact(classes: &[u32], map: &mut ChangeMap, other_classes: &[u32], other_map: &mut ChangeMap) {
     let mut this = Walker::new(classes, map);
     let mut other = Walker::new(other_classes, other_map);
     loop {
@@ -222,10 +205,7 @@ pub(crate) fn script(old: &ChangeMap, new: &ChangeMap) -> Vec<Change> {
             while new.get(i2 as isize) {
                 i2 += 1;
             }
-            changes.push(Change {
-                old: start1..i1,
-                new: start2..i2,
-            });
+            changes.push(Change { old: start1..i1, new: start2..i2 });
         } else {
             i1 += 1;
             i2 += 1;
@@ -248,19 +228,7 @@ mod tests {
     fn script_pairs_groups_across_sides() {
         let old = map(&[false, true, false, false]);
         let new = map(&[false, false, true, true]);
-        assert_eq!(
-            script(&old, &new),
-            vec![
-                Change {
-                    old: 1..2,
-                    new: 1..1
-                },
-                Change {
-                    old: 3..3,
-                    new: 2..4
-                },
-            ]
-        );
+        assert_eq!(script(&old, &new), vec![Change { old: 1..2, new: 1..1 }, Change { old: 3..3, new: 2..4 },]);
     }
 
     #[test]
@@ -271,13 +239,7 @@ mod tests {
         let mut new = map(&[true, true, false, false, false]);
         compact(&old_classes, &mut old, &new_classes, &mut new);
         compact(&new_classes, &mut new, &old_classes, &mut old);
-        assert_eq!(
-            script(&old, &new),
-            vec![Change {
-                old: 2..2,
-                new: 2..4
-            }]
-        );
+        assert_eq!(script(&old, &new), vec![Change { old: 2..2, new: 2..4 }]);
     }
 
     #[test]
@@ -288,12 +250,6 @@ mod tests {
         let mut new = map(&[false, true, false]);
         compact(&old_classes, &mut old, &new_classes, &mut new);
         compact(&new_classes, &mut new, &old_classes, &mut old);
-        assert_eq!(
-            script(&old, &new),
-            vec![Change {
-                old: 0..1,
-                new: 0..1
-            }]
-        );
+        assert_eq!(script(&old, &new), vec![Change { old: 0..1, new: 0..1 }]);
     }
 }

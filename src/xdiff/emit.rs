@@ -52,25 +52,17 @@ impl Hunk<'_> {
     /// The hunk header as git prints it, without function name or newline,
     /// e.g. `@@ -3,2 +3 @@` or `@@ -0,0 +1 @@`.
     pub fn header(&self) -> String {
-        format!(
-            "@@ -{} +{} @@",
-            header_range(&self.old),
-            header_range(&self.new)
-        )
+        format!("@@ -{} +{} @@", header_range(&self.old), header_range(&self.new))
     }
 
     /// Whether the hunk shows the old input's last line and it lacks `\n`.
     pub fn old_missing_newline(&self) -> bool {
-        self.lines
-            .iter()
-            .any(|line| line.kind != LineKind::Added && line.missing_newline())
+        self.lines.iter().any(|line| line.kind != LineKind::Added && line.missing_newline())
     }
 
     /// Whether the hunk shows the new input's last line and it lacks `\n`.
     pub fn new_missing_newline(&self) -> bool {
-        self.lines
-            .iter()
-            .any(|line| line.kind != LineKind::Removed && line.missing_newline())
+        self.lines.iter().any(|line| line.kind != LineKind::Removed && line.missing_newline())
     }
 
     /// Appends the hunk as `git diff` prints it (header without function
@@ -97,11 +89,7 @@ impl Hunk<'_> {
 fn header_range(range: &Range<usize>) -> String {
     let mut text = Vec::new();
     let count = range.len();
-    let start = if count == 0 {
-        range.start
-    } else {
-        range.start + 1
-    };
+    let start = if count == 0 { range.start } else { range.start + 1 };
     write!(text, "{start}").expect("writing to a Vec");
     if count != 1 {
         write!(text, ",{count}").expect("writing to a Vec");
@@ -110,50 +98,27 @@ fn header_range(range: &Range<usize>) -> String {
 }
 
 /// Groups `script` into hunks with `context` lines of context.
-pub(crate) fn hunks<'a>(
-    old: &[&'a [u8]],
-    new: &[&'a [u8]],
-    script: &[Change],
-    context: usize,
-) -> Vec<Hunk<'a>> {
+pub(crate) fn hunks<'a>(old: &[&'a [u8]], new: &[&'a [u8]], script: &[Change], context: usize) -> Vec<Hunk<'a>> {
     let mut hunks = Vec::new();
     let mut rest = script;
     while let Some(first) = rest.first() {
-        let members = 1 + rest
-            .windows(2)
-            .take_while(|pair| pair[1].old.start - pair[0].old.end <= 2 * context)
-            .count();
+        let members = 1 + rest.windows(2).take_while(|pair| pair[1].old.start - pair[0].old.end <= 2 * context).count();
         let (group, after) = rest.split_at(members);
         let last = &group[members - 1];
         let old_start = first.old.start.saturating_sub(context);
         let new_start = first.new.start.saturating_sub(context);
-        let trailing = context
-            .min(old.len() - last.old.end)
-            .min(new.len() - last.new.end);
+        let trailing = context.min(old.len() - last.old.end).min(new.len() - last.new.end);
         let mut lines = Vec::new();
-        let context_line = |index: usize| HunkLine {
-            kind: LineKind::Context,
-            text: new[index],
-        };
+        let context_line = |index: usize| HunkLine { kind: LineKind::Context, text: new[index] };
         let mut next_new = new_start;
         for change in group {
             lines.extend((next_new..change.new.start).map(context_line));
-            lines.extend(old[change.old.clone()].iter().map(|&text| HunkLine {
-                kind: LineKind::Removed,
-                text,
-            }));
-            lines.extend(new[change.new.clone()].iter().map(|&text| HunkLine {
-                kind: LineKind::Added,
-                text,
-            }));
+            lines.extend(old[change.old.clone()].iter().map(|&text| HunkLine { kind: LineKind::Removed, text }));
+            lines.extend(new[change.new.clone()].iter().map(|&text| HunkLine { kind: LineKind::Added, text }));
             next_new = change.new.end;
         }
         lines.extend((next_new..last.new.end + trailing).map(context_line));
-        hunks.push(Hunk {
-            old: old_start..last.old.end + trailing,
-            new: new_start..last.new.end + trailing,
-            lines,
-        });
+        hunks.push(Hunk { old: old_start..last.old.end + trailing, new: new_start..last.new.end + trailing, lines });
         rest = after;
     }
     hunks
@@ -165,11 +130,7 @@ mod tests {
 
     #[test]
     fn headers_follow_git_conventions() {
-        let hunk = |old: Range<usize>, new: Range<usize>| Hunk {
-            old,
-            new,
-            lines: vec![],
-        };
+        let hunk = |old: Range<usize>, new: Range<usize>| Hunk { old, new, lines: vec![] };
         assert_eq!(hunk(0..0, 0..1).header(), "@@ -0,0 +1 @@");
         assert_eq!(hunk(2..4, 2..3).header(), "@@ -3,2 +3 @@");
         assert_eq!(hunk(5..5, 4..6).header(), "@@ -5,0 +5,2 @@");
@@ -179,16 +140,7 @@ mod tests {
     fn close_changes_share_a_hunk() {
         let old: Vec<&[u8]> = vec![b"a\n", b"b\n", b"c\n", b"d\n", b"e\n"];
         let new: Vec<&[u8]> = vec![b"A\n", b"b\n", b"c\n", b"d\n", b"E"];
-        let script = [
-            Change {
-                old: 0..1,
-                new: 0..1,
-            },
-            Change {
-                old: 4..5,
-                new: 4..5,
-            },
-        ];
+        let script = [Change { old: 0..1, new: 0..1 }, Change { old: 4..5, new: 4..5 }];
         assert_eq!(hunks(&old, &new, &script, 1).len(), 2);
         let joined = hunks(&old, &new, &script, 2);
         assert_eq!(joined.len(), 1);
@@ -196,8 +148,7 @@ mod tests {
         assert!(!joined[0].old_missing_newline());
         let mut text = Vec::new();
         joined[0].write_to(&mut text);
-        let expected =
-            "@@ -1,5 +1,5 @@\n-a\n+A\n b\n c\n d\n-e\n+E\n\\ No newline at end of file\n";
+        let expected = "@@ -1,5 +1,5 @@\n-a\n+A\n b\n c\n d\n-e\n+E\n\\ No newline at end of file\n";
         assert_eq!(String::from_utf8(text).unwrap(), expected);
     }
 }

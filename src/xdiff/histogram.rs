@@ -32,12 +32,7 @@ pub(crate) fn diff(
     changed_old: &mut [bool],
     changed_new: &mut [bool],
 ) -> Result<(), Error> {
-    let mut pending = vec![Ranges {
-        line1: 1,
-        count1: old.len(),
-        line2: 1,
-        count2: new.len(),
-    }];
+    let mut pending = vec![Ranges { line1: 1, count1: old.len(), line2: 1, count2: new.len() }];
     // git recurses into the part before each common run and loops on the
     // part after it; the parts are disjoint, so the order does not matter.
     while let Some(r) = pending.pop() {
@@ -54,12 +49,7 @@ pub(crate) fn diff(
                 let old_part = r.line1 - 1..r.line1 - 1 + r.count1;
                 let new_part = r.line2 - 1..r.line2 - 1 + r.count2;
                 let sub = classify(&old[old_part.clone()], &new[new_part.clone()]);
-                myers::diff(
-                    &sub,
-                    false,
-                    &mut changed_old[old_part],
-                    &mut changed_new[new_part],
-                );
+                myers::diff(&sub, false, &mut changed_old[old_part], &mut changed_new[new_part]);
             }
             Outcome::NothingInCommon => {
                 changed_old[r.line1 - 1..r.line1 - 1 + r.count1].fill(true);
@@ -199,11 +189,7 @@ impl<'a> Index<'a> {
             if chain_len == MAX_CHAIN_LENGTH {
                 return Err(Error::HistogramBucketOverflow);
             }
-            self.records.push(Record {
-                ptr,
-                cnt: 1,
-                next: self.heads[bucket],
-            });
+            self.records.push(Record { ptr, cnt: 1, next: self.heads[bucket] });
             self.heads[bucket] = self.records.len();
             self.line_map[ptr - self.ptr_shift] = self.records.len() - 1;
         }
@@ -253,12 +239,7 @@ impl<'a> Index<'a> {
                     b_next = be + 1;
                 }
                 if lcs.end1 - lcs.begin1 < ae - as_ || rc < self.cnt {
-                    *lcs = Region {
-                        begin1: as_,
-                        end1: ae,
-                        begin2: bs,
-                        end2: be,
-                    };
+                    *lcs = Region { begin1: as_, end1: ae, begin2: bs, end2: be };
                     self.cnt = rc;
                 }
                 // Continue with the next occurrence beyond this run.
@@ -348,9 +329,7 @@ mod tests {
     #[test]
     fn a_crowded_bucket_is_an_error_as_in_git() {
         // 65 distinct classes that all land in one bucket of a 65-line range.
-        let filler: Vec<Vec<u8>> = (0..10_000)
-            .map(|i| format!("L{i}\n").into_bytes())
-            .collect();
+        let filler: Vec<Vec<u8>> = (0..10_000).map(|i| format!("L{i}\n").into_bytes()).collect();
         let mut old: Vec<&[u8]> = filler.iter().map(Vec::as_slice).collect();
         let mut new = old.clone();
         for k in 0..65usize {

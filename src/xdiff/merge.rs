@@ -134,23 +134,11 @@ pub struct ConflictRegion {
 const DEFAULT_MARKER_SIZE: usize = 7;
 
 /// Merges `ours` and `theirs` relative to `base` (`xdl_merge`).
-pub(crate) fn merge(
-    base: &[u8],
-    ours: &[u8],
-    theirs: &[u8],
-    options: &MergeOptions<'_>,
-) -> Result<MergeResult, Error> {
-    let files = Files {
-        base: split_lines(base),
-        ours: split_lines(ours),
-        theirs: split_lines(theirs),
-    };
+pub(crate) fn merge(base: &[u8], ours: &[u8], theirs: &[u8], options: &MergeOptions<'_>) -> Result<MergeResult, Error> {
+    let files = Files { base: split_lines(base), ours: split_lines(ours), theirs: split_lines(theirs) };
     let script_ours = diff_lines(&files.base, &files.ours, options.algorithm)?;
     let script_theirs = diff_lines(&files.base, &files.theirs, options.algorithm)?;
-    let verbatim = |content: &[u8]| MergeResult {
-        content: content.to_vec(),
-        conflicts: vec![],
-    };
+    let verbatim = |content: &[u8]| MergeResult { content: content.to_vec(), conflicts: vec![] };
     if script_ours.is_empty() {
         return Ok(verbatim(theirs));
     }
@@ -169,10 +157,7 @@ pub(crate) fn merge(
         join_close_conflicts(&files, &mut regions, level == MergeLevel::ZealousAlnum);
     }
     if let Some(favor) = options.favor {
-        for region in regions
-            .iter_mut()
-            .filter(|r| r.outcome == Outcome::Conflict)
-        {
+        for region in regions.iter_mut().filter(|r| r.outcome == Outcome::Conflict) {
             region.outcome = match favor {
                 Favor::Ours => Outcome::Ours,
                 Favor::Theirs => Outcome::Theirs,
@@ -180,12 +165,7 @@ pub(crate) fn merge(
             };
         }
     }
-    Ok(Writer {
-        files: &files,
-        options,
-        out: Vec::with_capacity(ours.len() + theirs.len()),
-    }
-    .write(&regions))
+    Ok(Writer { files: &files, options, out: Vec::with_capacity(ours.len() + theirs.len()) }.write(&regions))
 }
 
 /// The three inputs, split into lines.
@@ -267,12 +247,7 @@ fn append(regions: &mut Vec<Region>, region: Region) {
 
 /// Walks both edit scripts in step and lists the regions each side or both
 /// sides changed.
-fn combine(
-    files: &Files<'_>,
-    ours: &[Change],
-    theirs: &[Change],
-    level: MergeLevel,
-) -> Vec<Region> {
+fn combine(files: &Files<'_>, ours: &[Change], theirs: &[Change], level: MergeLevel) -> Vec<Region> {
     let mut regions = Vec::new();
     let (mut x1, mut x2) = (0, 0);
     while let (Some(c1), Some(c2)) = (ours.get(x1), theirs.get(x2)) {
@@ -348,11 +323,7 @@ fn overlap(c1: &Change, c2: &Change) -> Region {
     // one ends later, the other side's part is extended forward likewise.
     let lead = signed(c1.old.start) - signed(c2.old.start);
     let overhang = lead + signed(c1.old.len()) - signed(c2.old.len());
-    let (mut base_at, mut ours_at, mut theirs_at) = (
-        signed(c1.old.start),
-        signed(c1.new.start),
-        signed(c2.new.start),
-    );
+    let (mut base_at, mut ours_at, mut theirs_at) = (signed(c1.old.start), signed(c1.new.start), signed(c2.new.start));
     if lead > 0 {
         base_at -= lead;
         ours_at -= lead;
@@ -368,25 +339,13 @@ fn overlap(c1: &Change, c2: &Change) -> Region {
     } else {
         theirs_len += overhang;
     }
-    Region {
-        outcome: Outcome::Conflict,
-        base_at,
-        base_len,
-        ours_at,
-        ours_len,
-        theirs_at,
-        theirs_len,
-    }
+    Region { outcome: Outcome::Conflict, base_at, base_len, ours_at, ours_len, theirs_at, theirs_len }
 }
 
 /// Narrows each conflict to the changes between the two sides' versions of
 /// it; a conflict whose sides turn out equal is resolved
 /// (`xdl_refine_conflicts`).
-fn refine(
-    files: &Files<'_>,
-    regions: Vec<Region>,
-    algorithm: Algorithm,
-) -> Result<Vec<Region>, Error> {
+fn refine(files: &Files<'_>, regions: Vec<Region>, algorithm: Algorithm) -> Result<Vec<Region>, Error> {
     let mut refined = Vec::with_capacity(regions.len());
     for region in regions {
         if region.outcome != Outcome::Conflict || region.ours_len == 0 || region.theirs_len == 0 {
@@ -397,10 +356,7 @@ fn refine(
         let theirs = &files.theirs[range(region.theirs_at, region.theirs_len)];
         let script = diff_lines(ours, theirs, algorithm)?;
         if script.is_empty() {
-            refined.push(Region {
-                outcome: Outcome::Identical,
-                ..region
-            });
+            refined.push(Region { outcome: Outcome::Identical, ..region });
             continue;
         }
         refined.extend(script.iter().map(|change| Region {
@@ -419,20 +375,14 @@ fn refine(
 fn trim_common_ends(files: &Files<'_>, regions: &mut [Region]) {
     let line1 = |i: isize| files.ours[i as usize];
     let line2 = |i: isize| files.theirs[i as usize];
-    for m in regions
-        .iter_mut()
-        .filter(|r| r.outcome == Outcome::Conflict)
-    {
+    for m in regions.iter_mut().filter(|r| r.outcome == Outcome::Conflict) {
         while m.ours_len > 0 && m.theirs_len > 0 && line1(m.ours_at) == line2(m.theirs_at) {
             m.ours_len -= 1;
             m.theirs_len -= 1;
             m.ours_at += 1;
             m.theirs_at += 1;
         }
-        while m.ours_len > 0
-            && m.theirs_len > 0
-            && line1(m.ours_end() - 1) == line2(m.theirs_end() - 1)
-        {
+        while m.ours_len > 0 && m.theirs_len > 0 && line1(m.ours_end() - 1) == line2(m.theirs_end() - 1) {
             m.ours_len -= 1;
             m.theirs_len -= 1;
         }
@@ -449,8 +399,7 @@ fn join_close_conflicts(files: &Files<'_>, regions: &mut Vec<Region>, unless_aln
             let between = range(m.ours_end(), next.ours_at - m.ours_end());
             let keep_apart = m.outcome != Outcome::Conflict
                 || next.outcome != Outcome::Conflict
-                || (between.len() > 3
-                    && (!unless_alnum || files.ours[between].iter().any(|line| has_alnum(line))));
+                || (between.len() > 3 && (!unless_alnum || files.ours[between].iter().any(|line| has_alnum(line))));
             if !keep_apart {
                 m.ours_len = next.ours_end() - m.ours_at;
                 m.theirs_len = next.theirs_end() - m.theirs_at;
@@ -496,23 +445,11 @@ impl Writer<'_, '_> {
                     });
                 }
                 Outcome::Ours => copy(&mut self.out, &files.ours, m.ours_at, m.ours_len, None),
-                Outcome::Theirs => copy(
-                    &mut self.out,
-                    &files.theirs,
-                    m.theirs_at,
-                    m.theirs_len,
-                    None,
-                ),
+                Outcome::Theirs => copy(&mut self.out, &files.theirs, m.theirs_at, m.theirs_len, None),
                 Outcome::Both => {
                     let newline = Some(self.needs_cr(m));
                     copy(&mut self.out, &files.ours, m.ours_at, m.ours_len, newline);
-                    copy(
-                        &mut self.out,
-                        &files.theirs,
-                        m.theirs_at,
-                        m.theirs_len,
-                        None,
-                    );
+                    copy(&mut self.out, &files.theirs, m.theirs_at, m.theirs_len, None);
                 }
                 Outcome::Identical => unreachable!("skipped above"),
             }
@@ -520,10 +457,7 @@ impl Writer<'_, '_> {
         }
         let rest = signed(files.ours.len()) - copied;
         copy(&mut self.out, &files.ours, copied, rest, None);
-        MergeResult {
-            content: self.out,
-            conflicts,
-        }
+        MergeResult { content: self.out, conflicts }
     }
 
     /// Writes one conflict with its markers (`fill_conflict_hunk`).
@@ -532,31 +466,13 @@ impl Writer<'_, '_> {
         let options = self.options;
         let crlf = self.needs_cr(m);
         self.marker(b'<', options.ours_label, crlf);
-        copy(
-            &mut self.out,
-            &files.ours,
-            m.ours_at,
-            m.ours_len,
-            Some(crlf),
-        );
+        copy(&mut self.out, &files.ours, m.ours_at, m.ours_len, Some(crlf));
         if options.style != ConflictStyle::Merge {
             self.marker(b'|', options.ancestor_label, crlf);
-            copy(
-                &mut self.out,
-                &files.base,
-                m.base_at,
-                m.base_len,
-                Some(crlf),
-            );
+            copy(&mut self.out, &files.base, m.base_at, m.base_len, Some(crlf));
         }
         self.marker(b'=', None, crlf);
-        copy(
-            &mut self.out,
-            &files.theirs,
-            m.theirs_at,
-            m.theirs_len,
-            Some(crlf),
-        );
+        copy(&mut self.out, &files.theirs, m.theirs_at, m.theirs_len, Some(crlf));
         self.marker(b'>', options.theirs_label, crlf);
     }
 
@@ -571,8 +487,7 @@ impl Writer<'_, '_> {
             self.out.push(b' ');
             self.out.extend_from_slice(label.as_bytes());
         }
-        self.out
-            .extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
+        self.out.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
     }
 
     /// Whether added line ends should be CRLF (`is_cr_needed`): the line
@@ -629,33 +544,15 @@ mod tests {
     use super::*;
 
     fn merged(base: &str, ours: &str, theirs: &str, level: MergeLevel) -> (String, usize) {
-        let options = MergeOptions {
-            level,
-            ours_label: Some("ours"),
-            theirs_label: Some("theirs"),
-            ..MergeOptions::default()
-        };
-        let result = merge(
-            base.as_bytes(),
-            ours.as_bytes(),
-            theirs.as_bytes(),
-            &options,
-        )
-        .unwrap();
-        (
-            String::from_utf8(result.content).unwrap(),
-            result.conflicts.len(),
-        )
+        let options =
+            MergeOptions { level, ours_label: Some("ours"), theirs_label: Some("theirs"), ..MergeOptions::default() };
+        let result = merge(base.as_bytes(), ours.as_bytes(), theirs.as_bytes(), &options).unwrap();
+        (String::from_utf8(result.content).unwrap(), result.conflicts.len())
     }
 
     #[test]
     fn separate_changes_merge_cleanly() {
-        let (text, conflicts) = merged(
-            "a\nb\nc\nd\n",
-            "A\nb\nc\nd\n",
-            "a\nb\nc\nD\n",
-            MergeLevel::Zealous,
-        );
+        let (text, conflicts) = merged("a\nb\nc\nd\n", "A\nb\nc\nd\n", "a\nb\nc\nD\n", MergeLevel::Zealous);
         assert_eq!((text.as_str(), conflicts), ("A\nb\nc\nD\n", 0));
     }
 
@@ -668,10 +565,7 @@ mod tests {
 
     #[test]
     fn identical_changes_conflict_only_at_the_minimal_level() {
-        assert_eq!(
-            merged("a\n", "b\n", "b\n", MergeLevel::Eager),
-            ("b\n".to_string(), 0)
-        );
+        assert_eq!(merged("a\n", "b\n", "b\n", MergeLevel::Eager), ("b\n".to_string(), 0));
         assert_eq!(merged("a\n", "b\n", "b\n", MergeLevel::Minimal).1, 1);
     }
 
@@ -679,10 +573,7 @@ mod tests {
     fn zealous_narrows_a_conflict_to_the_differing_lines() {
         let (text, conflicts) = merged("a\n", "x\nsame\ny\n", "x\nsame\nz\n", MergeLevel::Zealous);
         assert_eq!(conflicts, 1);
-        assert_eq!(
-            text,
-            "x\nsame\n<<<<<<< ours\ny\n=======\nz\n>>>>>>> theirs\n"
-        );
+        assert_eq!(text, "x\nsame\n<<<<<<< ours\ny\n=======\nz\n>>>>>>> theirs\n");
     }
 
     #[test]
@@ -693,16 +584,8 @@ mod tests {
 
     #[test]
     fn crlf_files_get_crlf_markers() {
-        let (text, _) = merged(
-            "a\r\nb\r\n",
-            "a\r\nx\r\n",
-            "a\r\ny\r\n",
-            MergeLevel::Zealous,
-        );
-        assert_eq!(
-            text,
-            "a\r\n<<<<<<< ours\r\nx\r\n=======\r\ny\r\n>>>>>>> theirs\r\n"
-        );
+        let (text, _) = merged("a\r\nb\r\n", "a\r\nx\r\n", "a\r\ny\r\n", MergeLevel::Zealous);
+        assert_eq!(text, "a\r\n<<<<<<< ours\r\nx\r\n=======\r\ny\r\n>>>>>>> theirs\r\n");
     }
 
     #[test]

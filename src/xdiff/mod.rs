@@ -124,12 +124,7 @@ pub fn diff(old: &[u8], new: &[u8], algorithm: Algorithm) -> Result<Vec<Change>,
 
 /// Groups the edit script into hunks with `context` lines around each
 /// change, exactly as `git diff -U<context>` prints them.
-pub fn unified<'a>(
-    old: &'a [u8],
-    new: &'a [u8],
-    algorithm: Algorithm,
-    context: usize,
-) -> Result<Vec<Hunk<'a>>, Error> {
+pub fn unified<'a>(old: &'a [u8], new: &'a [u8], algorithm: Algorithm, context: usize) -> Result<Vec<Hunk<'a>>, Error> {
     let old_lines = split_lines(old);
     let new_lines = split_lines(new);
     let script = diff_lines(&old_lines, &new_lines, algorithm)?;
@@ -141,22 +136,13 @@ pub fn unified<'a>(
 ///
 /// `content` is git's output, conflict markers included; `conflicts` lists
 /// the regions git counts as conflicts (empty when the merge is clean).
-pub fn merge(
-    base: &[u8],
-    ours: &[u8],
-    theirs: &[u8],
-    options: &MergeOptions<'_>,
-) -> Result<MergeResult, Error> {
+pub fn merge(base: &[u8], ours: &[u8], theirs: &[u8], options: &MergeOptions<'_>) -> Result<MergeResult, Error> {
     merge::merge(base, ours, theirs, options)
 }
 
 /// Runs xdiff's pipeline on already split lines: classify, diff, compact,
 /// and collect the changes.
-pub(crate) fn diff_lines(
-    old: &[&[u8]],
-    new: &[&[u8]],
-    algorithm: Algorithm,
-) -> Result<Vec<Change>, Error> {
+pub(crate) fn diff_lines(old: &[&[u8]], new: &[&[u8]], algorithm: Algorithm) -> Result<Vec<Change>, Error> {
     let classes = prepare::classify(old, new);
     let mut changed_old = compact::ChangeMap::new(old.len());
     let mut changed_new = compact::ChangeMap::new(new.len());
@@ -167,18 +153,8 @@ pub(crate) fn diff_lines(
         Algorithm::Histogram => histogram::diff(old, new, &classes, marks_old, marks_new)?,
         Algorithm::Patience => patience::diff(old, new, &classes, marks_old, marks_new),
     }
-    compact::compact(
-        &classes.old,
-        &mut changed_old,
-        &classes.new,
-        &mut changed_new,
-    );
-    compact::compact(
-        &classes.new,
-        &mut changed_new,
-        &classes.old,
-        &mut changed_old,
-    );
+    compact::compact(&classes.old, &mut changed_old, &classes.new, &mut changed_new);
+    compact::compact(&classes.new, &mut changed_new, &classes.old, &mut changed_old);
     Ok(compact::script(&changed_old, &changed_new))
 }
 
@@ -205,12 +181,7 @@ mod tests {
 
     #[test]
     fn identical_inputs_have_no_changes() {
-        for algorithm in [
-            Algorithm::Myers,
-            Algorithm::Minimal,
-            Algorithm::Histogram,
-            Algorithm::Patience,
-        ] {
+        for algorithm in [Algorithm::Myers, Algorithm::Minimal, Algorithm::Histogram, Algorithm::Patience] {
             assert_eq!(diff(b"a\nb\n", b"a\nb\n", algorithm), Ok(vec![]));
             assert_eq!(diff(b"", b"", algorithm), Ok(vec![]));
         }
@@ -219,12 +190,6 @@ mod tests {
     #[test]
     fn a_missing_final_newline_changes_the_last_line() {
         let changes = diff(b"a\nb\n", b"a\nb", Algorithm::Histogram).unwrap();
-        assert_eq!(
-            changes,
-            vec![Change {
-                old: 1..2,
-                new: 1..2
-            }]
-        );
+        assert_eq!(changes, vec![Change { old: 1..2, new: 1..2 }]);
     }
 }

@@ -33,22 +33,11 @@ const HEURISTIC_FACTOR: isize = 4;
 ///
 /// `changed_old` and `changed_new` have one flag per line and must start out
 /// all false.
-pub(crate) fn diff(
-    classes: &Classes,
-    minimal: bool,
-    changed_old: &mut [bool],
-    changed_new: &mut [bool],
-) {
+pub(crate) fn diff(classes: &Classes, minimal: bool, changed_old: &mut [bool], changed_new: &mut [bool]) {
     let (old, new) = (&classes.old[..], &classes.new[..]);
     let head = old.iter().zip(new).take_while(|(a, b)| a == b).count();
     let limit = old.len().min(new.len()) - head;
-    let tail = old
-        .iter()
-        .rev()
-        .zip(new.iter().rev())
-        .take(limit)
-        .take_while(|(a, b)| a == b)
-        .count();
+    let tail = old.iter().rev().zip(new.iter().rev()).take(limit).take_while(|(a, b)| a == b).count();
     let kept_old = keep_matchable(old, &classes.count_new, head..old.len() - tail, changed_old);
     let kept_new = keep_matchable(new, &classes.count_old, head..new.len() - tail, changed_new);
     let mut search = Search::new(&kept_old.classes, &kept_new.classes);
@@ -76,12 +65,7 @@ enum Matches {
 
 /// Sets aside the lines of `range` that xdiff's `xdl_cleanup_records` would
 /// discard, marking them changed, and returns the others.
-fn keep_matchable(
-    classes: &[u32],
-    other_counts: &[u32],
-    range: std::ops::Range<usize>,
-    changed: &mut [bool],
-) -> Kept {
+fn keep_matchable(classes: &[u32], other_counts: &[u32], range: std::ops::Range<usize>, changed: &mut [bool]) -> Kept {
     let frequent = bogosqrt(classes.len()).min(FREQUENT_LIMIT);
     let matches: Vec<Matches> = classes[range.clone()]
         .iter()
@@ -91,10 +75,7 @@ fn keep_matchable(
             _ => Matches::Some,
         })
         .collect();
-    let mut kept = Kept {
-        classes: Vec::with_capacity(matches.len()),
-        lines: Vec::with_capacity(matches.len()),
-    };
+    let mut kept = Kept { classes: Vec::with_capacity(matches.len()), lines: Vec::with_capacity(matches.len()) };
     for (offset, &m) in matches.iter().enumerate() {
         let line = range.start + offset;
         if m == Matches::Some || (m == Matches::Many && !lost_among_unmatched(&matches, offset)) {
@@ -213,20 +194,15 @@ impl<'a> Search<'a> {
     /// changed lines through `mark`. Boxes are handled depth first, earlier
     /// half first, as in git's recursion.
     fn compare(&mut self, minimal: bool, mut mark: impl FnMut(Side, usize)) {
-        let mut pending = vec![Subproblem {
-            old: (0, self.old.len() as isize),
-            new: (0, self.new.len() as isize),
-            minimal,
-        }];
+        let mut pending =
+            vec![Subproblem { old: (0, self.old.len() as isize), new: (0, self.new.len() as isize), minimal }];
         while let Some(Subproblem { old, new, minimal }) = pending.pop() {
-            let (mut old_start, mut old_end, mut new_start, mut new_end) =
-                (old.0, old.1, new.0, new.1);
+            let (mut old_start, mut old_end, mut new_start, mut new_end) = (old.0, old.1, new.0, new.1);
             while old_start < old_end && new_start < new_end && self.same(old_start, new_start) {
                 old_start += 1;
                 new_start += 1;
             }
-            while old_start < old_end && new_start < new_end && self.same(old_end - 1, new_end - 1)
-            {
+            while old_start < old_end && new_start < new_end && self.same(old_end - 1, new_end - 1) {
                 old_end -= 1;
                 new_end -= 1;
             }
@@ -235,12 +211,7 @@ impl<'a> Search<'a> {
             } else if new_start == new_end {
                 (old_start..old_end).for_each(|i| mark(Side::Old, i as usize));
             } else {
-                let bounds = Bounds {
-                    old_start,
-                    old_end,
-                    new_start,
-                    new_end,
-                };
+                let bounds = Bounds { old_start, old_end, new_start, new_end };
                 let split = self.split(&bounds, minimal);
                 pending.push(Subproblem {
                     old: (split.old, old_end),
@@ -260,14 +231,8 @@ impl<'a> Search<'a> {
     /// heuristic split once the cost gets high and `minimal` is false.
     fn split(&mut self, b: &Bounds, minimal: bool) -> Split {
         let (fwd_mid, bwd_mid) = (b.old_start - b.new_start, b.old_end - b.new_end);
-        let mut diag = Diagonals {
-            fwd_lo: fwd_mid,
-            fwd_hi: fwd_mid,
-            fwd_mid,
-            bwd_lo: bwd_mid,
-            bwd_hi: bwd_mid,
-            bwd_mid,
-        };
+        let mut diag =
+            Diagonals { fwd_lo: fwd_mid, fwd_hi: fwd_mid, fwd_mid, bwd_lo: bwd_mid, bwd_hi: bwd_mid, bwd_mid };
         self.set_fwd(fwd_mid, b.old_start);
         self.set_bwd(bwd_mid, b.old_end);
         let mut cost = 1;
@@ -316,11 +281,7 @@ impl<'a> Search<'a> {
         let odd = (diag.fwd_mid - diag.bwd_mid) & 1 != 0;
         let mut got_snake = false;
         for d in (diag.fwd_lo..=diag.fwd_hi).rev().step_by(2) {
-            let mut i1 = if self.fwd(d - 1) >= self.fwd(d + 1) {
-                self.fwd(d - 1) + 1
-            } else {
-                self.fwd(d + 1)
-            };
+            let mut i1 = if self.fwd(d - 1) >= self.fwd(d + 1) { self.fwd(d - 1) + 1 } else { self.fwd(d + 1) };
             let start = i1;
             let mut i2 = i1 - d;
             while i1 < b.old_end && i2 < b.new_end && self.same(i1, i2) {
@@ -353,11 +314,7 @@ impl<'a> Search<'a> {
         let odd = (diag.fwd_mid - diag.bwd_mid) & 1 != 0;
         let mut got_snake = false;
         for d in (diag.bwd_lo..=diag.bwd_hi).rev().step_by(2) {
-            let mut i1 = if self.bwd(d - 1) < self.bwd(d + 1) {
-                self.bwd(d - 1)
-            } else {
-                self.bwd(d + 1) - 1
-            };
+            let mut i1 = if self.bwd(d - 1) < self.bwd(d + 1) { self.bwd(d - 1) } else { self.bwd(d + 1) - 1 };
             let start = i1;
             let mut i2 = i1 - d;
             while i1 > b.old_start && i2 > b.new_start && self.same(i1 - 1, i2 - 1) {
@@ -396,12 +353,7 @@ impl<'a> Search<'a> {
             }
         }
         if let Some((old, new)) = found {
-            return Some(Split {
-                old,
-                new,
-                minimal_before: true,
-                minimal_after: false,
-            });
+            return Some(Split { old, new, minimal_before: true, minimal_after: false });
         }
         for d in (diag.bwd_lo..=diag.bwd_hi).rev().step_by(2) {
             let i1 = self.bwd(d);
@@ -419,12 +371,7 @@ impl<'a> Search<'a> {
                 found = Some((i1, i2));
             }
         }
-        found.map(|(old, new)| Split {
-            old,
-            new,
-            minimal_before: false,
-            minimal_after: true,
-        })
+        found.map(|(old, new)| Split { old, new, minimal_before: false, minimal_after: true })
     }
 
     /// Gives up on optimality: splits at the forward or backward diagonal
@@ -457,19 +404,9 @@ impl<'a> Search<'a> {
             }
         }
         if (b.old_end + b.new_end) - bwd_best < fwd_best - (b.old_start + b.new_start) {
-            Split {
-                old: fwd_best_old,
-                new: fwd_best - fwd_best_old,
-                minimal_before: true,
-                minimal_after: false,
-            }
+            Split { old: fwd_best_old, new: fwd_best - fwd_best_old, minimal_before: true, minimal_after: false }
         } else {
-            Split {
-                old: bwd_best_old,
-                new: bwd_best - bwd_best_old,
-                minimal_before: false,
-                minimal_after: true,
-            }
+            Split { old: bwd_best_old, new: bwd_best - bwd_best_old, minimal_before: false, minimal_after: true }
         }
     }
 }
@@ -477,12 +414,7 @@ impl<'a> Search<'a> {
 impl Split {
     /// A split at the middle snake: both halves stay minimal.
     fn both_minimal(old: isize, new: isize) -> Self {
-        Split {
-            old,
-            new,
-            minimal_before: true,
-            minimal_after: true,
-        }
+        Split { old, new, minimal_before: true, minimal_after: true }
     }
 }
 

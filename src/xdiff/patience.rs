@@ -40,12 +40,7 @@ pub(crate) fn diff(
             }
             Anchors::NoUniqueLines => {
                 let sub = classify(&old[range1.clone()], &new[range2.clone()]);
-                myers::diff(
-                    &sub,
-                    false,
-                    &mut changed_old[range1],
-                    &mut changed_new[range2],
-                );
+                myers::diff(&sub, false, &mut changed_old[range1], &mut changed_new[range2]);
             }
             Anchors::Found(anchors) => patience.walk(&anchors, range1, range2),
         }
@@ -98,10 +93,7 @@ impl Patience<'_> {
             match self.slot_of_class[class] {
                 NO_SLOT => {
                     self.slot_of_class[class] = slots.len() as u32;
-                    slots.push(Slot {
-                        line1: line,
-                        partner: Partner::Absent,
-                    });
+                    slots.push(Slot { line1: line, partner: Partner::Absent });
                 }
                 slot => slots[slot as usize].partner = Partner::Repeated,
             }
@@ -125,11 +117,7 @@ impl Patience<'_> {
             return Anchors::NothingInCommon;
         }
         let anchors = longest_increasing(&slots);
-        if anchors.is_empty() {
-            Anchors::NoUniqueLines
-        } else {
-            Anchors::Found(anchors)
-        }
+        if anchors.is_empty() { Anchors::NoUniqueLines } else { Anchors::Found(anchors) }
     }
 
     /// Grows each anchor into its neighbouring matches and queues the gaps
@@ -226,10 +214,7 @@ mod tests {
 
     #[test]
     fn longest_increasing_keeps_the_first_best_chain() {
-        let slot = |line1, line2| Slot {
-            line1,
-            partner: Partner::Unique(line2),
-        };
+        let slot = |line1, line2| Slot { line1, partner: Partner::Unique(line2) };
         let slots = [slot(0, 2), slot(1, 0), slot(2, 1), slot(3, 3)];
         assert_eq!(longest_increasing(&slots), vec![(1, 0), (2, 1), (3, 3)]);
     }

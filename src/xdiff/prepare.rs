@@ -31,12 +31,7 @@ pub(crate) fn classify(old: &[&[u8]], new: &[&[u8]]) -> Classes {
     let mut count_new = Vec::new();
     let old_ids = number(&mut ids, old, &mut count_old, &mut count_new);
     let new_ids = number(&mut ids, new, &mut count_new, &mut count_old);
-    Classes {
-        old: old_ids,
-        new: new_ids,
-        count_old,
-        count_new,
-    }
+    Classes { old: old_ids, new: new_ids, count_old, count_new }
 }
 
 /// Classifies the lines of one side, counting them in `counts` and giving
@@ -132,16 +127,7 @@ mod tests {
 
     #[test]
     fn hashbits_rounds_up_to_a_power_of_two() {
-        let expected = [
-            (0, 1),
-            (1, 1),
-            (2, 1),
-            (3, 2),
-            (4, 2),
-            (5, 3),
-            (65, 7),
-            (128, 7),
-        ];
+        let expected = [(0, 1), (1, 1), (2, 1), (3, 2), (4, 2), (5, 3), (65, 7), (128, 7)];
         for (size, bits) in expected {
             assert_eq!(hashbits(size), bits, "hashbits({size})");
         }

@@ -116,7 +116,8 @@ impl Gen<'_> {
     fn text(&mut self, max: usize) -> Node {
         let n = self.rng.below(max + 1);
         let crlf = self.rng.chance(5);
-        let lines: Vec<String> = (0..n).map(|_| if crlf { format!("{}\r", self.line()) } else { self.line() }).collect();
+        let lines: Vec<String> =
+            (0..n).map(|_| if crlf { format!("{}\r", self.line()) } else { self.line() }).collect();
         let final_newline = lines.is_empty() || !self.rng.chance(10);
         Node::Text { lines, final_newline, exec: self.rng.chance(5) }
     }
@@ -163,13 +164,14 @@ impl Gen<'_> {
             for _ in 0..1 + self.rng.below(3) {
                 self.mutate(&mut child);
             }
-            if child != *parent {
+            if !changes_nothing(&diff_spec(String::new(), parent, &child)) {
                 break;
             }
         }
-        if child == *parent {
+        if changes_nothing(&diff_spec(String::new(), parent, &child)) {
             let path = self.new_path(&child);
-            child.insert(path, self.text(5));
+            let line = self.unique_line();
+            child.insert(path, Node::Text { lines: vec![line], final_newline: true, exec: false });
         }
         let mut spec = diff_spec(format!("l{i}"), parent, &child);
         spec.message = Some(format!("local {i}: change\n"));
@@ -188,8 +190,8 @@ impl Gen<'_> {
                 self.mutate(&mut child);
             }
         }
-        if child == *up {
-            return (None, child);
+        if changes_nothing(&diff_spec(String::new(), up, &child)) {
+            return (None, up.clone());
         }
         let mut spec = diff_spec(format!("u{i}"), up, &child);
         spec.message = Some(format!("upstream {i}: change\n"));
@@ -226,7 +228,8 @@ impl Gen<'_> {
                             lines.push(self.unique_line());
                         }
                     }
-                    let clash = target.keys().any(|k| k.starts_with(&format!("{p}/")) || p.starts_with(&format!("{k}/")));
+                    let clash =
+                        target.keys().any(|k| k.starts_with(&format!("{p}/")) || p.starts_with(&format!("{k}/")));
                     if !clash {
                         target.insert(p.clone(), node);
                     }
@@ -249,8 +252,7 @@ impl Gen<'_> {
 
     fn mutate_once(&mut self, m: &mut Model) {
         let paths: Vec<String> = m.keys().cloned().collect();
-        let text_paths: Vec<String> =
-            paths.iter().filter(|p| matches!(m[*p], Node::Text { .. })).cloned().collect();
+        let text_paths: Vec<String> = paths.iter().filter(|p| matches!(m[*p], Node::Text { .. })).cloned().collect();
         match self.rng.below(100) {
             0..=44 if !text_paths.is_empty() => {
                 let p = self.rng.pick(&text_paths).clone();
@@ -327,7 +329,8 @@ impl Gen<'_> {
     }
 
     fn rename_dir(&mut self, m: &mut Model) {
-        let dirs: Vec<&str> = DIRS.iter().copied().filter(|d| !d.is_empty()).filter(|d| m.keys().any(|k| k.starts_with(d))).collect();
+        let dirs: Vec<&str> =
+            DIRS.iter().copied().filter(|d| !d.is_empty()).filter(|d| m.keys().any(|k| k.starts_with(d))).collect();
         if dirs.is_empty() {
             return;
         }
@@ -336,13 +339,33 @@ impl Gen<'_> {
         let moving: Vec<String> = m.keys().filter(|k| k.starts_with(&from)).cloned().collect();
         for k in moving {
             let target = format!("{to}{}", &k[from.len()..]);
-            let clash = m.keys().any(|x| x == &target || x.starts_with(&format!("{target}/")) || target.starts_with(&format!("{x}/")));
+            let clash = m
+                .keys()
+                .any(|x| x == &target || x.starts_with(&format!("{target}/")) || target.starts_with(&format!("{x}/")));
             if !clash {
                 let node = m.remove(&k).unwrap();
                 m.insert(target, node);
             }
         }
     }
+}
+
+/// What git sees of a node: its bytes and mode.
+fn look(node: &Node) -> (String, u32) {
+    match node {
+        Node::Text { exec, .. } => (render(node), if *exec { 0o100755 } else { 0o100644 }),
+        Node::Link(t) => (t.clone(), 0o120000),
+        Node::Binary(b) => (format!("{b:?}"), 0o100644),
+    }
+}
+
+fn changes_nothing(spec: &CommitSpec) -> bool {
+    spec.files.is_empty()
+        && spec.delete.is_empty()
+        && spec.exec.is_empty()
+        && spec.noexec.is_empty()
+        && spec.symlinks.is_empty()
+        && spec.binary.is_empty()
 }
 
 fn render(node: &Node) -> String {
@@ -367,7 +390,7 @@ fn diff_spec(id: String, parent: &Model, child: &Model) -> CommitSpec {
     }
     for (p, node) in child {
         let old = parent.get(p);
-        if old == Some(node) {
+        if old.map(look) == Some(look(node)) {
             continue;
         }
         match node {
