@@ -25,6 +25,7 @@ pub mod snapshots;
 pub mod stack;
 pub mod status;
 pub mod target;
+pub mod timing;
 pub mod upstream;
 pub mod xdiff;
 

@@ -48,7 +48,7 @@ pub fn kind_of(mode: u32) -> Kind {
     }
 }
 
-/// One entry of a tree.
+/// One entry of a tree, owned (for building trees and keeping entries).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Entry {
     pub name: Box<[u8]>,
@@ -63,51 +63,120 @@ impl Entry {
     }
 }
 
-/// A parsed tree: its entries in git's order.
+/// One entry of a parsed tree, borrowed from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EntryRef<'t> {
+    pub name: &'t [u8],
+    pub mode: u32,
+    pub oid: Oid,
+}
+
+impl EntryRef<'_> {
+    /// Whether the entry is a subdirectory.
+    pub fn is_tree(&self) -> bool {
+        kind_of(self.mode) == Kind::Tree
+    }
+
+    /// An owned copy.
+    pub fn to_entry(&self) -> Entry {
+        Entry { name: self.name.into(), mode: self.mode, oid: self.oid }
+    }
+}
+
+/// Where one entry's name lies in a tree's name buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Slot {
+    start: u32,
+    len: u32,
+    mode: u32,
+    oid: Oid,
+}
+
+/// A parsed tree: its entries in git's order. Names share one buffer, so
+/// parsing a thousand-entry tree is two allocations, not a thousand.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tree {
-    pub entries: Vec<Entry>,
+    names: Box<[u8]>,
+    slots: Box<[Slot]>,
 }
 
 impl Tree {
     /// Parses the body of a tree object.
     pub fn parse(mut data: &[u8]) -> std::result::Result<Tree, String> {
-        let mut entries = Vec::new();
+        let mut names = Vec::with_capacity(data.len() / 2);
+        let mut slots = Vec::with_capacity(data.len() / 40);
         while !data.is_empty() {
             let space = data.iter().position(|&b| b == b' ').ok_or("entry without a mode")?;
             let mode = parse_octal(&data[..space]).ok_or("bad mode")?;
             let rest = &data[space + 1..];
             let nul = rest.iter().position(|&b| b == 0).ok_or("entry without a name terminator")?;
-            let name: Box<[u8]> = rest[..nul].into();
             let id = rest.get(nul + 1..nul + 21).ok_or("truncated object id")?;
             let oid = Oid::from_bytes(id).map_err(|e| e.message().to_owned())?;
-            entries.push(Entry { name, mode, oid });
+            let start = u32::try_from(names.len()).map_err(|_| "tree too large")?;
+            names.extend_from_slice(&rest[..nul]);
+            slots.push(Slot { start, len: nul as u32, mode, oid });
             data = &rest[nul + 21..];
         }
-        Ok(Tree { entries })
+        Ok(Tree { names: names.into(), slots: slots.into() })
+    }
+
+    /// Builds a tree from owned entries, in git's order.
+    pub fn from_entries(mut entries: Vec<Entry>) -> Tree {
+        entries.sort_by(|a, b| tree_order(&a.name, a.is_tree(), &b.name, b.is_tree()));
+        let mut names = Vec::new();
+        let slots = entries
+            .iter()
+            .map(|e| {
+                let start = names.len() as u32;
+                names.extend_from_slice(&e.name);
+                Slot { start, len: e.name.len() as u32, mode: e.mode, oid: e.oid }
+            })
+            .collect();
+        Tree { names: names.into(), slots }
+    }
+
+    fn entry(&self, slot: &Slot) -> EntryRef<'_> {
+        let name = &self.names[slot.start as usize..(slot.start + slot.len) as usize];
+        EntryRef { name, mode: slot.mode, oid: slot.oid }
+    }
+
+    /// The entries, in git's order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = EntryRef<'_>> + '_ {
+        self.slots.iter().map(|s| self.entry(s))
+    }
+
+    /// The number of entries.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether the tree has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
     }
 
     /// The entry named `name`, if present.
-    pub fn get(&self, name: &[u8]) -> Option<&Entry> {
+    pub fn get(&self, name: &[u8]) -> Option<EntryRef<'_>> {
         // Entries are sorted with directories compared as "name/", so the
         // name is looked for once as a file and once as a directory.
         [false, true].into_iter().find_map(|as_dir| {
-            self.entries
-                .binary_search_by(|e| tree_order(&e.name, e.is_tree(), name, as_dir))
+            self.slots
+                .binary_search_by(|s| {
+                    let e = self.entry(s);
+                    tree_order(e.name, e.is_tree(), name, as_dir)
+                })
                 .ok()
-                .map(|i| &self.entries[i])
+                .map(|i| self.entry(&self.slots[i]))
         })
     }
 
-    /// Serialises the tree as git stores it, sorting entries git's way.
+    /// Serialises the tree as git stores it.
     pub fn serialize(&self) -> Vec<u8> {
-        let mut entries: Vec<&Entry> = self.entries.iter().collect();
-        entries.sort_by(|a, b| tree_order(&a.name, a.is_tree(), &b.name, b.is_tree()));
-        let mut out = Vec::with_capacity(entries.len() * 40);
-        for e in entries {
+        let mut out = Vec::with_capacity(self.names.len() + self.slots.len() * 28);
+        for e in self.iter() {
             out.extend_from_slice(format!("{:o}", e.mode).as_bytes());
             out.push(b' ');
-            out.extend_from_slice(&e.name);
+            out.extend_from_slice(e.name);
             out.push(0);
             out.extend_from_slice(e.oid.as_bytes());
         }
@@ -195,9 +264,7 @@ impl<'a, R: ObjectRead> Overlay<'a, R> {
     /// Adds a tree, returning the id git would give it.
     pub fn add_tree(&self, tree: Tree) -> Oid {
         let oid = hash_object("tree", &tree.serialize());
-        let mut sorted = tree;
-        sorted.entries.sort_by(|a, b| tree_order(&a.name, a.is_tree(), &b.name, b.is_tree()));
-        self.trees.borrow_mut().entry(oid).or_insert_with(|| Rc::new(sorted));
+        self.trees.borrow_mut().entry(oid).or_insert_with(|| Rc::new(tree));
         oid
     }
 
@@ -255,16 +322,15 @@ mod tests {
     #[test]
     fn tree_round_trip_and_order() {
         let blob = hash_object("blob", b"x");
-        let tree = Tree {
-            entries: vec![
-                Entry { name: b"a.b".as_slice().into(), mode: MODE_FILE, oid: blob },
-                Entry { name: b"a".as_slice().into(), mode: MODE_TREE, oid: empty_tree() },
-                Entry { name: b"a-".as_slice().into(), mode: MODE_EXEC, oid: blob },
-            ],
-        };
+        let tree = Tree::from_entries(vec![
+            Entry { name: b"a.b".as_slice().into(), mode: MODE_FILE, oid: blob },
+            Entry { name: b"a".as_slice().into(), mode: MODE_TREE, oid: empty_tree() },
+            Entry { name: b"a-".as_slice().into(), mode: MODE_EXEC, oid: blob },
+        ]);
         let bytes = tree.serialize();
         let parsed = Tree::parse(&bytes).unwrap();
-        let names: Vec<&[u8]> = parsed.entries.iter().map(|e| e.name.as_ref()).collect();
+        assert_eq!(parsed, tree);
+        let names: Vec<&[u8]> = parsed.iter().map(|e| e.name).collect();
         // "a-" < "a.b" < "a/" in git's order ('-' 0x2d, '.' 0x2e, '/' 0x2f)
         assert_eq!(names, vec![b"a-".as_slice(), b"a.b", b"a"]);
         assert_eq!(parsed.get(b"a").unwrap().mode, MODE_TREE);

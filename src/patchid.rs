@@ -11,10 +11,12 @@
 //! on the changed files, so a patch-id costs a few tree reads and one line
 //! diff per changed file, whatever the size of the repository.
 
+use std::cmp::Ordering;
+
 use git2::Oid;
 
 use crate::error::Result;
-use crate::objects::{Entry, MODE_GITLINK, ObjectRead, Tree, empty_tree};
+use crate::objects::{Entry, EntryRef, MODE_GITLINK, ObjectRead, Tree, empty_tree, tree_order};
 use crate::xdiff::{self, Algorithm, LineKind};
 
 /// A patch-id: equal for commits that make the same change.
@@ -62,26 +64,36 @@ fn walk(
     b: Option<&Tree>,
     out: &mut Vec<FileChange>,
 ) -> Result<()> {
-    let mut names: Vec<&[u8]> = a.iter().chain(b.iter()).flat_map(|t| t.entries.iter().map(|e| &*e.name)).collect();
-    names.sort_unstable();
-    names.dedup();
-    for name in names {
-        let ea = a.and_then(|t| t.get(name));
-        let eb = b.and_then(|t| t.get(name));
+    // Both trees are sorted in git's order: a merge join visits each entry
+    // once. A file and a directory of the same name are different keys
+    // there, which is what a recursive diff wants (a deletion and additions).
+    let mut left = a.into_iter().flat_map(|t| t.iter()).peekable();
+    let mut right = b.into_iter().flat_map(|t| t.iter()).peekable();
+    loop {
+        let (ea, eb) = match (left.peek(), right.peek()) {
+            (None, None) => break,
+            (Some(_), None) => (left.next(), None),
+            (None, Some(_)) => (None, right.next()),
+            (Some(x), Some(y)) => match tree_order(x.name, x.is_tree(), y.name, y.is_tree()) {
+                Ordering::Less => (left.next(), None),
+                Ordering::Greater => (None, right.next()),
+                Ordering::Equal => (left.next(), right.next()),
+            },
+        };
         if ea.map(|e| (e.mode, e.oid)) == eb.map(|e| (e.mode, e.oid)) {
             continue;
         }
+        let name = ea.or(eb).expect("one side has the entry").name;
         let len = prefix.len();
         prefix.extend_from_slice(name);
-        let file = |e: Option<&Entry>| e.filter(|e| !e.is_tree()).cloned();
-        if file(ea).is_some() || file(eb).is_some() {
-            out.push(FileChange { path: prefix.clone(), old: file(ea), new: file(eb) });
-        }
-        let tree = |e: Option<&Entry>| e.filter(|e| e.is_tree()).map(|e| objects.tree(e.oid)).transpose();
-        let (ta, tb) = (tree(ea)?, tree(eb)?);
-        if ta.is_some() || tb.is_some() {
+        let is_dir = ea.or(eb).is_some_and(|e| e.is_tree());
+        if is_dir {
+            let tree = |e: Option<EntryRef<'_>>| e.map(|e| objects.tree(e.oid)).transpose();
+            let (ta, tb) = (tree(ea)?, tree(eb)?);
             prefix.push(b'/');
             walk(objects, prefix, ta.as_deref(), tb.as_deref(), out)?;
+        } else {
+            out.push(FileChange { path: prefix.clone(), old: ea.map(|e| e.to_entry()), new: eb.map(|e| e.to_entry()) });
         }
         prefix.truncate(len);
     }

@@ -85,7 +85,7 @@ pub struct StackOptions {
 
 impl Default for StackOptions {
     fn default() -> Self {
-        StackOptions { snapshot_prefix: "snapshot-".into(), lookback: SignedDuration::from_hours(365 * 24) }
+        StackOptions { snapshot_prefix: "snapshot-".into(), lookback: SignedDuration::from_hours(30 * 24) }
     }
 }
 
@@ -106,15 +106,25 @@ pub struct Stack {
 impl Stack {
     /// Reads the stack of `head` against `upstream`.
     pub fn load(repo: &Repo, head: HeadBranch, upstream: Upstream, options: &StackOptions) -> Result<Stack> {
-        let merge_base = repo
-            .merge_base(head.oid, upstream.oid)?
-            .ok_or_else(|| Error::NoMergeBase { upstream: upstream.name.clone() })?;
-        let merge_base_time = repo.commit(merge_base)?.commit_time.timestamp();
+        let t = crate::timing::phase("history");
+        let (merge_base, local, newer) = match repo.linear_histories(head.oid, upstream.oid)? {
+            Some(h) => (h.merge_base, h.local.into_iter().map(|c| c.oid).collect(), Some(h.upstream)),
+            None => {
+                let base = repo
+                    .merge_base(head.oid, upstream.oid)?
+                    .ok_or_else(|| Error::NoMergeBase { upstream: upstream.name.clone() })?;
+                (base, repo.commits_between(&[upstream.oid], head.oid)?, None)
+            }
+        };
+        let merge_base_time =
+            Timestamp::from_second(repo.raw_commit(merge_base)?.time).unwrap_or(Timestamp::UNIX_EPOCH);
+        drop(t);
+        let t = crate::timing::phase("local commits");
         let mut patches = Vec::new();
-        for (i, oid) in repo.commits_between(&[upstream.oid], head.oid)?.into_iter().enumerate() {
+        for (i, oid) in local.into_iter().enumerate() {
             let commit = repo.commit(oid)?;
             let message = MessageInfo::parse(&commit.message);
-            let parent_tree = commit.parents.first().map(|&p| repo.commit_tree_and_time(p).map(|t| t.0)).transpose()?;
+            let parent_tree = commit.parents.first().map(|&p| repo.raw_commit(p).map(|c| c.tree)).transpose()?;
             patches.push(Patch {
                 position: i + 1,
                 commit,
@@ -125,11 +135,17 @@ impl Stack {
             });
         }
         let lookback_until = lookback_start(&patches, merge_base_time, options.lookback);
-        let index = UpstreamIndex::build(repo, merge_base, upstream.oid, lookback_until)?;
+        drop(t);
+        let t = crate::timing::phase("upstream index");
+        let index = UpstreamIndex::build(repo, merge_base, upstream.oid, newer, lookback_until)?;
+        drop(t);
+        let t = crate::timing::phase("classify");
         let locals: Vec<LocalChange> = patches.iter().map(Patch::local_change).collect();
         for (p, m) in patches.iter_mut().zip(index.classify(repo, &locals)?) {
             p.upstream = m;
         }
+        drop(t);
+        let _t = crate::timing::phase("first seen");
         let behind = index.ahead;
         let mut stack = Stack { head, upstream, merge_base, merge_base_time, behind, patches, index };
         if !options.snapshot_prefix.is_empty() {

@@ -45,6 +45,7 @@ impl Status {
 
     /// Completes a status from an already loaded stack.
     pub fn from_stack(repo: &Repo, repo_name: String, stack: Stack, clock: Clock) -> Result<Status> {
+        let _t = crate::timing::phase("dirty");
         Ok(Status {
             repo_name,
             repo_path: repo.display_path().display().to_string().trim_end_matches('/').to_owned(),

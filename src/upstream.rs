@@ -23,7 +23,7 @@ use crate::error::Result;
 use crate::message::MessageInfo;
 use crate::objects::ObjectRead;
 use crate::patchid::{PatchId, diff_trees, patch_id};
-use crate::repo::Repo;
+use crate::repo::{RawCommit, Repo};
 
 /// How upstream relates to a local patch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -111,6 +111,9 @@ struct UpCommit {
     is_merge: bool,
 }
 
+/// The look-back below the merge base reads at most this many commits.
+const MAX_LOOKBACK: usize = 2_000;
+
 static REVERTS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"This reverts commit ([0-9a-f]{7,40})").unwrap());
 
 /// The upstream side of the comparison: commits since the merge base (what
@@ -126,39 +129,63 @@ pub struct UpstreamIndex {
 }
 
 impl UpstreamIndex {
-    /// Reads upstream commits in `merge_base..upstream`, and first-parent
-    /// ancestors of the merge base committed after `lookback_until`.
-    pub fn build(repo: &Repo, merge_base: Oid, upstream: Oid, lookback_until: Option<i64>) -> Result<UpstreamIndex> {
-        let mut commits = Vec::new();
+    /// Indexes upstream commits in `merge_base..upstream` (`newer`, oldest
+    /// first, when the caller already read them), and first-parent ancestors
+    /// of the merge base committed after `lookback_until`.
+    pub fn build(
+        repo: &Repo,
+        merge_base: Oid,
+        upstream: Oid,
+        newer: Option<Vec<RawCommit>>,
+        lookback_until: Option<i64>,
+    ) -> Result<UpstreamIndex> {
+        let base = repo.raw_commit(merge_base)?;
+        let mut older = Vec::new();
         if let Some(until) = lookback_until {
-            let mut older = Vec::new();
-            let mut next = Some(merge_base);
-            while let Some(oid) = next {
-                let (c, time) = read_up(repo, oid, true)?;
-                if time < until {
+            let mut next = Some(base.clone());
+            while let Some(c) = next.take() {
+                if c.time < until || older.len() >= MAX_LOOKBACK {
                     break;
                 }
-                next = repo.commit_tree_and_time(oid)?.1.first().copied();
+                next = c.parents.first().map(|&p| repo.raw_commit(p)).transpose()?;
                 older.push(c);
             }
             older.reverse();
-            commits.extend(older);
         }
-        let newer = repo.commits_between(&[merge_base], upstream)?;
+        let newer = match newer {
+            Some(commits) => commits,
+            None => repo
+                .commits_between(&[merge_base], upstream)?
+                .into_iter()
+                .map(|o| repo.raw_commit(o))
+                .collect::<Result<_>>()?,
+        };
         let ahead = newer.len();
-        for oid in newer {
-            commits.push(read_up(repo, oid, false)?.0);
-        }
+        let mut trees: HashMap<Oid, Oid> =
+            older.iter().chain(newer.iter()).chain([&base]).map(|c| (c.oid, c.tree)).collect();
         let mut index =
             UpstreamIndex { commits: Vec::new(), by_change_id: HashMap::new(), reverted_by: HashMap::new(), ahead };
-        for (i, (c, change_id)) in commits.into_iter().enumerate() {
+        let n_older = older.len();
+        for (i, c) in older.into_iter().chain(newer).enumerate() {
+            let parent_tree = match c.parents.first() {
+                Some(p) => Some(match trees.get(p) {
+                    Some(&t) => t,
+                    None => {
+                        let t = repo.raw_commit(*p)?.tree;
+                        trees.insert(*p, t);
+                        t
+                    }
+                }),
+                None => None,
+            };
+            let (up, change_id) = up_commit(repo, &c, parent_tree, i < n_older);
             if let Some(id) = change_id {
                 index.by_change_id.entry(id).or_default().push(i);
             }
-            if let Some(target) = c.reverts {
+            if let Some(target) = up.reverts {
                 index.reverted_by.entry(target).or_default().push(i);
             }
-            index.commits.push(c);
+            index.commits.push(up);
         }
         Ok(index)
     }
@@ -177,7 +204,10 @@ impl UpstreamIndex {
                 None => need_patch_id.push(i),
             }
         }
+        let t = crate::timing::phase("classify: patch-id scan");
         let found = self.match_patch_ids(repo, patches, &need_patch_id)?;
+        drop(t);
+        let _t = crate::timing::phase("classify: verdicts");
         for (i, u) in found {
             out[i] = self.verdict(repo, &patches[i], u, MatchedBy::PatchId)?;
         }
@@ -294,19 +324,15 @@ impl UpstreamIndex {
     }
 }
 
-fn read_up(repo: &Repo, oid: Oid, before_base: bool) -> Result<((UpCommit, Option<String>), i64)> {
-    let c = repo.commit(oid)?;
-    let parent_tree = match c.parents.first() {
-        Some(&p) => Some(repo.commit_tree_and_time(p)?.0),
-        None => None,
-    };
+/// What matching needs of one upstream commit, and its Change-Id.
+fn up_commit(repo: &Repo, c: &RawCommit, parent_tree: Option<Oid>, before_base: bool) -> (UpCommit, Option<String>) {
     let info = MessageInfo::parse(&c.message);
     let reverts = REVERTS
         .captures(&c.message)
         .and_then(|caps| std::str::from_utf8(&caps[1]).ok().map(str::to_owned))
         .and_then(|hex| resolve_prefix(repo, &hex));
-    let up = UpCommit { oid, tree: c.tree, parent_tree, reverts, before_base, is_merge: c.parents.len() > 1 };
-    Ok(((up, info.change_id), c.commit_time.seconds))
+    let up = UpCommit { oid: c.oid, tree: c.tree, parent_tree, reverts, before_base, is_merge: c.parents.len() > 1 };
+    (up, info.change_id)
 }
 
 fn resolve_prefix(repo: &Repo, hex: &str) -> Option<Oid> {
@@ -390,7 +416,7 @@ impl PathTrie {
                 out.insert(leaf);
             }
             if !child.children.is_empty() {
-                let sub = |e: Option<&crate::objects::Entry>| e.filter(|e| e.is_tree()).map(|e| e.oid);
+                let sub = |e: Option<crate::objects::EntryRef<'_>>| e.filter(|e| e.is_tree()).map(|e| e.oid);
                 child.walk(repo, sub(ea), sub(eb), out)?;
             }
         }

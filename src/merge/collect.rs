@@ -63,14 +63,13 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
     /// order (plain byte order of names; a file and a directory of the same
     /// name are visited together).
     fn traverse(&mut self, dir: &[u8], trees: [Option<Rc<Tree>>; 3]) -> Result<()> {
-        let mut names: Vec<&[u8]> =
-            trees.iter().flatten().flat_map(|t| t.entries.iter().map(|e| e.name.as_ref())).collect();
+        let mut names: Vec<&[u8]> = trees.iter().flatten().flat_map(|t| t.iter().map(|e| e.name)).collect();
         names.sort_unstable();
         names.dedup();
         let visits: Vec<Names> = names
             .iter()
             .map(|name| {
-                let find = |t: &Option<Rc<Tree>>| t.as_ref().and_then(|t| t.get(name)).cloned();
+                let find = |t: &Option<Rc<Tree>>| t.as_ref().and_then(|t| t.get(name)).map(|e| e.to_entry());
                 [find(&trees[0]), find(&trees[1]), find(&trees[2])]
             })
             .collect();

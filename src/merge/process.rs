@@ -64,7 +64,7 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
             .iter()
             .map(|(name, v)| Entry { name: name.clone().into_boxed_slice(), mode: v.mode, oid: v.oid })
             .collect();
-        self.objects.add_tree(Tree { entries })
+        self.objects.add_tree(Tree::from_entries(entries))
     }
 
     fn write_completed_directory(&mut self, new_dir: &[u8], dirs: &mut DirVersions) {

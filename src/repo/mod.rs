@@ -58,6 +58,56 @@ pub struct CommitInfo {
     pub message: Vec<u8>,
 }
 
+/// The fields of a commit that history walks need.
+#[derive(Debug, Clone)]
+pub struct RawCommit {
+    pub oid: Oid,
+    pub tree: Oid,
+    pub parents: Vec<Oid>,
+    /// Committer time, seconds since the epoch.
+    pub time: i64,
+    pub message: Vec<u8>,
+}
+
+impl RawCommit {
+    /// Parses a commit object body.
+    fn parse(oid: Oid, data: &[u8]) -> Option<RawCommit> {
+        let split = data.windows(2).position(|w| w == b"\n\n");
+        let (header, message) = match split {
+            Some(i) => (&data[..i], data[i + 2..].to_vec()),
+            None => (data, Vec::new()),
+        };
+        let mut tree = None;
+        let mut parents = Vec::new();
+        let mut time = 0;
+        for line in header.split(|&b| b == b'\n') {
+            if let Some(hex) = line.strip_prefix(b"tree ") {
+                tree = Oid::from_str(std::str::from_utf8(hex).ok()?).ok();
+            } else if let Some(hex) = line.strip_prefix(b"parent ") {
+                parents.push(Oid::from_str(std::str::from_utf8(hex).ok()?).ok()?);
+            } else if let Some(rest) = line.strip_prefix(b"committer ") {
+                let close = rest.iter().rposition(|&b| b == b'>')?;
+                let fields = std::str::from_utf8(&rest[close + 1..]).ok()?;
+                time = fields.split_whitespace().next()?.parse().ok()?;
+            }
+        }
+        Some(RawCommit { oid, tree: tree?, parents, time, message })
+    }
+}
+
+/// Two linear histories and where they meet.
+#[derive(Debug, Clone)]
+pub struct Histories {
+    pub merge_base: Oid,
+    /// HEAD's commits above the merge base, oldest first.
+    pub local: Vec<RawCommit>,
+    /// Upstream's commits above the merge base, oldest first.
+    pub upstream: Vec<RawCommit>,
+}
+
+/// How many commits [`Repo::linear_histories`] reads before giving up.
+const MAX_LINEAR_WALK: usize = 500_000;
+
 /// A git operation that is half-way done in the checkout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -382,6 +432,62 @@ impl Repo {
         Ok(c.message_raw_bytes().to_vec())
     }
 
+    /// Reads a commit's header and message straight from the object
+    /// database, without signatures or mailmap: the fast path for walking
+    /// thousands of upstream commits.
+    pub fn raw_commit(&self, oid: Oid) -> Result<RawCommit> {
+        let odb = self.git.odb().git_context(|| "opening the object database".into())?;
+        let obj = odb.read(oid).map_err(|e| self.missing(oid, "commit", e))?;
+        if obj.kind() != ObjectType::Commit {
+            return Err(Error::Git { context: format!("reading commit {oid}"), message: "not a commit".into() });
+        }
+        RawCommit::parse(oid, obj.data())
+            .ok_or_else(|| Error::Git { context: format!("parsing commit {oid}"), message: "malformed header".into() })
+    }
+
+    /// Walks the first-parent chains of `head` and `upstream` together, as
+    /// far as their meeting point. `None` when a merge commit makes the
+    /// history non-linear (callers fall back to a full revision walk).
+    pub fn linear_histories(&self, head: Oid, upstream: Oid) -> Result<Option<Histories>> {
+        let mut sides: [(Option<Oid>, Vec<RawCommit>); 2] = [(Some(head), Vec::new()), (Some(upstream), Vec::new())];
+        let mut seen: [HashMap<Oid, usize>; 2] = Default::default();
+        let mut current: [Option<RawCommit>; 2] = [None, None];
+        for _ in 0..MAX_LINEAR_WALK {
+            for s in 0..2 {
+                if current[s].is_none()
+                    && let Some(oid) = sides[s].0
+                {
+                    current[s] = Some(self.raw_commit(oid)?);
+                }
+            }
+            // Advance the side whose next commit is newer.
+            let s = match (&current[0], &current[1]) {
+                (Some(a), Some(b)) => usize::from(b.time > a.time),
+                (Some(_), None) => 0,
+                (None, Some(_)) => 1,
+                (None, None) => return Ok(None),
+            };
+            let commit = current[s].take().expect("chosen side has a commit");
+            if commit.parents.len() > 1 {
+                return Ok(None);
+            }
+            if let Some(&at) = seen[1 - s].get(&commit.oid) {
+                let base = commit.oid;
+                let mut other = std::mem::take(&mut sides[1 - s].1);
+                other.truncate(at);
+                let mut this = std::mem::take(&mut sides[s].1);
+                this.reverse();
+                other.reverse();
+                let (local, upstream_side) = if s == 0 { (this, other) } else { (other, this) };
+                return Ok(Some(Histories { merge_base: base, local, upstream: upstream_side }));
+            }
+            seen[s].insert(commit.oid, sides[s].1.len());
+            sides[s].0 = commit.parents.first().copied();
+            sides[s].1.push(commit);
+        }
+        Ok(None)
+    }
+
     /// The tree and committer time of a commit, the cheap fields.
     pub fn commit_tree_and_time(&self, oid: Oid) -> Result<(Oid, Vec<Oid>, i64)> {
         let c = self.git.find_commit(oid).map_err(|e| self.missing(oid, "commit", e))?;
@@ -576,7 +682,7 @@ pub fn lookup_path(objects: &impl ObjectRead, root: Oid, path: &[u8]) -> Result<
     let mut tree = objects.tree(root)?;
     let mut parts = path.split(|&b| b == b'/').peekable();
     while let Some(part) = parts.next() {
-        let Some(entry) = tree.get(part).cloned() else { return Ok(None) };
+        let Some(entry) = tree.get(part).map(|e| e.to_entry()) else { return Ok(None) };
         if parts.peek().is_none() {
             return Ok(Some(entry));
         }
