@@ -43,10 +43,13 @@ main() {
 
     # What the rebase will try to apply: local commits whose patch-id is not
     # upstream already.
+    # (Lists go through files, not process substitutions: a failing git
+    # must stop the script, not pass for an empty list.)
     declare -A todo=()
     local c
-    while read -r c; do todo[$c]=1; done < <(
-        g -C "$repo" log --cherry-pick --right-only --no-merges --reverse --format=%H "$up...$head")
+    g -C "$repo" log --cherry-pick --right-only --no-merges --reverse --format=%H "$up...$head" >"$tmp/todo"
+    while read -r c; do todo[$c]=1; done <"$tmp/todo"
+    g -C "$repo" log --reverse --no-merges --format='%H%x09%P%x09%s' "$up..$head" >"$tmp/local"
 
     local cur="$up" cur_tree parent subject rc tree stopped=0
     cur_tree="$(g -C "$repo" rev-parse "$up^{tree}")"
@@ -79,7 +82,7 @@ main() {
                 ;;
             *) die "git merge-tree failed ($rc) on $c" ;;
         esac
-    done < <(g -C "$repo" log --reverse --no-merges --format='%H%x09%P%x09%s' "$up..$head")
+    done <"$tmp/local"
     printf 'result-tree\t%s\n' "$cur_tree"
     return "$stopped"
 }

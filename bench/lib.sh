@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # globals set here are for the callers
 # Shared by the bench/ scripts: paths, a hermetic git, small helpers.
 # Sourced, never run. The callers set `set -euo pipefail`.
 
@@ -112,7 +112,7 @@ le() {
 # plus "result_tree TAB <tree>". The clone is removed afterwards.
 rebase_with_skips() {
     local repo="$1" record="${2:-}" scratch tip upstream rc n_stops=0
-    tip="$(g -C "$repo" rev-parse --verify HEAD^{commit})"
+    tip="$(g -C "$repo" rev-parse --verify 'HEAD^{commit}')"
     upstream="$(g -C "$repo" rev-parse --verify '@{upstream}^{commit}')"
     scratch="$(mktemp -d "$BENCH_DIR/rebase-scratch.XXXXXX")"
     # shellcheck disable=SC2064  # expand now: the variable is local
@@ -150,12 +150,23 @@ rebase_with_skips() {
 # conflicts; ones `git log --cherry-pick` hides are already upstream; ones
 # whose message and author survive in the result applied; the rest became empty.
 rebase_outcomes() {
-    local repo="$1" upstream="$2" tip="$3" clone="$4" stops="$5" c key
+    local repo="$1" upstream="$2" tip="$3" clone="$4" stops="$5" c key tmp
+    tmp="$(dirname "$stops")"
     declare -A stopped=() candidate=() applied=()
     while IFS=$'\t' read -r c key; do stopped[$c]="$key"; done <"$stops"
-    while read -r c; do candidate[$c]=1; done < <(g -C "$repo" log --cherry-pick --right-only --no-merges --format=%H "$upstream...$tip")
+    # (Lists go through files: a failing git must not pass for an empty list.)
+    g -C "$repo" log --cherry-pick --right-only --no-merges --format=%H "$upstream...$tip" >"$tmp/candidates"
+    while read -r c; do candidate[$c]=1; done <"$tmp/candidates"
     # Rebase keeps author, author date and message: that identifies a commit.
-    while read -r key; do applied[$key]=1; done < <(g -C "$clone" log --format='%an %ad %B%x00' "$upstream..HEAD" | sha_records)
+    g -C "$clone" log --format='%an %ad %B%x00' "$upstream..HEAD" >"$tmp/applied.raw"
+    sha_records <"$tmp/applied.raw" >"$tmp/applied"
+    while read -r key; do applied[$key]=1; done <"$tmp/applied"
+    g -C "$repo" log --reverse --no-merges --format='%H' "$upstream..$tip" >"$tmp/local"
+    : >"$tmp/local.keys"
+    while read -r c; do
+        g -C "$repo" log -1 --format='%an %ad %B%x00' "$c" >"$tmp/one.raw"
+        printf '%s %s\n' "$c" "$(sha_records <"$tmp/one.raw")" >>"$tmp/local.keys"
+    done <"$tmp/local"
     while IFS=' ' read -r c key; do
         if [[ -n "${stopped[$c]+x}" ]]; then
             printf '%s\tconflict\t%s\n' "$c" "${stopped[$c]}"
@@ -166,9 +177,8 @@ rebase_outcomes() {
         else
             printf '%s\tbecomes-empty\t\n' "$c"
         fi
-    done < <(g -C "$repo" log --reverse --no-merges --format='%H' "$upstream..$tip" |
-        while read -r c; do printf '%s %s\n' "$c" "$(g -C "$repo" log -1 --format='%an %ad %B%x00' "$c" | sha_records)"; done)
-    printf 'result_tree\t%s\n' "$(g -C "$clone" rev-parse 'HEAD^{tree}')"
+    done <"$tmp/local.keys"
+    printf 'result_tree\t%s\t\n' "$(g -C "$clone" rev-parse 'HEAD^{tree}')"
 }
 
 # Reads NUL-terminated records, prints the SHA-1 of each on its own line.

@@ -99,10 +99,12 @@ tree_with() {
 
 # Whether every blob a commit's diff touches is present (the mirror is a
 # partial clone: a few large blobs are missing, and nothing may fetch them).
-blobs_present() {
-    ! g -C "$REPO" diff-tree -r --no-commit-id --raw "$1" |
-        awk '{ if ($3 !~ /^0+$/) print $3; if ($4 !~ /^0+$/) print $4 }' |
-        g -C "$REPO" cat-file --batch-check | grep -q ' missing$'
+# Sets BLOBS_OK (a status would switch off `set -e` inside, in a condition).
+check_blobs() {
+    g -C "$REPO" diff-tree -r --no-commit-id --raw "$1" >"$W/raw"
+    awk '{ if ($3 !~ /^0+$/) print $3; if ($4 !~ /^0+$/) print $4 }' "$W/raw" >"$W/blobs"
+    g -C "$REPO" cat-file --batch-check <"$W/blobs" >"$W/blobs.check"
+    if grep -q ' missing$' "$W/blobs.check"; then BLOBS_OK=0; else BLOBS_OK=1; fi
 }
 
 # Rounds an epoch up to the next 10-minute mark (the sync timer's cadence).
@@ -217,6 +219,7 @@ hack h08 2024-02-19T10:02:37Z "$MIREILLE" cid T357601 modules/profile/manifests/
     "Lets deployment-bastion pull from the scap master while the new
 deployment host is set up."
 hack_h08() {
+    # shellcheck disable=SC2016  # puppet code, not shell expansions
     edit_lines replace "    ferm::service { 'rsyncd_scap_master':" '        srange => "(${deployable_networks_ferm})",' \
         '        srange => "(${deployable_networks_ferm} 172.16.0.0/21)",'
 }
@@ -304,63 +307,76 @@ init_checkout() {
 #   <commit> <author time> <kind: pick|reverted>
 find_candidates() {
     local c t n_files n_lines cid subject reverts=() oldest=$((LAST_SYNC - POOL_AGE_DAYS * 86400))
-    declare -A reverted=() cid_count=()
+    declare -A is_reverted=() cid_count=()
+    # (Lists go through files, not process substitutions: a failing git must
+    # stop the build, not pass for an empty list.)
     # Reverts inside the range, and what they revert.
+    g -C "$REPO" log --first-parent --format=%H --grep='^This reverts commit' "$B..$U" >"$W/reverts"
     while read -r c; do
         g -C "$REPO" log -1 --format=%B "$c" >"$W/m"
-        while read -r t; do reverted[$t]=1; done < <(sed -n 's/^This reverts commit \([0-9a-f]\{40\}\).*/\1/p' "$W/m")
+        sed -n 's/^This reverts commit \([0-9a-f]\{40\}\).*/\1/p' "$W/m" >"$W/m.targets"
+        while read -r t; do is_reverted[$t]=1; done <"$W/m.targets"
         reverts+=("$c")
-    done < <(g -C "$REPO" log --first-parent --format=%H --grep='^This reverts commit' "$B..$U")
-    while read -r cid; do if [[ -n "$cid" ]]; then cid_count[$cid]=$((${cid_count[$cid]:-0} + 1)); fi; done < <(
-        g -C "$REPO" log --first-parent --format='%(trailers:key=Change-Id,valueonly,separator=%x2C)' "$B..$U")
+    done <"$W/reverts"
+    g -C "$REPO" log --first-parent --format='%(trailers:key=Change-Id,valueonly,separator=%x2C)' "$B..$U" >"$W/cids"
+    while read -r cid; do if [[ -n "$cid" ]]; then cid_count[$cid]=$((${cid_count[$cid]:-0} + 1)); fi; done <"$W/cids"
+    g -C "$REPO" log --first-parent --reverse --no-merges \
+        --format='%H %at %(trailers:key=Change-Id,valueonly,separator=%x2C) %s' "$B..$U" >"$W/range"
     log "B..U has ${#reverts[@]} reverts"
 
     while IFS=' ' read -r c t cid subject; do
         ((t < LAST_SYNC - 86400)) || continue # authored before the last sync
         [[ "$cid" =~ ^I[0-9a-f]{40}$ && "${cid_count[$cid]}" == 1 ]] || continue
         local kind=pick
-        if [[ -n "${reverted[$c]+x}" ]]; then
+        if [[ -n "${is_reverted[$c]+x}" ]]; then
             kind=reverted
         else
             ((t >= oldest)) || continue
             [[ "$subject" != Revert* ]] || continue
-            ! grep -q '^This reverts commit' <(g -C "$REPO" log -1 --format=%B "$c") || continue
+            g -C "$REPO" log -1 --format=%B "$c" >"$W/m"
+            ! grep -q '^This reverts commit' "$W/m" || continue
         fi
-        read -r n_files n_lines < <(g -C "$REPO" diff-tree -r --no-commit-id --numstat "$c" |
-            awk '{ f++; l += $1 + $2 } $1 == "-" { bin = 1 } END { print (bin ? 99 : f + 0), l + 0 }')
+        g -C "$REPO" diff-tree -r --no-commit-id --numstat "$c" >"$W/numstat"
+        read -r n_files n_lines < <(awk '{ f++; l += $1 + $2 } $1 == "-" { bin = 1 } END { print (bin ? 99 : f + 0), l + 0 }' "$W/numstat")
         ((n_files >= 1 && n_files <= 5 && n_lines <= 200)) || continue
-        blobs_present "$c" || {
+        check_blobs "$c"
+        if ((!BLOBS_OK)); then
             log "skipping $c: blobs missing from the partial clone"
             continue
-        }
+        fi
         pick_tree "$c^" "$B" "$c" || continue
         [[ "$PICKED_TREE" != "$(tree_of "$B")" ]] || continue
         printf '%s %s %s\n' "$c" "$t" "$kind"
-    done < <(g -C "$REPO" log --first-parent --reverse --no-merges \
-        --format='%H %at %(trailers:key=Change-Id,valueonly,separator=%x2C) %s' "$B..$U")
+    done <"$W/range"
 }
 
 # Older patchset of C, as Gerrit's patchset 1 would have been: C minus its
 # last hunk (variant "minus-hunk") or C plus a TODO comment line (variant
-# "extra-line"). Sets VARIANT_COMMIT and VARIANT; returns 1 if neither works.
+# "extra-line"). Sets VARIANT_COMMIT and VARIANT, or VARIANT_COMMIT="" if
+# neither works. Like the variant_* functions (VARIANT_OK), it reports through
+# a variable rather than its status: a function called as a condition runs
+# without `set -e`, and a git failure inside must stop the build.
 make_older_patchset() {
-    local c="$1" prefer="$2" v
-    for v in "$prefer" $([[ "$prefer" == minus-hunk ]] && echo extra-line || echo minus-hunk); do
-        if "variant_$v" "$c"; then
+    local c="$1" prefer="$2" v other=minus-hunk
+    [[ "$prefer" != minus-hunk ]] || other=extra-line
+    for v in "$prefer" "$other"; do
+        "variant_$v" "$c"
+        if ((VARIANT_OK)); then
             load_commit "$c"
             make_commit "$VARIANT_TREE" "$c^" "$MSGFILE" "$A_NAME" "$A_EMAIL" "$A_DATE" "$A_DATE"
             VARIANT_COMMIT="$NEW_COMMIT" VARIANT="$v"
             return 0
         fi
     done
-    return 1
+    VARIANT_COMMIT=""
 }
 
 variant_minus-hunk() {
     local c="$1" patch="$W/ps.patch" total last_file hunks_in_last cut_at
+    VARIANT_OK=0
     g -C "$REPO" diff --no-color --no-ext-diff --full-index -U3 "$c^" "$c" >"$patch"
     total="$(grep -c '^@@ ' "$patch" || true)"
-    ((total >= 2)) || return 1
+    ((total >= 2)) || return 0
     # The last hunk is at the end of the patch: cut it off, with its file's
     # header when it is that file's only hunk.
     last_file="$(grep -n '^diff --git ' "$patch" | tail -1 | cut -d: -f1)"
@@ -372,28 +388,31 @@ variant_minus-hunk() {
     fi
     head -n $((cut_at - 1)) "$patch" >"$patch.partial"
     GIT_INDEX_FILE="$W/index" g -C "$REPO" read-tree "$c^"
-    GIT_INDEX_FILE="$W/index" g -C "$REPO" apply --cached "$patch.partial" || return 1
+    # The cut patch comes from the same trees, so it must apply.
+    GIT_INDEX_FILE="$W/index" g -C "$REPO" apply --cached "$patch.partial"
     VARIANT_TREE="$(GIT_INDEX_FILE="$W/index" g -C "$REPO" write-tree)"
-    [[ "$VARIANT_TREE" != "$(tree_of "$c^")" && "$VARIANT_TREE" != "$(tree_of "$c")" ]]
+    if [[ "$VARIANT_TREE" != "$(tree_of "$c^")" && "$VARIANT_TREE" != "$(tree_of "$c")" ]]; then VARIANT_OK=1; fi
 }
 
 variant_extra-line() {
     local c="$1" path line blob
+    VARIANT_OK=0
+    g -C "$REPO" diff-tree -r --no-commit-id --name-status --diff-filter=AM "$c" >"$W/ps.files"
     while IFS=$'\t' read -r _ path; do
         case "$path" in *.pp | *.yaml | *.yml | *.py | *.sh | *.rb | *.erb | *.conf | *.cfg) ;; *) continue ;; esac
         # First line C adds to the file.
-        line="$(g -C "$REPO" diff -U0 "$c^" "$c" -- "$path" |
-            sed -n 's/^@@ -[0-9,]* +\([0-9]*\)\(,\([0-9]*\)\)\{0,1\} @@.*/\1 \3/p' |
+        g -C "$REPO" diff -U0 "$c^" "$c" -- "$path" >"$W/ps.diff"
+        line="$(sed -n 's/^@@ -[0-9,]* +\([0-9]*\)\(,\([0-9]*\)\)\{0,1\} @@.*/\1 \3/p' "$W/ps.diff" |
             awk '$2 == "" || $2 > 0 { print $1; exit }')"
         [[ -n "$line" ]] || continue
-        g -C "$REPO" cat-file blob "$c:$path" |
-            awk -v n="$line" '{ print } NR == n { match($0, /^[ \t-]*/); print substr($0, 1, RLENGTH) "# TODO: revisit once this is rolled out everywhere" }' \
-                >"$W/ps.blob"
+        g -C "$REPO" cat-file blob "$c:$path" >"$W/ps.orig"
+        awk -v n="$line" '{ print } NR == n { match($0, /^[ \t-]*/); print substr($0, 1, RLENGTH) "# TODO: revisit once this is rolled out everywhere" }' \
+            "$W/ps.orig" >"$W/ps.blob"
         blob="$(g -C "$REPO" hash-object -w --no-filters "$W/ps.blob")"
         VARIANT_TREE="$(tree_with "$(tree_of "$c")" "$path" "$blob")"
+        VARIANT_OK=1
         return 0
-    done < <(g -C "$REPO" diff-tree -r --no-commit-id --name-status --diff-filter=AM "$c")
-    return 1
+    done <"$W/ps.files"
 }
 
 # The plan: every patch with its arrival time, in stack order. Lines:
@@ -416,7 +435,10 @@ make_plan() {
         read -r c t <<<"${picks[$idx]}"
         kind=merged variant=-
         if ((i % 3 == 1 && n_variant < N_OLDER)); then
-            if make_older_patchset "$c" "$( ((n_variant % 2 == 0)) && echo minus-hunk || echo extra-line)"; then
+            local prefer=extra-line
+            ((n_variant % 2)) || prefer=minus-hunk
+            make_older_patchset "$c" "$prefer"
+            if [[ -n "$VARIANT_COMMIT" ]]; then
                 kind=older variant="$VARIANT_COMMIT"
                 n_variant=$((n_variant + 1))
                 echo "$c $VARIANT" >>"$W/variants"
@@ -463,7 +485,7 @@ hack_message() {
 # Builds B + the plan; writes the manifest (one line per patch, stack order):
 #   <commit> TAB <kind> TAB <source> TAB <arrival>
 build_stack() {
-    local tip="$B" arrival kind src variant path old new blob tree h
+    local tip="$B" arrival kind src variant path blob tree h who who_email
     : >"$W/manifest"
     while read -r arrival kind src variant; do
         case "$kind" in
@@ -479,8 +501,9 @@ build_stack() {
                 blob="$(g -C "$REPO" hash-object -w --no-filters "$W/new")"
                 tree="$(tree_with "$(tree_of "$tip")" "$path" "$blob")"
                 hack_message "$h"
-                local who="${H_AUTHOR[$h]}"
-                make_commit "$tree" "$tip" "$MSGFILE" "${who%% <*}" "$(sed 's/.*<\(.*\)>/\1/' <<<"$who")" \
+                who="${H_AUTHOR[$h]}"
+                who_email="${who#*<}"
+                make_commit "$tree" "$tip" "$MSGFILE" "${who%% <*}" "${who_email%>}" \
                     "$(date -u -d "${H_DATE[$h]}" +%s) +0000" "$LAST_SYNC +0000"
                 ;;
             merged | older | reverted)
@@ -510,11 +533,10 @@ build_stack() {
 # Going back in time, a patch that does not replay cleanly leaves the stack
 # for good, so membership only grows with time, as on a real puppetmaster.
 build_snapshots() {
-    local span_base times=() bases=() i t j tip p parent n_up
+    local span_base times=() bases=() i t tip p parent
     span_base="$(g -C "$REPO" rev-parse --verify "$B~$SNAPSHOT_SPAN")"
     # Upstream commits of B~SPAN..B with commit times, oldest first.
     g -C "$REPO" log --first-parent --format='%H %ct' -n $((SNAPSHOT_SPAN + 1)) "$B" | tac >"$W/upstream-times"
-    n_up="$(wc -l <"$W/upstream-times")"
     local first last
     first="$(ceil10 $(($(g -C "$REPO" log -1 --format=%ct "$span_base") + 600)))"
     last=$((LAST_SYNC - 2 * 86400))
@@ -554,7 +576,6 @@ build_snapshots() {
         # Remember, per patch, the oldest tag so far that holds it.
         for p in "${!member[@]}"; do FIRST_TAG[$p]="snapshot-$(utc "$t" +%Y%m%d%H%M)"; done
     done
-    : "$n_up"
 }
 
 # Worktree, index and FETCH_HEAD as the puppetmaster has them.
