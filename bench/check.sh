@@ -51,8 +51,10 @@ main() {
     # All three exit 1 when the rebase stops (it does here), so hyperfine must
     # ignore exit codes; make sure first that no command fails for real.
     local rc=0
-    "$BETADRIFT" check --json --repo "$SCENARIO" >/dev/null || rc=$?
+    "$BETADRIFT" check --json --repo "$SCENARIO" >"$BENCH_DIR/check.out" || rc=$?
     ((rc <= 1)) || die "betadrift check fails on $SCENARIO (exit $rc)"
+    jq -en 'input | .patches | length > 0' "$BENCH_DIR/check.out" >/dev/null ||
+        die "betadrift check --json printed no patches (see $BENCH_DIR/check.out)"
     rc=0
     "$BENCH_SRC_DIR/git-predict.sh" --repo "$SCENARIO" >/dev/null || rc=$?
     ((rc <= 1)) || die "bench/git-predict.sh fails on $SCENARIO (exit $rc)"

@@ -36,9 +36,13 @@ main() {
     # Ages in the output are relative to "now": pin it, so runs are alike.
     export BETADRIFT_NOW="${BETADRIFT_NOW:-2024-10-25T00:00:00Z}"
 
-    # A failing command would be timed as a fast one: check both first.
-    "$BETADRIFT" status --json --repo "$SCENARIO" >/dev/null ||
+    # A failing command would be timed as a fast one: check both first. (A
+    # shared target directory once held a binary that printed nothing and
+    # exited 0: insist on the JSON document.)
+    "$BETADRIFT" status --json --repo "$SCENARIO" >"$BENCH_DIR/status.out" ||
         die "betadrift status fails on $SCENARIO"
+    jq -en 'input | .patches | length > 0' "$BENCH_DIR/status.out" >/dev/null ||
+        die "betadrift status --json printed no patches (see $BENCH_DIR/status.out)"
     g -C "$SCENARIO" log --cherry-pick --right-only --oneline 'origin/production...HEAD' >/dev/null
 
     local json="$BENCH_DIR/status.json"
