@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Times `betadrift status --json` on the real-data scenario against the git
+# command an admin would otherwise run for the same question (which local
+# commits upstream does not have yet), in one hyperfine run.
+#
+#   bench/status.sh [--max-median SECONDS] [--runs N] [--warmup N]
+#
+# Needs the scenario (bench/make-puppet-scenario.sh), hyperfine and jq; the
+# binary is $BETADRIFT_BIN or the release build (cargo build --release).
+# Writes $BETADRIFT_BENCH_DIR/status.json. Exits 1 when betadrift's median is
+# above --max-median (default 0.15 s).
+set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+    sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+}
+
+main() {
+    local max_median=0.15 runs=20 warmup=3
+    while (($#)); do
+        case "$1" in
+            --max-median) max_median="${2:?}"; shift ;;
+            --runs) runs="${2:?}"; shift ;;
+            --warmup) warmup="${2:?}"; shift ;;
+            -h | --help) usage; exit 0 ;;
+            *) die "unknown argument: $1 (try --help)" ;;
+        esac
+        shift
+    done
+    need_tool hyperfine
+    need_tool jq
+    need_scenario
+    find_betadrift
+    # Ages in the output are relative to "now": pin it, so runs are alike.
+    export BETADRIFT_NOW="${BETADRIFT_NOW:-2024-10-25T00:00:00Z}"
+
+    # A failing command would be timed as a fast one: check both first. (A
+    # shared target directory once held a binary that printed nothing and
+    # exited 0: insist on the JSON document.)
+    "$BETADRIFT" status --json --repo "$SCENARIO" >"$BENCH_DIR/status.out" ||
+        die "betadrift status fails on $SCENARIO"
+    jq -en 'input | .patches | length > 0' "$BENCH_DIR/status.out" >/dev/null ||
+        die "betadrift status --json printed no patches (see $BENCH_DIR/status.out)"
+    g -C "$SCENARIO" log --cherry-pick --right-only --oneline 'origin/production...HEAD' >/dev/null
+
+    local json="$BENCH_DIR/status.json"
+    hyperfine --shell=bash --warmup "$warmup" --min-runs "$runs" --export-json "$json" \
+        -n "betadrift status" "$(shell_line "$BETADRIFT" status --json --repo "$SCENARIO") >/dev/null" \
+        -n "git log --cherry-pick" "$(shell_line git -C "$SCENARIO" log --cherry-pick --right-only --oneline 'origin/production...HEAD') >/dev/null"
+
+    local ours theirs
+    ours="$(hyperfine_median "$json" 0)"
+    theirs="$(hyperfine_median "$json" 1)"
+    printf '\nstatus: betadrift %.3f s, git log --cherry-pick %.3f s, ratio %s\n' \
+        "$ours" "$theirs" "$(ratio "$ours" "$theirs")"
+    if ! le "$ours" "$max_median"; then
+        printf 'FAIL: betadrift status median %.3f s is above %s s\n' "$ours" "$max_median"
+        exit 1
+    fi
+}
+
+main "$@"
