@@ -17,7 +17,7 @@ use crate::error::Result;
 use crate::merge::{Conflict, ConflictKind, Version};
 use crate::message::MessageInfo;
 use crate::objects::{Kind, ObjectRead, Overlay, kind_of};
-use crate::predict::{Local, Outcome, Prediction, Stop, predict, subject_line};
+use crate::predict::{Local, Outcome, Prediction, Stop, predict};
 use crate::repo::{Person, Repo};
 use crate::sanitize::{lossy, terminal, terminal_short};
 use crate::stack::{Stack, StackOptions};
@@ -88,14 +88,7 @@ pub fn check_stack(repo: &Repo, repo_name: String, stack: Stack, private: bool, 
     let locals: Vec<Local> = stack
         .patches
         .iter()
-        .map(|p| Local {
-            oid: p.commit.oid,
-            tree: p.commit.tree,
-            parent_tree: p.parent_tree,
-            change_id: p.message.change_id.clone(),
-            is_merge: p.is_merge(),
-            subject_line: subject_line(&p.commit.message),
-        })
+        .map(Local::from_patch)
         .collect();
     let overlay = Overlay::new(repo);
     let prediction = predict(repo, &overlay, &stack.index, &locals, stack.upstream.oid, stack.merge_base, each)?;

@@ -126,10 +126,26 @@ pub fn predict(
         })
         .collect();
     let cherry = index.cherry_picked(repo, &changes)?;
-    let mut tip = upstream_tree;
+    let (picks, result_tree) = replay(repo, overlay, upstream_tree, locals, &cherry, each)?;
+    Ok(Prediction { upstream, merge_base, picks, result_tree })
+}
+
+/// Replays `locals` onto the tree `onto` as `git rebase` does, skipping
+/// those `skip` names an upstream match for; with `each`, also tries every
+/// commit alone on `onto`. Returns the picks and the final tree.
+pub fn replay<R: ObjectRead>(
+    repo: &Repo,
+    overlay: &Overlay<'_, R>,
+    onto: Oid,
+    locals: &[Local],
+    skip: &[Option<Oid>],
+    each: bool,
+) -> Result<(Vec<Pick>, Oid)> {
+    let mut tip = onto;
     let mut picks = Vec::with_capacity(locals.len());
     for (i, local) in locals.iter().enumerate() {
-        let outcome = match (local.is_merge, cherry[i]) {
+        let upstreamed = skip.get(i).copied().flatten();
+        let outcome = match (local.is_merge, upstreamed) {
             (true, _) => Outcome::MergeCommit,
             (false, Some(matched)) => Outcome::AlreadyUpstream { matched },
             (false, None) => {
@@ -139,9 +155,9 @@ pub fn predict(
             }
         };
         let alone = if each && !local.is_merge {
-            Some(match cherry[i] {
+            Some(match upstreamed {
                 Some(matched) => Outcome::AlreadyUpstream { matched },
-                None => pick(repo, overlay, local, upstream_tree)?.0,
+                None => pick(repo, overlay, local, onto)?.0,
             })
         } else {
             None
@@ -149,7 +165,7 @@ pub fn predict(
         let tree = (outcome == Outcome::Applies).then_some(tip);
         picks.push(Pick { commit: local.oid, position: i + 1, outcome, alone, tree });
     }
-    Ok(Prediction { upstream, merge_base, picks, result_tree: tip })
+    Ok((picks, tip))
 }
 
 /// Cherry-picks one commit onto `tip`; returns the outcome and the new tip.
@@ -170,6 +186,20 @@ fn pick<R: ObjectRead>(repo: &Repo, overlay: &Overlay<'_, R>, local: &Local, tip
         return Ok((Outcome::BecomesEmpty, tip));
     }
     Ok((Outcome::Applies, merged.tree))
+}
+
+impl Local {
+    /// The replay's view of a stack patch.
+    pub fn from_patch(p: &crate::stack::Patch) -> Local {
+        Local {
+            oid: p.commit.oid,
+            tree: p.commit.tree,
+            parent_tree: p.parent_tree,
+            change_id: p.message.change_id.clone(),
+            is_merge: p.is_merge(),
+            subject_line: subject_line(&p.commit.message),
+        }
+    }
 }
 
 /// The labels the sequencer gives a pick: "HEAD" and "<abbrev> (<subject>)".

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use betadrift::objects::Overlay;
-use betadrift::predict::{Local, Outcome, predict, subject_line};
+use betadrift::predict::{Local, Outcome, predict};
 use betadrift::repo::Repo;
 use betadrift::stack::{Stack, StackOptions};
 
@@ -110,14 +110,7 @@ pub fn predicted(checkout: &Path, upstream: &str) -> Rebase {
     let locals: Vec<Local> = stack
         .patches
         .iter()
-        .map(|p| Local {
-            oid: p.commit.oid,
-            tree: p.commit.tree,
-            parent_tree: p.parent_tree,
-            change_id: p.message.change_id.clone(),
-            is_merge: p.is_merge(),
-            subject_line: subject_line(&p.commit.message),
-        })
+        .map(Local::from_patch)
         .collect();
     let overlay = Overlay::new(&repo);
     let prediction = predict(&repo, &overlay, &stack.index, &locals, stack.upstream.oid, stack.merge_base, false)
