@@ -215,7 +215,15 @@ fn verify_unchanged(setup: &Setup<'_>, plan: &Plan) -> Result<()> {
             repo.display_path().display()
         )));
     }
-    worktree::ensure_clean(repo, plan)
+    worktree::ensure_clean(repo, objects(setup), plan)
+}
+
+/// Where the plan's trees can be read: the overlay holds the new ones.
+fn objects<'s>(setup: &'s Setup<'_>) -> &'s dyn crate::objects::ObjectRead {
+    match setup.overlay {
+        Some(o) => o,
+        None => setup.repo,
+    }
 }
 
 /// Writes new objects and commits; returns the new head.

@@ -15,13 +15,13 @@ use crate::repo::Repo;
 
 /// Refuses to rewrite over uncommitted work, over untracked files the new
 /// tree would overwrite, or where git would apply content filters.
-pub fn ensure_clean(repo: &Repo, plan: &Plan) -> Result<()> {
+pub fn ensure_clean(repo: &Repo, objects: &dyn ObjectRead, plan: &Plan) -> Result<()> {
     let workdir = workdir(repo)?;
     let (from, to) = match &plan.recovering {
         Some(j) => (j.new_tree, plan.new_tree),
         None => (plan.old_tree, plan.new_tree),
     };
-    let changes = diff_trees(repo, Some(from), Some(to))?;
+    let changes = diff_trees(objects, Some(from), Some(to))?;
     let dirty = repo.dirty()?;
     let blocking: Vec<&Vec<u8>> = dirty.modified.iter().chain(&dirty.staged).chain(&dirty.conflicted).collect();
     match &plan.recovering {
