@@ -75,6 +75,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             } else {
                 status::render_text(&status, out).map_err(stdout_error)?;
             }
+            exit_without_freeing((target, status));
             Ok(Outcome::Clean)
         }
         Command::Check(args) => {
@@ -85,7 +86,9 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             } else {
                 check::render_text(&report, out).map_err(stdout_error)?;
             }
-            Ok(if report.has_stops() { Outcome::Findings } else { Outcome::Clean })
+            let outcome = if report.has_stops() { Outcome::Findings } else { Outcome::Clean };
+            exit_without_freeing((target, report));
+            Ok(outcome)
         }
         Command::Sync(args) => {
             let clock = Clock::from_args(cli.now.as_deref())?;
@@ -116,6 +119,13 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             Ok(Outcome::Clean)
         }
     }
+}
+
+/// Leaves a read-only command's caches (thousands of parsed trees) to the
+/// operating system instead of freeing them one by one as the process
+/// ends: measurably faster on large histories, and nothing is lost.
+fn exit_without_freeing<T>(value: T) {
+    std::mem::forget(value);
 }
 
 /// Writes a JSON document and a newline.
