@@ -12,6 +12,7 @@ pub mod config;
 pub mod culprits;
 pub mod demo;
 pub mod error;
+pub mod fsutil;
 pub mod merge;
 pub mod message;
 pub mod objects;
