@@ -17,6 +17,7 @@ pub mod merge;
 pub mod message;
 pub mod objects;
 pub mod patchid;
+pub mod policy;
 pub mod predict;
 pub mod renames;
 pub mod repo;
