@@ -49,6 +49,11 @@ pub enum Error {
     #[error("consent policy {}: {message}", .path.display())]
     Policy { path: PathBuf, message: String },
 
+    /// A patch selector names no patch, names several where it must name one,
+    /// or is not a selector at all.
+    #[error("patch '{selector}': {message}")]
+    Selector { selector: String, message: String },
+
     /// A command-line argument or input value is invalid.
     #[error("{0}")]
     Usage(String),

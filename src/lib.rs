@@ -23,6 +23,7 @@ pub mod renames;
 pub mod repo;
 pub mod sanitize;
 pub mod scenario;
+pub mod selector;
 pub mod snapshots;
 pub mod stack;
 pub mod status;
