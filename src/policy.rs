@@ -66,6 +66,16 @@ impl Decision {
         }
     }
 
+    /// How much longer a patch this old must wait before removal is allowed:
+    /// zero if it already is, `None` if waiting never helps (ask, never).
+    pub fn wait(self, age: SignedDuration) -> Option<SignedDuration> {
+        match self {
+            Decision::Allow => Some(SignedDuration::ZERO),
+            Decision::After(wait) => Some((wait - age.max(SignedDuration::ZERO)).max(SignedDuration::ZERO)),
+            Decision::Ask | Decision::Never => None,
+        }
+    }
+
     /// A key that orders decisions from the most permissive to the strictest:
     /// Allow, After (shorter waits first), Ask, Never.
     pub fn strictness(self) -> (u8, SignedDuration) {
@@ -140,7 +150,7 @@ impl Scope {
     /// An author scope from an email address, with or without angle brackets.
     pub fn author(text: &str) -> std::result::Result<Scope, String> {
         let email = text.trim().trim_start_matches('<').trim_end_matches('>').trim();
-        let plausible = email.contains('@') && !email.contains(char::is_whitespace);
+        let plausible = email.contains('@') && !email.contains(|c: char| c.is_whitespace() || c.is_control());
         match plausible {
             true => Ok(Scope::Author(email.to_lowercase())),
             false => {
@@ -176,6 +186,15 @@ impl Scope {
             Scope::Task(_) => 2,
             Scope::Author(_) => 3,
             Scope::Default => 4,
+        }
+    }
+
+    /// How a rule with this scope is named in sentences: `the rule for task
+    /// T123`, `the default rule`.
+    pub fn rule_name(&self) -> String {
+        match self {
+            Scope::Default => "the default rule".to_owned(),
+            scope => format!("the rule for {scope}"),
         }
     }
 
@@ -278,7 +297,7 @@ impl Source {
 impl std::fmt::Display for Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Source::Rule(scope) => write!(f, "the rule for {scope}"),
+            Source::Rule(scope) => f.write_str(&scope.rule_name()),
             Source::Trailer => f.write_str("the Uncherry-Pick: trailer"),
             Source::Builtin => f.write_str("the built-in default"),
         }
@@ -294,6 +313,16 @@ pub struct Candidate {
     pub rule: Option<Rule>,
 }
 
+impl Candidate {
+    /// Why this candidate lost to `winner`: outranked, or (among task rules) less strict.
+    pub fn lost_to(&self, winner: &Candidate) -> String {
+        match self.source.rank() == winner.source.rank() {
+            true => format!("{} is stricter", winner.source),
+            false => format!("outranked by {}", winner.source),
+        }
+    }
+}
+
 /// The decision for one patch, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
@@ -305,6 +334,18 @@ pub struct Verdict {
     pub allowed_now: bool,
     /// One readable sentence saying what is allowed and why.
     pub reason: String,
+}
+
+impl Verdict {
+    /// The decision in a table cell: `allow`, `ask`, `never`, `after 30d (ok)`
+    /// once a patch of this age may go, else `after 30d (in 8d)`.
+    pub fn summary(&self, age: SignedDuration) -> String {
+        match (self.decision, self.decision.wait(age)) {
+            (Decision::After(_), _) if self.allowed_now => format!("{} (ok)", self.decision),
+            (Decision::After(_), Some(wait)) => format!("{} (in {})", self.decision, human_age(wait)),
+            (decision, _) => decision.to_string(),
+        }
+    }
 }
 
 /// The rules of one repository, and the TOML document they came from (kept
@@ -440,7 +481,7 @@ fn reason(winner: &Candidate, facts: &PatchFacts, task_rules: usize) -> String {
         }
         Decision::After(wait) => format!(
             "Removal is not allowed for another {}, until the patch is {} old",
-            human_age(wait - age.max(SignedDuration::ZERO)),
+            human_age(winner.decision.wait(age).unwrap_or(wait)),
             format_duration(wait)
         ),
         Decision::Ask => "Removal needs the owner's consent".to_owned(),
@@ -449,9 +490,9 @@ fn reason(winner: &Candidate, facts: &PatchFacts, task_rules: usize) -> String {
     let decision = winner.decision;
     let cause = match &winner.source {
         Source::Rule(Scope::Task(task)) if task_rules > 1 => {
-            format!("the consent rule for task {task} says {decision}, the strictest of its {task_rules} task rules")
+            format!("the rule for task {task} says {decision}, the strictest of its {task_rules} task rules")
         }
-        Source::Rule(scope) => format!("the consent rule for {scope} says {decision}"),
+        Source::Rule(scope) => format!("{} says {decision}", scope.rule_name()),
         Source::Trailer => format!("its commit message says Uncherry-Pick: {decision}"),
         Source::Builtin => {
             "no consent rule or Uncherry-Pick: trailer covers it, and the built-in default is ask".into()

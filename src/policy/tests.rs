@@ -94,6 +94,22 @@ mod decisions {
     }
 
     #[test]
+    fn waits_and_summaries() {
+        let after = Decision::After(days(30));
+        assert_eq!(after.wait(days(22)), Some(days(8)));
+        assert_eq!(after.wait(days(40)), Some(SignedDuration::ZERO));
+        assert_eq!(after.wait(SignedDuration::from_secs(-9)), Some(days(30)));
+        assert_eq!(Decision::Allow.wait(SignedDuration::ZERO), Some(SignedDuration::ZERO));
+        assert_eq!(Decision::Ask.wait(days(1)), None);
+        let p = policy(vec![rule(Scope::Task(Task(1)), "after 30d")]);
+        let at = |age| p.evaluate(&PatchFacts { age, ..facts(TASKS, None) }).summary(age);
+        assert_eq!(at(days(22)), "after 30d (in 8d)");
+        assert_eq!(at(days(30)), "after 30d (ok)");
+        assert_eq!(policy(vec![]).evaluate(&facts(TASKS, None)).summary(days(1)), "ask");
+        assert_eq!(policy(vec![]).evaluate(&facts(TASKS, Some("never"))).summary(days(1)), "never");
+    }
+
+    #[test]
     fn strictness_orders_never_ask_after_allow() {
         let order =
             [Decision::Allow, Decision::After(days(1)), Decision::After(days(30)), Decision::Ask, Decision::Never];
@@ -116,6 +132,7 @@ mod scopes {
         assert!(Scope::task("T").is_err());
         assert_eq!(Scope::author(" <Kim@Example.ORG> ").unwrap(), Scope::Author("kim@example.org".into()));
         assert!(Scope::author("Kim Tran").unwrap_err().contains("not an email"));
+        assert!(Scope::author("kim@example.org\x1b[2J").is_err(), "no control characters");
         assert_eq!(Scope::Task(Task(7)).to_string(), "task T7");
         assert_eq!(Scope::Default.to_string(), "default");
     }
@@ -231,6 +248,9 @@ mod precedence {
         let v = p.evaluate(&f);
         assert_eq!((v.source.clone(), v.decision), (Source::Rule(Scope::Task(Task(2))), Decision::Never));
         assert!(v.reason.contains("the strictest of its 3 task rules"), "{}", v.reason);
+        let all = p.candidates(&f);
+        assert_eq!(all[1].lost_to(&all[0]), "the rule for task T2 is stricter");
+        assert_eq!(all[3].lost_to(&all[0]), "outranked by the rule for task T2", "the built-in default");
         p.remove(&Scope::Task(Task(2)));
         assert_eq!(p.evaluate(&f).decision, Decision::After(days(30)), "after beats allow");
         p.set(rule(Scope::Task(Task(1)), "after 60d"));
@@ -248,12 +268,9 @@ mod precedence {
             rule(Scope::Author("kim@example.org".into()), "allow"),
         ]);
         let v = p.evaluate(&facts(TASKS, None));
-        assert_eq!(v.reason, format!("Removal is never allowed: the consent rule for change {CID} says never."));
+        assert_eq!(v.reason, format!("Removal is never allowed: the rule for change {CID} says never."));
         let v = policy(vec![rule(Scope::Default, "after 2w")]).evaluate(&facts(TASKS, None));
-        assert_eq!(
-            v.reason,
-            "Removal is allowed now that the patch is 40d old: the consent rule for default says after 2w."
-        );
+        assert_eq!(v.reason, "Removal is allowed now that the patch is 40d old: the default rule says after 2w.");
         assert!(!v.reason.contains('\n'));
     }
 }
