@@ -9,6 +9,7 @@ pub mod check;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod consent;
 pub mod culprits;
 pub mod demo;
 pub mod error;
@@ -83,6 +84,10 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
                 check::render_text(&report, out).map_err(stdout_error)?;
             }
             Ok(if report.has_stops() { Outcome::Findings } else { Outcome::Clean })
+        }
+        Command::Consent(args) => {
+            consent::run(args, &config, cli.now.as_deref(), out)?;
+            Ok(Outcome::Clean)
         }
         Command::Demo(args) => {
             let clock = match cli.now.as_deref() {
