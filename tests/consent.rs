@@ -67,6 +67,10 @@ impl Demo {
         all.extend_from_slice(args);
         serde_json::from_str(&self.ok(&all)).expect("explain JSON matches the documented schema")
     }
+
+    fn status(&self) -> betadrift::status::wire::Status {
+        serde_json::from_str(&self.ok(&["status", "--json"])).expect("status JSON matches the documented schema")
+    }
 }
 
 fn scopes(list: &wire::List) -> Vec<String> {
@@ -129,6 +133,16 @@ fn the_uncherry_pick_trailer_of_patch_11() {
     assert!(p.overruled.is_empty());
     assert_eq!(p.reason, "Removal is allowed: its commit message says Uncherry-Pick: allow.");
 
+    let status = d.status();
+    assert_eq!(status.patches[10].consent.source, "trailer");
+    assert!(
+        status
+            .patches
+            .iter()
+            .filter(|p| p.position != 11)
+            .all(|p| p.consent.decision == "ask" && p.consent.source == "builtin" && !p.consent.allowed_now)
+    );
+
     // A task rule loses to the trailer; a change rule beats it.
     d.ok(&["consent", "set", "--task", "T360101", "never"]);
     let p = &d.explain(&["#11"]).patches[0];
@@ -142,6 +156,7 @@ fn the_uncherry_pick_trailer_of_patch_11() {
     assert_eq!(p.consent, wire::Consent { decision: "never".into(), allowed_now: false, source: "change".into() });
     let lost: Vec<&str> = p.overruled.iter().map(|o| o.source.as_str()).collect();
     assert_eq!(lost, ["trailer", "task"]);
+    assert_eq!(d.status().patches[10].consent.decision, "never");
 }
 
 #[test]
@@ -161,6 +176,13 @@ fn after_counts_from_first_seen_to_the_second() {
     let e = d.explain(&["T359010"]);
     let seen: Vec<(usize, bool)> = e.patches.iter().map(|p| (p.position, p.consent.allowed_now)).collect();
     assert_eq!(seen, [(7, true), (8, true)]);
+    let status = d.ok(&["status"]);
+    let ends = |cell: &str| status.lines().filter(|l| l.ends_with(&format!("  {cell}"))).count();
+    assert_eq!(
+        (ends("after 30d (ok)"), ends("after 30d (in 7d)"), ends("after 30d (in 6d)"), ends("allow")),
+        (8, 3, 1, 1),
+        "{status}"
+    );
 }
 
 #[test]
@@ -220,6 +242,7 @@ fn a_corrupt_policy_is_reported_and_left_alone() {
         &["consent", "set", "--default", "ask"],
         &["consent", "remove", "--task", "T360100"],
         &["consent", "explain", "11"],
+        &["status"],
     ] {
         d.run(args).assert_error(&want);
     }
