@@ -30,7 +30,7 @@
 //!
 //! Evaluation is pure: it works on [`PatchFacts`], plain data taken from a
 //! [`Patch`]. The file format and its hand-edit-preserving writer live in
-//! [`file`]; docs/consent.md describes both for users.
+//! `policy/file.rs`; docs/consent.md describes both for users.
 
 mod file;
 
