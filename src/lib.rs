@@ -9,6 +9,7 @@ pub mod check;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod consent;
 pub mod culprits;
 pub mod demo;
 pub mod error;
@@ -18,6 +19,7 @@ pub mod merge;
 pub mod message;
 pub mod objects;
 pub mod patchid;
+pub mod policy;
 pub mod predict;
 pub mod progress;
 pub mod renames;
@@ -25,6 +27,7 @@ pub mod repo;
 pub mod rewrite;
 pub mod sanitize;
 pub mod scenario;
+pub mod selector;
 pub mod snapshots;
 pub mod stack;
 pub mod status;
@@ -108,6 +111,10 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
                 let wait = std::time::Duration::from_secs(args.lock_wait);
                 undo::run(args.repo.as_deref(), args.backup.as_deref(), &config, clock, args.dry_run, wait, out)?;
             }
+            Ok(Outcome::Clean)
+        }
+        Command::Consent(args) => {
+            consent::run(args, &config, cli.now.as_deref(), out)?;
             Ok(Outcome::Clean)
         }
         Command::Demo(args) => {

@@ -89,6 +89,13 @@ impl Default for StackOptions {
     }
 }
 
+impl StackOptions {
+    /// The options a config asks for (its snapshot tag prefix).
+    pub fn from_config(config: &crate::config::Config) -> StackOptions {
+        StackOptions { snapshot_prefix: config.sync.snapshot_prefix.clone(), ..StackOptions::default() }
+    }
+}
+
 /// The local stack and its relation to upstream.
 #[derive(Debug, Clone)]
 pub struct Stack {
