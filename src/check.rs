@@ -12,7 +12,7 @@ use git2::Oid;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::culprits::culprits;
+use crate::culprits::Culprits;
 use crate::error::Result;
 use crate::merge::{Conflict, ConflictKind, Version};
 use crate::message::MessageInfo;
@@ -104,12 +104,14 @@ pub fn check_stack_in(
         predict_without(repo, overlay, &stack.index, &locals, stack.upstream.oid, stack.merge_base, each, removed)?;
     let base_tree = repo.commit_tree_and_time(stack.merge_base)?.0;
     let mut details = Vec::with_capacity(prediction.picks.len());
+    let mut finder = Culprits::new(repo, &stack.index, base_tree);
     for pick in &prediction.picks {
         details.push(match &pick.outcome {
-            Outcome::Conflict(stop) => explain(repo, overlay, &stack, base_tree, stop, private)?,
+            Outcome::Conflict(stop) => explain(repo, overlay, &mut finder, stop, private)?,
             _ => Vec::new(),
         });
     }
+    drop(finder);
     Ok(CheckReport {
         repo_name,
         repo_path: repo.display_path().display().to_string(),
@@ -123,8 +125,7 @@ pub fn check_stack_in(
 fn explain(
     repo: &Repo,
     overlay: &Overlay<'_, Repo>,
-    stack: &Stack,
-    base_tree: Oid,
+    finder: &mut Culprits<'_>,
     stop: &Stop,
     private: bool,
 ) -> Result<Vec<ConflictDetail>> {
@@ -135,7 +136,7 @@ fn explain(
         let lookups: Vec<Option<Range<usize>>> =
             if regions.is_empty() { vec![None] } else { regions.iter().map(|r| Some(r.0.clone())).collect() };
         for region in lookups {
-            for oid in culprits(repo, &stack.index, base_tree, stop.trees[0], conflict, region)? {
+            for oid in finder.find(stop.trees[0], conflict, region)? {
                 if !blamed.contains(&oid) {
                     blamed.push(oid);
                 }
