@@ -112,6 +112,10 @@ pub struct Stack {
 
 impl Stack {
     /// Reads the stack of `head` against `upstream`.
+    ///
+    /// First-seen times come from older snapshot stacks, which have nothing
+    /// to do with upstream matching: they are looked up on a second thread
+    /// while this one indexes upstream.
     pub fn load(repo: &Repo, head: HeadBranch, upstream: Upstream, options: &StackOptions) -> Result<Stack> {
         let t = crate::timing::phase("history");
         let (merge_base, local, newer) = match repo.linear_histories(head.oid, upstream.oid)? {
@@ -143,53 +147,99 @@ impl Stack {
         }
         let lookback_until = lookback_start(&patches, merge_base_time, options.lookback);
         drop(t);
-        let t = crate::timing::phase("upstream index");
-        let index = UpstreamIndex::build(repo, merge_base, upstream.oid, newer, lookback_until)?;
-        drop(t);
-        let t = crate::timing::phase("classify");
-        let locals: Vec<LocalChange> = patches.iter().map(Patch::local_change).collect();
-        for (p, m) in patches.iter_mut().zip(index.classify(repo, &locals)?) {
-            p.upstream = m;
+        // Upstream's first-parent chain, newest first, as far as it is known.
+        let chain: Vec<(Oid, i64, Option<Oid>)> =
+            newer.iter().flatten().rev().map(|c| (c.oid, c.time, c.parents.first().copied())).collect();
+        let keys: Vec<PatchKey> = patches.iter().map(PatchKey::of).collect();
+        let prefix = options.snapshot_prefix.as_str();
+        let (index, first_seen) = std::thread::scope(|s| {
+            let git_dir = repo.git_dir();
+            let upstream_oid = upstream.oid;
+            let seen = s.spawn(move || -> Result<Vec<Option<Seen>>> {
+                let _t = crate::timing::phase("first seen (in parallel)");
+                if prefix.is_empty() {
+                    return Ok(vec![None; keys.len()]);
+                }
+                first_seen(&Repo::open_git_dir(git_dir)?, prefix, upstream_oid, chain, &keys)
+            });
+            let index = (|| {
+                let t = crate::timing::phase("upstream index");
+                let index = UpstreamIndex::build(repo, merge_base, upstream.oid, newer, lookback_until)?;
+                drop(t);
+                let _t = crate::timing::phase("classify");
+                let locals: Vec<LocalChange> = patches.iter().map(Patch::local_change).collect();
+                for (p, m) in patches.iter_mut().zip(index.classify(repo, &locals)?) {
+                    p.upstream = m;
+                }
+                Ok(index)
+            })();
+            (index, seen.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        });
+        let index = index?;
+        for (p, seen) in patches.iter_mut().zip(first_seen?) {
+            p.first_seen = seen;
         }
-        drop(t);
-        let _t = crate::timing::phase("first seen");
         let behind = index.ahead;
-        let mut stack = Stack { head, upstream, merge_base, merge_base_time, behind, patches, index };
-        if !options.snapshot_prefix.is_empty() {
-            stack.fill_first_seen(repo, &options.snapshot_prefix)?;
-        }
-        Ok(stack)
-    }
-
-    fn fill_first_seen(&mut self, repo: &Repo, prefix: &str) -> Result<()> {
-        let tags = snapshots::list(repo, prefix)?;
-        if tags.is_empty() {
-            return Ok(());
-        }
-        let mut search = FirstSeen::new(repo, tags, self.upstream.oid, self.index.chain_newest_first());
-        for p in &mut self.patches {
-            let identity = p.identity(repo)?;
-            let shape = match identity {
-                Identity::PatchId(_) => Some(crate::patchid::patch_shape(repo, p.parent_tree, p.commit.tree)?),
-                Identity::ChangeId(_) => None,
-            };
-            let wanted = Wanted {
-                identity,
-                subject: p.message.subject.clone(),
-                author_time: p.commit.author_time.seconds,
-                shape,
-            };
-            if let Some(snap) = search.find(&wanted)? {
-                p.first_seen = Some(Seen { time: snap.time, source: SeenSource::Snapshot(snap.name.clone()) });
-            }
-        }
-        Ok(())
+        Ok(Stack { head, upstream, merge_base, merge_base_time, behind, patches, index })
     }
 
     /// Looks up a patch by position.
     pub fn at(&self, position: usize) -> Option<&Patch> {
         position.checked_sub(1).and_then(|i| self.patches.get(i))
     }
+}
+
+/// What the first-seen search needs of a patch; plain data, for another thread.
+#[derive(Debug, Clone)]
+struct PatchKey {
+    change_id: Option<String>,
+    parent_tree: Option<Oid>,
+    tree: Oid,
+    subject: Vec<u8>,
+    author_time: i64,
+}
+
+impl PatchKey {
+    fn of(p: &Patch) -> PatchKey {
+        PatchKey {
+            change_id: p.message.change_id.clone(),
+            parent_tree: p.parent_tree,
+            tree: p.commit.tree,
+            subject: p.message.subject.clone(),
+            author_time: p.commit.author_time.seconds,
+        }
+    }
+}
+
+/// For each patch, the oldest snapshot tag whose stack holds it. `chain` is
+/// upstream's first-parent history already read, newest first.
+fn first_seen(
+    repo: &Repo,
+    prefix: &str,
+    upstream: Oid,
+    chain: Vec<(Oid, i64, Option<Oid>)>,
+    keys: &[PatchKey],
+) -> Result<Vec<Option<Seen>>> {
+    let tags = snapshots::list(repo, prefix)?;
+    if tags.is_empty() {
+        return Ok(vec![None; keys.len()]);
+    }
+    let mut search = FirstSeen::new(repo, tags, upstream, chain.into_iter());
+    let mut out = Vec::with_capacity(keys.len());
+    for k in keys {
+        let (identity, shape) = match &k.change_id {
+            Some(id) => (Identity::ChangeId(id.clone()), None),
+            None => (
+                Identity::PatchId(crate::patchid::patch_id(repo, k.parent_tree, k.tree)?),
+                Some(crate::patchid::patch_shape(repo, k.parent_tree, k.tree)?),
+            ),
+        };
+        let wanted = Wanted { identity, subject: k.subject.clone(), author_time: k.author_time, shape };
+        out.push(
+            search.find(&wanted)?.map(|snap| Seen { time: snap.time, source: SeenSource::Snapshot(snap.name.clone()) }),
+        );
+    }
+    Ok(out)
 }
 
 /// Upstream commits older than this cannot hold a local Change-Id: the

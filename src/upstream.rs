@@ -13,7 +13,7 @@
 //! tree ids along those paths only.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock, Mutex};
 
 use git2::Oid;
 use regex::bytes::Regex;
@@ -129,6 +129,10 @@ pub struct UpstreamIndex {
     reverted_by: HashMap<Oid, Vec<usize>>,
     /// Number of commits after the merge base.
     pub ahead: usize,
+    /// Patch-id scans already done, by local commit: the matching upstream
+    /// commit, if any. `status` and `check` both ask; the scan is the
+    /// costliest step of each, so it runs once.
+    scanned: Arc<Mutex<HashMap<Oid, Option<usize>>>>,
 }
 
 impl UpstreamIndex {
@@ -166,8 +170,13 @@ impl UpstreamIndex {
         let ahead = newer.len();
         let mut trees: HashMap<Oid, Oid> =
             older.iter().chain(newer.iter()).chain([&base]).map(|c| (c.oid, c.tree)).collect();
-        let mut index =
-            UpstreamIndex { commits: Vec::new(), by_change_id: HashMap::new(), reverted_by: HashMap::new(), ahead };
+        let mut index = UpstreamIndex {
+            commits: Vec::new(),
+            by_change_id: HashMap::new(),
+            reverted_by: HashMap::new(),
+            ahead,
+            scanned: Arc::default(),
+        };
         let n_older = older.len();
         for (i, c) in older.into_iter().chain(newer).enumerate() {
             let parent_tree = match c.parents.first() {
@@ -193,7 +202,8 @@ impl UpstreamIndex {
         Ok(index)
     }
 
-    /// Decides the upstream state of every local patch.
+    /// Decides the upstream state of every local patch: by Change-Id, else
+    /// by patch-id.
     pub fn classify(&self, repo: &Repo, patches: &[LocalChange]) -> Result<Vec<UpstreamMatch>> {
         let mut out = vec![UpstreamMatch::default(); patches.len()];
         let mut need_patch_id = Vec::new();
@@ -247,8 +257,34 @@ impl UpstreamIndex {
     }
 
     /// Finds upstream commits (after the merge base, like `git rebase`) with
-    /// the same patch-id as the given local patches.
+    /// the same patch-id as the given local patches: for each, the oldest.
+    /// Each local commit is scanned for once per index.
     fn match_patch_ids(&self, repo: &Repo, patches: &[LocalChange], which: &[usize]) -> Result<Vec<(usize, usize)>> {
+        let mut known = Vec::new();
+        let mut unknown = Vec::new();
+        {
+            let scanned = self.scanned.lock().unwrap_or_else(|e| e.into_inner());
+            for &i in which {
+                match scanned.get(&patches[i].oid) {
+                    Some(found) => known.extend(found.map(|u| (i, u))),
+                    None => unknown.push(i),
+                }
+            }
+        }
+        let found = self.scan_patch_ids(repo, patches, &unknown)?;
+        let mut scanned = self.scanned.lock().unwrap_or_else(|e| e.into_inner());
+        for &i in &unknown {
+            scanned.insert(patches[i].oid, found.iter().find(|(j, _)| *j == i).map(|&(_, u)| u));
+        }
+        known.extend(found);
+        Ok(known)
+    }
+
+    /// The scan behind [`Self::match_patch_ids`]. Reading the trees of
+    /// thousands of upstream commits is most of the cost of `status` and
+    /// `check`, so a long range is split between this thread and a second
+    /// one with its own handle on the repository.
+    fn scan_patch_ids(&self, repo: &Repo, patches: &[LocalChange], which: &[usize]) -> Result<Vec<(usize, usize)>> {
         let mut wanted: Vec<(usize, Vec<Vec<u8>>)> = Vec::new();
         for &i in which {
             let p = &patches[i];
@@ -259,57 +295,22 @@ impl UpstreamIndex {
             return Ok(Vec::new());
         }
         let trie = PathTrie::new(wanted.iter().flat_map(|(_, paths)| paths.iter()));
-        let mut local_ids: HashMap<usize, PatchId> = HashMap::new();
-        let mut local_shapes: HashMap<usize, Vec<FileShape>> = HashMap::new();
-        let mut found = Vec::new();
-        let mut matched: HashSet<usize> = HashSet::new();
-        for (u, up) in self.commits.iter().enumerate().filter(|(_, c)| !c.before_base && !c.is_merge) {
-            let changed = trie.changed_leaves(repo, up.parent_tree, up.tree)?;
-            if changed.is_empty() {
-                continue;
-            }
-            let candidates: Vec<&(usize, Vec<Vec<u8>>)> = wanted
-                .iter()
-                .filter(|(i, paths)| !matched.contains(i) && paths.iter().all(|p| changed.contains(p.as_slice())))
-                .collect();
-            if candidates.is_empty() {
-                continue;
-            }
-            // Same files touched, and no others: only then compare patches.
-            let all_changed = changed_paths(repo, up.parent_tree, up.tree)?;
-            let mut upstream_id = None;
-            let mut upstream_shape = None;
-            for (i, paths) in candidates {
-                if *paths != all_changed {
-                    continue;
-                }
-                let p = &patches[*i];
-                // Equal patch-ids imply equal shapes; shapes are far cheaper.
-                let local_shape = match local_shapes.get(i) {
-                    Some(s) => s,
-                    None => local_shapes.entry(*i).or_insert(patch_shape(repo, p.parent_tree, p.tree)?),
-                };
-                let shape = match &upstream_shape {
-                    Some(s) => s,
-                    None => upstream_shape.insert(patch_shape(repo, up.parent_tree, up.tree)?),
-                };
-                if shape != local_shape {
-                    continue;
-                }
-                let local = match local_ids.get(i) {
-                    Some(id) => *id,
-                    None => *local_ids.entry(*i).or_insert(patch_id(repo, p.parent_tree, p.tree)?),
-                };
-                let theirs = match upstream_id {
-                    Some(id) => id,
-                    None => *upstream_id.insert(patch_id(repo, up.parent_tree, up.tree)?),
-                };
-                if theirs == local {
-                    found.push((*i, u));
-                    matched.insert(*i);
-                }
-            }
+        let range: Vec<usize> =
+            (0..self.commits.len()).filter(|&u| !self.commits[u].before_base && !self.commits[u].is_merge).collect();
+        let scan = Scan { index: self, patches, wanted: &wanted, trie: &trie };
+        if range.len() < PARALLEL_SCAN_MIN {
+            return scan.run(repo, &range);
         }
+        let (older, newer) = range.split_at(range.len() / 2);
+        let (found, later) = std::thread::scope(|s| {
+            let git_dir = repo.git_dir();
+            let helper = s.spawn(|| scan.run(&Repo::open_git_dir(git_dir)?, newer));
+            let found = scan.run(repo, older);
+            (found, helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        });
+        let mut found = found?;
+        let seen: HashSet<usize> = found.iter().map(|&(i, _)| i).collect();
+        found.extend(later?.into_iter().filter(|(i, _)| !seen.contains(i)));
         Ok(found)
     }
 
@@ -415,6 +416,79 @@ fn same_content(repo: &Repo, p: &LocalChange, up: &UpCommit) -> Result<bool> {
 pub fn changed_paths(repo: &impl ObjectRead, old: Option<Oid>, new: Oid) -> Result<Vec<Vec<u8>>> {
     let old = old.unwrap_or_else(crate::objects::empty_tree);
     Ok(diff_trees(repo, Some(old), Some(new))?.into_iter().map(|c| c.path).collect())
+}
+
+/// Below this many upstream commits, a second thread costs more than it saves.
+const PARALLEL_SCAN_MIN: usize = 512;
+
+/// One patch-id scan over a range of upstream commits.
+struct Scan<'a> {
+    index: &'a UpstreamIndex,
+    patches: &'a [LocalChange],
+    /// Local patches still looking for a match, with the paths they touch.
+    wanted: &'a [(usize, Vec<Vec<u8>>)],
+    trie: &'a PathTrie,
+}
+
+impl Scan<'_> {
+    /// The oldest match in `range` (ascending indexes) for each wanted patch.
+    fn run(&self, repo: &Repo, range: &[usize]) -> Result<Vec<(usize, usize)>> {
+        let patches = self.patches;
+        let mut local_ids: HashMap<usize, PatchId> = HashMap::new();
+        let mut local_shapes: HashMap<usize, Vec<FileShape>> = HashMap::new();
+        let mut found = Vec::new();
+        let mut matched: HashSet<usize> = HashSet::new();
+        for &u in range {
+            let up = &self.index.commits[u];
+            let changed = self.trie.changed_leaves(repo, up.parent_tree, up.tree)?;
+            if changed.is_empty() {
+                continue;
+            }
+            let candidates: Vec<&(usize, Vec<Vec<u8>>)> = self
+                .wanted
+                .iter()
+                .filter(|(i, paths)| !matched.contains(i) && paths.iter().all(|p| changed.contains(p.as_slice())))
+                .collect();
+            if candidates.is_empty() {
+                continue;
+            }
+            // Same files touched, and no others: only then compare patches.
+            let all_changed = changed_paths(repo, up.parent_tree, up.tree)?;
+            let mut upstream_id = None;
+            let mut upstream_shape = None;
+            for (i, paths) in candidates {
+                if *paths != all_changed {
+                    continue;
+                }
+                let p = &patches[*i];
+                // Equal patch-ids imply equal shapes; shapes are far cheaper.
+                let local_shape = match local_shapes.get(i) {
+                    Some(s) => s,
+                    None => local_shapes.entry(*i).or_insert(patch_shape(repo, p.parent_tree, p.tree)?),
+                };
+                let shape = match &upstream_shape {
+                    Some(s) => s,
+                    None => upstream_shape.insert(patch_shape(repo, up.parent_tree, up.tree)?),
+                };
+                if shape != local_shape {
+                    continue;
+                }
+                let local = match local_ids.get(i) {
+                    Some(id) => *id,
+                    None => *local_ids.entry(*i).or_insert(patch_id(repo, p.parent_tree, p.tree)?),
+                };
+                let theirs = match upstream_id {
+                    Some(id) => id,
+                    None => *upstream_id.insert(patch_id(repo, up.parent_tree, up.tree)?),
+                };
+                if theirs == local {
+                    found.push((*i, u));
+                    matched.insert(*i);
+                }
+            }
+        }
+        Ok(found)
+    }
 }
 
 /// The union of the local patches' paths, for scanning upstream commits

@@ -268,6 +268,15 @@ impl Repo {
         }
     }
 
+    /// Opens the repository whose git directory is `git_dir`: a second
+    /// handle, with caches of its own, for another thread (a `Repo` is not
+    /// `Send`; pass [`Repo::git_dir`] across).
+    pub fn open_git_dir(git_dir: &Path) -> Result<Repo> {
+        let git =
+            git2::Repository::open(git_dir).map_err(|e| Error::git(format!("opening {}", git_dir.display()), e))?;
+        Ok(Repo::from_git(git))
+    }
+
     /// The underlying libgit2 handle, for the modules that write (apply, fixtures).
     pub fn git(&self) -> &git2::Repository {
         &self.git
