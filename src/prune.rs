@@ -247,3 +247,87 @@ fn write_left_alone(stack: &Stack, found: &Candidates, choice: &Choice, out: &mu
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::stack::testing::patch;
+
+    const DAY: i64 = 86_400;
+    const CID_NEVER: &str = "I1111111111111111111111111111111111111111";
+
+    /// Five patches authored at 1,700,000,000: pending, merged, merged as
+    /// another patchset, merged then reverted, and pending with a `never` rule.
+    fn patches() -> Vec<Patch> {
+        let states = [
+            UpstreamState::Pending,
+            UpstreamState::Merged,
+            UpstreamState::MergedDiffers,
+            UpstreamState::Reverted,
+            UpstreamState::Pending,
+        ];
+        states
+            .iter()
+            .enumerate()
+            .map(|(i, &state)| {
+                let message = match i {
+                    4 => format!("p5\n\nChange-Id: {CID_NEVER}\n"),
+                    _ => format!("p{}\n", i + 1),
+                };
+                let mut p = patch(i + 1, &format!("{:040x}", i + 1), &message);
+                p.upstream.state = state;
+                p
+            })
+            .collect()
+    }
+
+    fn policy() -> Policy {
+        let text = format!(
+            "[[rule]]\ndefault = true\ndecision = \"after 30d\"\nset_by = \"r\"\nset_at = \"2023-01-01T00:00:00Z\"\n\n\
+             [[rule]]\nchange = \"{CID_NEVER}\"\ndecision = \"never\"\nset_by = \"r\"\nset_at = \"2023-01-01T00:00:00Z\"\n"
+        );
+        Policy::parse(&text, Path::new("policy.toml")).unwrap()
+    }
+
+    /// `days` after the patches were authored.
+    fn at(days: i64) -> Timestamp {
+        Timestamp::from_second(1_700_000_000 + days * DAY).unwrap()
+    }
+
+    fn chosen(c: &Candidates) -> Vec<usize> {
+        c.chosen.iter().map(|(i, _)| *i).collect()
+    }
+
+    #[test]
+    fn merged_means_upstream_has_it_now() {
+        let c = candidates(&patches(), &policy(), at(1), true, None);
+        assert_eq!(chosen(&c), [1, 2], "merged and merged-differs; not reverted, not pending");
+        assert_eq!(c.chosen[1].1, Why::Merged { upstream: None, differs: true });
+        assert!(c.no_consent.is_empty());
+    }
+
+    #[test]
+    fn stale_needs_the_age_and_the_consent() {
+        let day = SignedDuration::from_hours(24);
+        let c = candidates(&patches(), &policy(), at(10), false, Some(day * 5));
+        assert!(c.chosen.is_empty(), "stale, but `after 30d` does not allow it yet");
+        assert_eq!(c.no_consent, [0, 1, 2, 3, 4]);
+        let c = candidates(&patches(), &policy(), at(31), false, Some(day * 40));
+        assert_eq!(c, Candidates::default(), "not stale yet");
+        let c = candidates(&patches(), &policy(), at(31), false, Some(day * 30));
+        assert_eq!(chosen(&c), [0, 1, 2, 3], "merged ones count as stale without --merged");
+        assert_eq!(c.chosen[0].1, Why::Stale { age: day * 31 });
+        assert_eq!(c.no_consent, [4], "the never rule");
+    }
+
+    #[test]
+    fn merged_and_stale_together() {
+        let c = candidates(&patches(), &policy(), at(31), true, Some(SignedDuration::from_hours(24 * 30)));
+        assert_eq!(chosen(&c), [0, 1, 2, 3]);
+        assert!(matches!(c.chosen[1].1, Why::Merged { .. }), "merged wins: it needs no consent");
+        assert!(matches!(c.chosen[3].1, Why::Stale { .. }), "reverted is only stale");
+        assert_eq!(criteria(true, Some(SignedDuration::from_hours(24 * 30))), "--merged --stale 30d");
+    }
+}

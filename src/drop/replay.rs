@@ -151,9 +151,10 @@ pub fn replay_without(
 fn ensure_linear(stack: &Stack, first: usize) -> Result<()> {
     for (i, p) in stack.patches.iter().enumerate().skip(first) {
         let short = &p.commit.oid.to_string()[..10];
-        if p.is_merge() || p.commit.parents.is_empty() {
+        if p.commit.parents.len() != 1 {
+            let what = if p.is_merge() { "a merge commit" } else { "a root commit" };
             return Err(Error::Usage(format!(
-                "patch #{} {short} is a merge commit; betadrift only removes patches from a linear stack, use git rebase by hand",
+                "patch #{} {short} is {what}; betadrift only removes patches from a linear stack, use git rebase by hand",
                 p.position
             )));
         }
