@@ -52,9 +52,10 @@ pub enum Command {
     /// updates only the changed files and runs the post-update command;
     /// `betadrift undo` puts it back.
     ///
-    /// Exit status: 0 dropped (or --dry-run), 1 refused because a remaining
-    /// patch depends on a removed one (nothing changed), 2 on error or refusal
-    /// (no consent, dirty tree, git operation in progress, unknown patch).
+    /// Exit status: 0 dropped (with --dry-run: would drop), 1 refused because
+    /// a remaining patch depends on a removed one (nothing changed), 2 on
+    /// error or refusal (no consent, dirty tree, git operation in progress,
+    /// unknown or ambiguous patch). See docs/drop.md.
     Drop(DropArgs),
     /// Remove the patches upstream already has and the stale ones whose consent allows it
     ///
@@ -66,8 +67,8 @@ pub enum Command {
     /// candidate whose removal would make another patch conflict is kept.
     /// Asks before rewriting on a terminal; elsewhere --yes is required.
     ///
-    /// Exit status: 0 pruned, nothing to prune, or not confirmed; 2 on error
-    /// or refusal.
+    /// Exit status: 0 pruned (with --dry-run: would prune), nothing to prune,
+    /// or not confirmed; 2 on error or refusal. See docs/drop.md.
     Prune(PruneArgs),
     /// Put the branch back to a backup ref, or roll back an interrupted rewrite
     Undo(UndoArgs),
