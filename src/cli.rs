@@ -39,6 +39,37 @@ pub enum Command {
     /// 1 refused because a patch would stop on a conflict (nothing changed),
     /// 2 on error.
     Sync(SyncArgs),
+    /// Remove local patches from the stack, as `git rebase --onto X^ X` would, safely
+    ///
+    /// Prints the plan first: the patches removed (with their consent), the
+    /// ones kept as they are and the ones replayed onto the new base. A
+    /// remaining patch that would conflict without a removed one depends on
+    /// it: drop refuses and names it, unless --with-dependents. Every removed
+    /// patch needs its consent policy to allow removal now (see `betadrift
+    /// consent`), unless --force --reason TEXT. The rewrite takes the
+    /// repository lock, keeps the old tip under refs/betadrift/backup/,
+    /// appends an audit-log line, moves the branch only if nobody else did,
+    /// updates only the changed files and runs the post-update command;
+    /// `betadrift undo` puts it back.
+    ///
+    /// Exit status: 0 dropped (with --dry-run: would drop), 1 refused because
+    /// a remaining patch depends on a removed one (nothing changed), 2 on
+    /// error or refusal (no consent, dirty tree, git operation in progress,
+    /// unknown or ambiguous patch). See docs/drop.md.
+    Drop(DropArgs),
+    /// Remove the patches upstream already has and the stale ones whose consent allows it
+    ///
+    /// Candidates: with --merged, patches upstream has merged (as the same
+    /// or another patchset; not merged-then-reverted ones); with --stale, the
+    /// patches on the checkout longer than DURATION whose consent policy
+    /// allows removal now. With neither: both, stale meaning [stale] after
+    /// in the config (30d by default). Merged patches need no consent. A
+    /// candidate whose removal would make another patch conflict is kept.
+    /// Asks before rewriting on a terminal; elsewhere --yes is required.
+    ///
+    /// Exit status: 0 pruned (with --dry-run: would prune), nothing to prune,
+    /// or not confirmed; 2 on error or refusal. See docs/drop.md.
+    Prune(PruneArgs),
     /// Put the branch back to a backup ref, or roll back an interrupted rewrite
     Undo(UndoArgs),
     /// Build a realistic demo puppetmaster and show its status
@@ -128,6 +159,66 @@ pub struct SyncArgs {
     /// Seconds to wait for another betadrift working on the same repository
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
     pub lock_wait: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct DropArgs {
+    #[command(flatten)]
+    pub repo: RepoArgs,
+
+    /// The patches: a position (3 or #3), a commit id prefix, a Change-Id (or a unique prefix), or a task (T123456: every patch of it)
+    #[arg(value_name = "PATCH", required = true)]
+    pub patches: Vec<String>,
+
+    /// Also remove the patches that would conflict without the named ones (they need consent too)
+    #[arg(long)]
+    pub with_dependents: bool,
+
+    /// Remove patches even where the consent policy does not allow it (needs --reason)
+    #[arg(long, requires = "reason")]
+    pub force: bool,
+
+    /// Why, for the audit log (required with --force)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+
+    /// Show the plan and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Seconds to wait for another betadrift working on the same repository
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub lock_wait: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    #[command(flatten)]
+    pub repo: RepoArgs,
+
+    /// Remove the patches upstream has merged
+    #[arg(long)]
+    pub merged: bool,
+
+    /// Remove the patches older than DURATION (30d, 2w, …) whose consent allows removal
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub stale: Option<jiff::SignedDuration>,
+
+    /// Do not ask: go ahead (for timers)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Show the plan and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Seconds to wait for another betadrift working on the same repository
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub lock_wait: u64,
+}
+
+fn parse_duration_arg(text: &str) -> Result<jiff::SignedDuration, String> {
+    crate::clock::parse_duration(text)
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,7 @@ pub mod config;
 pub mod consent;
 pub mod culprits;
 pub mod demo;
+pub mod drop;
 pub mod error;
 pub mod fsutil;
 pub mod lock;
@@ -22,6 +23,7 @@ pub mod patchid;
 pub mod policy;
 pub mod predict;
 pub mod progress;
+pub mod prune;
 pub mod renames;
 pub mod repo;
 pub mod rewrite;
@@ -38,12 +40,13 @@ pub mod undo;
 pub mod upstream;
 pub mod xdiff;
 
-use std::io::Write;
+use std::io::{BufRead, IsTerminal, Write};
 
 use cli::{Cli, Command};
 use clock::Clock;
 use config::Config;
 use error::{Error, Result};
+use rewrite::Kind;
 
 /// How a command that did not fail ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +106,20 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             };
             sync::run(args.repo.repo.as_deref(), &args.repo.upstream_args(), &config, clock, &options, out)
         }
+        Command::Drop(args) => {
+            let session = drop::Session::from_args(&args.repo, &config, cli.now.as_deref(), Kind::Drop)?;
+            drop::run(&session, &args.patches, &drop::DropOptions::from(&args), out)
+        }
+        Command::Prune(args) => {
+            let session = drop::Session::from_args(&args.repo, &config, cli.now.as_deref(), Kind::Prune)?;
+            let mut ask = ask_on_terminal;
+            let confirm = match (args.yes, std::io::stdin().is_terminal()) {
+                (true, _) => prune::Confirm::Yes,
+                (false, true) => prune::Confirm::Ask(&mut ask),
+                (false, false) => prune::Confirm::Refuse,
+            };
+            prune::run(&session, &prune::PruneOptions::from(&args), confirm, out)
+        }
         Command::Undo(args) => {
             if args.list {
                 undo::list(args.repo.as_deref(), &config, out)?;
@@ -126,6 +143,15 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             Ok(Outcome::Clean)
         }
     }
+}
+
+/// Asks a yes/no question on the terminal: the question on standard error,
+/// the answer from standard input; only `y` or `yes` mean yes.
+fn ask_on_terminal(question: &str) -> Result<bool> {
+    eprint!("{question}");
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).map_err(|e| Error::io("reading", "standard input", e))?;
+    Ok(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
 }
 
 /// Leaves a read-only command's caches (thousands of parsed trees) to the

@@ -149,39 +149,11 @@ fn list(patches: &[Patch], indices: &[usize]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use git2::Oid;
-
     use super::*;
-    use crate::message::MessageInfo;
-    use crate::repo::{CommitInfo, GitTime, Person};
-    use crate::upstream::UpstreamMatch;
+    use crate::stack::testing::patch;
 
     const CID_A: &str = "Ia4b5c6d7e8f90123456789012345678901234567";
     const CID_B: &str = "Ia4b5c6d000000000000000000000000000000000";
-
-    fn patch(position: usize, oid: &str, message: &str) -> Patch {
-        let person = Person { name: b"Kim".to_vec(), email: b"kim@example.org".to_vec() };
-        let time = GitTime { seconds: 1_700_000_000, offset_minutes: 0 };
-        let oid = Oid::from_str(oid).unwrap();
-        Patch {
-            position,
-            commit: CommitInfo {
-                oid,
-                tree: oid,
-                parents: Vec::new(),
-                author: person.clone(),
-                raw_author: person.clone(),
-                author_time: time,
-                committer: person,
-                commit_time: time,
-                message: message.as_bytes().to_vec(),
-            },
-            message: MessageInfo::parse(message.as_bytes()),
-            upstream: UpstreamMatch::default(),
-            first_seen: None,
-            parent_tree: None,
-        }
-    }
 
     /// Five patches; commits 2 and 3 share the prefix 1234, patch 4 and 5
     /// carry the same Change-Id, and patch 1 has a commit id made of digits.

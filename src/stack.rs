@@ -251,3 +251,40 @@ fn lookback_start(patches: &[Patch], merge_base_time: Timestamp, lookback: Signe
     let floor = merge_base_time.as_second() - lookback.as_secs();
     Some((oldest - 86_400).max(floor))
 }
+
+/// Patches without a repository, for unit tests of what works on patches.
+#[cfg(test)]
+pub(crate) mod testing {
+    use git2::Oid;
+
+    use super::Patch;
+    use crate::message::MessageInfo;
+    use crate::repo::{CommitInfo, GitTime, Person};
+    use crate::upstream::UpstreamMatch;
+
+    /// Patch `position`: commit `oid` (40 hex digits) with `message`, by Kim
+    /// <kim@example.org>, authored at 1,700,000,000 (2023-11-14T22:13:20Z).
+    pub fn patch(position: usize, oid: &str, message: &str) -> Patch {
+        let person = Person { name: b"Kim".to_vec(), email: b"kim@example.org".to_vec() };
+        let time = GitTime { seconds: 1_700_000_000, offset_minutes: 0 };
+        let oid = Oid::from_str(oid).unwrap();
+        Patch {
+            position,
+            commit: CommitInfo {
+                oid,
+                tree: oid,
+                parents: Vec::new(),
+                author: person.clone(),
+                raw_author: person.clone(),
+                author_time: time,
+                committer: person,
+                commit_time: time,
+                message: message.as_bytes().to_vec(),
+            },
+            message: MessageInfo::parse(message.as_bytes()),
+            upstream: UpstreamMatch::default(),
+            first_seen: None,
+            parent_tree: None,
+        }
+    }
+}

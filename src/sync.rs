@@ -49,7 +49,7 @@ pub fn run(
         let repo = crate::repo::Repo::discover(target.repo.display_path())?;
         target = Target::resolve(repo, upstream, target.repo_config.clone())?;
     }
-    refuse_unsafe_state(&target)?;
+    rewrite::refuse_unsafe_state(&target.repo, Kind::Sync)?;
     let options_stack = StackOptions { snapshot_prefix: String::new(), ..StackOptions::default() };
     let stack = Stack::load(&target.repo, target.head.clone(), target.upstream.clone(), &options_stack)?;
     if stack.behind == 0 {
@@ -82,26 +82,9 @@ pub fn run(
         writeln!(out, "\n--dry-run: nothing was changed").map_err(io)?;
         return Ok(crate::Outcome::Clean);
     }
-    let setup = Setup {
-        repo: &target.repo,
-        overlay: Some(&overlay),
-        state_dir: rewrite::state_dir(&target.repo, config, &target.name()),
-        committer: rewrite::committer(&target.repo, config)?,
-        now: clock.now,
-        actor: rewrite::actor(),
-        post_update: post_update(&target, config),
-        lock_wait: options.lock_wait,
-    };
+    let setup = Setup::for_target(&target, Some(&overlay), config, clock, options.lock_wait)?;
     let done = rewrite::execute(&setup, &plan, Permit::granted())?;
-    writeln!(out, "\nmoved {} from {} to {}", plan.branch.refname, short(done.old_head), short(done.new_head))
-        .map_err(io)?;
-    writeln!(out, "backup of the old tip: {}  (betadrift undo puts it back)", done.backup).map_err(io)?;
-    if let Some(tag) = &plan.snapshot_tag {
-        writeln!(out, "tagged {tag}").map_err(io)?;
-    }
-    if let Some(err) = done.post_update_error {
-        return Err(Error::Usage(format!("the branch moved, but {err}")));
-    }
+    rewrite::report_done(&plan, done, out)?;
     Ok(crate::Outcome::Clean)
 }
 
@@ -114,29 +97,6 @@ fn fetch(target: &Target) -> Result<()> {
     let remote = target.repo.branch_remote(&target.head.name);
     let bar = crate::progress::counter(&format!("fetching {remote}"));
     target.repo.fetch(&remote, &mut |done, total| bar.update(done, total))
-}
-
-/// As git-sync-upstream does, refuse on local edits; and on half-done git
-/// operations, which a rebase would trample.
-fn refuse_unsafe_state(target: &Target) -> Result<()> {
-    let repo = &target.repo;
-    if let Some(op) = repo.operation_in_progress() {
-        return Err(Error::Usage(format!(
-            "a git {op} is in progress in {}; finish or abort it before syncing",
-            repo.display_path().display()
-        )));
-    }
-    let dirty = repo.dirty()?;
-    if dirty.blocks_rewrite() {
-        let first =
-            dirty.modified.iter().chain(&dirty.staged).chain(&dirty.conflicted).next().cloned().unwrap_or_default();
-        return Err(Error::Usage(format!(
-            "{} has uncommitted changes (first: {}); commit or stash them before syncing, nothing was changed",
-            repo.display_path().display(),
-            terminal_short(&first, 80)
-        )));
-    }
-    Ok(())
 }
 
 /// Patches whose Change-Id upstream has merged (and not reverted).
@@ -197,10 +157,6 @@ fn plan(report: &CheckReport, old_tree: git2::Oid, config: &Config, clock: Clock
         snapshot_tag,
         recovering: None,
     }
-}
-
-fn post_update(target: &Target, config: &Config) -> Vec<String> {
-    target.repo_config.as_ref().and_then(|c| c.post_update.clone()).unwrap_or_else(|| config.sync.post_update.clone())
 }
 
 fn write_plan(plan: &Plan, report: &CheckReport, out: &mut dyn Write) -> std::io::Result<()> {

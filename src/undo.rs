@@ -132,7 +132,7 @@ pub fn run(
         committer: crate::repo::write::Ident { name: b"betadrift".to_vec(), email: b"betadrift@localhost".to_vec() },
         now: clock.now,
         actor: rewrite::actor(),
-        post_update: post_update(&repo, config),
+        post_update: rewrite::post_update(repo.workdir().and_then(|w| config.repository_for(w)), config),
         lock_wait,
     };
     let done = rewrite::execute(&setup, &plan, Permit::granted())?;
@@ -148,13 +148,6 @@ pub fn run(
         return Err(Error::Usage(format!("the branch moved, but {err}")));
     }
     Ok(())
-}
-
-fn post_update(repo: &crate::repo::Repo, config: &Config) -> Vec<String> {
-    repo.workdir()
-        .and_then(|w| config.repository_for(w))
-        .and_then(|c| c.post_update.clone())
-        .unwrap_or_else(|| config.sync.post_update.clone())
 }
 
 /// A backup by full ref name or by its name under `refs/betadrift/backup/`.

@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 
 use betadrift::scenario::Scenario;
-use common::{Run, Sandbox, assert_unchanged, fingerprint};
+use common::{Run, Sandbox, assert_unchanged, commits, copy_dir, fingerprint};
 
 /// A stack that rebases cleanly: the demo without the two patches that
 /// stop, and without the hand edit.
@@ -24,25 +24,6 @@ fn run_sync(sandbox: &Sandbox, dir: &Path, extra: &[&str]) -> Run {
     let mut args = vec!["sync"];
     args.extend_from_slice(extra);
     sandbox.betadrift(dir, &args)
-}
-
-/// (tree, author line, message) of each commit in `upstream..HEAD`, oldest first.
-fn commits(sandbox: &Sandbox, dir: &Path, upstream: &str) -> Vec<(String, String, String)> {
-    let log = sandbox
-        .git(dir, &["log", "--reverse", "-z", "--format=%T%x01%an <%ae> %ad%x01%B", &format!("{upstream}..HEAD")]);
-    log.split('\0')
-        .filter(|e| !e.trim().is_empty())
-        .map(|e| {
-            let mut f = e.trim_start_matches('\n').splitn(3, '\u{1}');
-            let mut next = || f.next().unwrap_or_default().to_owned();
-            (next(), next(), next())
-        })
-        .collect()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    let status = std::process::Command::new("cp").arg("-a").arg(from).arg(to).status().expect("cp");
-    assert!(status.success());
 }
 
 #[test]
@@ -179,61 +160,11 @@ mod refusals {
 
 mod crash_safety {
     use super::*;
-
-    const STEPS: &[&str] =
-        &["locked", "objects", "backup", "journal", "audit", "ref", "worktree-partial", "worktree", "post-update"];
-
-    /// Every ref's tip and what it can reach.
-    fn reachable(sandbox: &Sandbox, dir: &Path) -> String {
-        sandbox.git(dir, &["rev-list", "--all"])
-    }
+    use common::crash::{assert_intact, at_once, head, sigkill_at_every_step};
 
     #[test]
     fn sigkill_at_every_step_loses_nothing_and_undo_restores() {
-        for step in STEPS {
-            let sandbox = Sandbox::new();
-            let built = sandbox.build(&clean_demo());
-            let dir = &built.checkout;
-            let old_head = sandbox.git(dir, &["rev-parse", "HEAD"]).trim().to_owned();
-            let old_commits = sandbox.git(dir, &["rev-list", &old_head]);
-            let run = sandbox
-                .command(env!("CARGO_BIN_EXE_betadrift"))
-                .current_dir(dir)
-                .env("BETADRIFT_NOW", "2026-11-25T12:00:00Z")
-                .env("BETADRIFT_FAULT", step)
-                .arg("sync")
-                .output()
-                .unwrap();
-            use std::os::unix::process::ExitStatusExt;
-            assert_eq!(
-                run.status.signal(),
-                Some(9),
-                "{step}: killed by SIGKILL; {}",
-                String::from_utf8_lossy(&run.stderr)
-            );
-
-            let head = sandbox.git(dir, &["rev-parse", "HEAD"]).trim().to_owned();
-            let all = reachable(&sandbox, dir);
-            for c in old_commits.lines() {
-                assert!(all.contains(c), "{step}: old commit {c} is still reachable from a ref");
-            }
-            let moved = head != old_head;
-            assert!(
-                !moved || ["ref", "worktree-partial", "worktree", "post-update"].contains(step),
-                "{step}: HEAD moved too early"
-            );
-
-            let undo = sandbox.betadrift(dir, &["undo"]);
-            if ["locked", "objects"].contains(step) {
-                // Killed before the backup: nothing happened, nothing to undo.
-                undo.assert_error("nothing to undo");
-                assert_eq!(sandbox.git(dir, &["status", "--porcelain"]), "");
-                continue;
-            }
-            assert_eq!(undo.code, 0, "{step}: undo: {}{}", undo.stdout, undo.stderr);
-            assert_eq!(sandbox.git(dir, &["rev-parse", "HEAD"]).trim(), old_head, "{step}: undo restores HEAD");
-            assert_eq!(sandbox.git(dir, &["status", "--porcelain"]), "", "{step}: worktree and index restored");
-        }
+        sigkill_at_every_step(&|sandbox| sandbox.build(&clean_demo()), &["sync"]);
     }
 
     #[test]
@@ -241,27 +172,12 @@ mod crash_safety {
         let sandbox = Sandbox::new();
         let built = sandbox.build(&clean_demo());
         let dir = built.checkout.clone();
-        let old_head = sandbox.git(&dir, &["rev-parse", "HEAD"]).trim().to_owned();
-        let spawn = || {
-            sandbox
-                .command(env!("CARGO_BIN_EXE_betadrift"))
-                .current_dir(&dir)
-                .env("BETADRIFT_NOW", "2026-11-25T12:00:00Z")
-                .args(["sync", "--lock-wait", "0"])
-                .spawn()
-                .unwrap()
-        };
-        let (a, b) = (spawn(), spawn());
-        let codes = [a.wait_with_output().unwrap().status.code(), b.wait_with_output().unwrap().status.code()];
-        assert!(codes.contains(&Some(0)), "one sync succeeds: {codes:?}");
-        assert!(
-            codes.iter().all(|c| matches!(c, Some(0) | Some(2))),
-            "the other succeeds or refuses cleanly: {codes:?}"
-        );
-        assert_eq!(sandbox.git(&dir, &["status", "--porcelain"]), "");
-        sandbox.git(&dir, &["fsck", "--no-dangling"]);
-        let all = sandbox.git(&dir, &["rev-list", "--all"]);
-        assert!(all.contains(&old_head), "the old stack stays reachable");
+        let old_head = head(&sandbox, &dir);
+        let sync: &[&str] = &["sync", "--lock-wait", "0"];
+        let codes: Vec<i32> = at_once(&sandbox, &dir, &[sync, sync]).iter().map(|r| r.code).collect();
+        assert!(codes.contains(&0), "one sync succeeds: {codes:?}");
+        assert!(codes.iter().all(|c| matches!(c, 0 | 2)), "the other succeeds or refuses cleanly: {codes:?}");
+        assert_intact(&sandbox, &dir, &old_head);
         assert_eq!(commits(&sandbox, &dir, "origin/production").len(), 7);
     }
 }

@@ -22,6 +22,7 @@
 mod journal;
 mod worktree;
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -31,11 +32,15 @@ use serde::Serialize;
 
 pub use journal::{AuditEntry, Backup, Journal, backups, read_audit};
 
+use crate::clock::Clock;
+use crate::config::{Config, RepoConfig};
 use crate::error::{Error, Result};
 use crate::lock::{RepoLock, ensure_git_idle};
 use crate::objects::Overlay;
 use crate::repo::write::Ident;
 use crate::repo::{HeadBranch, Repo};
+use crate::sanitize::terminal_short;
+use crate::target::Target;
 
 /// The command a plan belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -133,6 +138,30 @@ pub struct Setup<'a> {
     pub lock_wait: Duration,
 }
 
+impl<'a> Setup<'a> {
+    /// The setup for rewriting `target`'s branch: its state directory, the
+    /// configured committer and post-update command, the actor from the
+    /// environment.
+    pub fn for_target(
+        target: &'a Target,
+        overlay: Option<&'a Overlay<'a, Repo>>,
+        config: &Config,
+        clock: Clock,
+        lock_wait: Duration,
+    ) -> Result<Setup<'a>> {
+        Ok(Setup {
+            repo: &target.repo,
+            overlay,
+            state_dir: state_dir(&target.repo, config, &target.name()),
+            committer: committer(&target.repo, config)?,
+            now: clock.now,
+            actor: actor(),
+            post_update: post_update(target.repo_config.as_ref(), config),
+            lock_wait,
+        })
+    }
+}
+
 /// What a rewrite did.
 #[derive(Debug, Clone)]
 pub struct Done {
@@ -187,6 +216,49 @@ pub fn execute(setup: &Setup<'_>, plan: &Plan, _permit: Permit) -> Result<Done> 
     let post_update_error = run_post_update(&setup.post_update, repo).err();
     fault_point("post-update");
     Ok(Done { old_head: plan.branch.oid, new_head, backup, post_update_error })
+}
+
+/// Refuses to plan a rewrite over a half-done git operation (which the
+/// rewrite would trample) or over uncommitted changes to tracked files (as
+/// git-sync-upstream and `git rebase` do). `execute` checks again under the
+/// lock; this early check keeps the refusal ahead of any planning output.
+pub fn refuse_unsafe_state(repo: &Repo, kind: Kind) -> Result<()> {
+    let command = kind.as_str();
+    if let Some(op) = repo.operation_in_progress() {
+        return Err(Error::Usage(format!(
+            "a git {op} is in progress in {}; finish or abort it before betadrift {command}, nothing was changed",
+            repo.display_path().display()
+        )));
+    }
+    let dirty = repo.dirty()?;
+    if dirty.blocks_rewrite() {
+        let first =
+            dirty.modified.iter().chain(&dirty.staged).chain(&dirty.conflicted).next().cloned().unwrap_or_default();
+        return Err(Error::Usage(format!(
+            "{} has uncommitted changes (first: {}); commit or stash them before betadrift {command}, nothing was changed",
+            repo.display_path().display(),
+            terminal_short(&first, 80)
+        )));
+    }
+    Ok(())
+}
+
+/// Tells what a rewrite did: where the branch moved, the backup ref that
+/// `undo` returns to, the snapshot tag. A failed post-update command is an
+/// error (exit 2) even though the branch moved: the deployment is behind.
+pub fn report_done(plan: &Plan, done: Done, out: &mut dyn Write) -> Result<()> {
+    let io = |e: std::io::Error| Error::io("writing", "standard output", e);
+    let short = |oid: Oid| oid.to_string()[..10].to_owned();
+    writeln!(out, "\nmoved {} from {} to {}", plan.branch.refname, short(done.old_head), short(done.new_head))
+        .map_err(io)?;
+    writeln!(out, "backup of the old tip: {}  (betadrift undo puts it back)", done.backup).map_err(io)?;
+    if let Some(tag) = &plan.snapshot_tag {
+        writeln!(out, "tagged {tag}").map_err(io)?;
+    }
+    match done.post_update_error {
+        Some(err) => Err(Error::Usage(format!("the branch moved, but {err}"))),
+        None => Ok(()),
+    }
 }
 
 /// The branch, the repository state and the working tree must be as the
@@ -253,6 +325,12 @@ fn run_post_update(argv: &[String], repo: &Repo) -> std::result::Result<(), Stri
         .status()
         .map_err(|e| format!("post-update command {program} could not start: {e}"))?;
     if status.success() { Ok(()) } else { Err(format!("post-update command {program} failed ({status})")) }
+}
+
+/// The command to run after the branch moved: the repository's own
+/// `post_update`, else `[sync] post_update`.
+pub fn post_update(repo_config: Option<&RepoConfig>, config: &Config) -> Vec<String> {
+    repo_config.and_then(|c| c.post_update.clone()).unwrap_or_else(|| config.sync.post_update.clone())
 }
 
 /// Who is running betadrift: `$SUDO_USER`, else `$USER`, else "unknown".

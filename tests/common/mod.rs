@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod crash;
 pub mod oracle;
 pub mod random;
 
@@ -123,11 +124,17 @@ impl From<Output> for Run {
 impl Run {
     /// Asserts a failure with exit code 2 and one line on stderr containing `needle`.
     pub fn assert_error(&self, needle: &str) {
-        assert_eq!(self.code, 2, "exit code; stderr: {}", self.stderr);
+        self.assert_refused(needle);
+        assert!(self.stdout.is_empty(), "nothing on stdout: {:?}", self.stdout);
+    }
+
+    /// Like [`Run::assert_error`], after whatever the command printed first
+    /// (a rewrite prints its plan, then refuses).
+    pub fn assert_refused(&self, needle: &str) {
+        assert_eq!(self.code, 2, "exit code; stdout: {}; stderr: {}", self.stdout, self.stderr);
         assert_eq!(self.stderr.lines().count(), 1, "one line on stderr: {:?}", self.stderr);
         assert!(self.stderr.starts_with("betadrift: error: "), "{}", self.stderr);
         assert!(self.stderr.contains(needle), "{:?} not in {:?}", needle, self.stderr);
-        assert!(self.stdout.is_empty(), "nothing on stdout: {:?}", self.stdout);
     }
 }
 
@@ -170,4 +177,24 @@ pub fn assert_unchanged(before: &BTreeMap<String, Vec<u8>>, after: &BTreeMap<Str
         added.is_empty() && removed.is_empty() && changed.is_empty(),
         "repository changed: added {added:?}, removed {removed:?}, changed {changed:?}"
     );
+}
+
+/// (tree, author line, message) of each commit in `upstream..HEAD`, oldest first.
+pub fn commits(sandbox: &Sandbox, dir: &Path, upstream: &str) -> Vec<(String, String, String)> {
+    let log = sandbox
+        .git(dir, &["log", "--reverse", "-z", "--format=%T%x01%an <%ae> %ad%x01%B", &format!("{upstream}..HEAD")]);
+    log.split('\0')
+        .filter(|e| !e.trim().is_empty())
+        .map(|e| {
+            let mut f = e.trim_start_matches('\n').splitn(3, '\u{1}');
+            let mut next = || f.next().unwrap_or_default().to_owned();
+            (next(), next(), next())
+        })
+        .collect()
+}
+
+/// Copies a directory tree with `cp -a` (a second checkout to run git in).
+pub fn copy_dir(from: &Path, to: &Path) {
+    let status = Command::new("cp").arg("-a").arg(from).arg(to).status().expect("cp");
+    assert!(status.success());
 }
