@@ -13,6 +13,7 @@ pub mod culprits;
 pub mod demo;
 pub mod error;
 pub mod fsutil;
+pub mod ledger;
 pub mod merge;
 pub mod message;
 pub mod objects;

@@ -36,10 +36,14 @@ pub struct Status {
 }
 
 impl Status {
-    /// Reads the status of `target`.
+    /// Reads the status of `target`, with first-seen times from the snapshot
+    /// tags and the ledger.
     pub fn gather(target: &Target, config: &Config, clock: Clock) -> Result<Status> {
         let options = StackOptions { snapshot_prefix: config.sync.snapshot_prefix.clone(), ..StackOptions::default() };
-        let stack = Stack::load(&target.repo, target.head.clone(), target.upstream.clone(), &options)?;
+        let mut stack = Stack::load(&target.repo, target.head.clone(), target.upstream.clone(), &options)?;
+        // Read-only: the ledger is read here, only `report` records into it.
+        let ledger = crate::ledger::Ledger::read(&crate::ledger::path(config, &target.repo))?;
+        ledger.apply(&target.repo, &target.name(), &mut stack)?;
         Status::from_stack(&target.repo, target.name(), stack, clock)
     }
 
