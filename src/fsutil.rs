@@ -27,7 +27,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .tempfile_in(dir)
         .map_err(|e| Error::io("creating a temporary file in", dir, e))?;
     if let Ok(meta) = std::fs::metadata(path) {
-        temp.as_file().set_permissions(meta.permissions()).map_err(|e| Error::io("setting permissions of", temp.path(), e))?;
+        temp.as_file()
+            .set_permissions(meta.permissions())
+            .map_err(|e| Error::io("setting permissions of", temp.path(), e))?;
     }
     temp.write_all(bytes).map_err(|e| Error::io("writing", temp.path(), e))?;
     temp.as_file().sync_all().map_err(|e| Error::io("syncing", temp.path(), e))?;
@@ -40,7 +42,8 @@ pub fn append_line(path: &Path, line: &str) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
     }
-    let mut file = OpenOptions::new().create(true).append(true).open(path).map_err(|e| Error::io("opening", path, e))?;
+    let mut file =
+        OpenOptions::new().create(true).append(true).open(path).map_err(|e| Error::io("opening", path, e))?;
     let mut buf = line.as_bytes().to_vec();
     buf.push(b'\n');
     file.write_all(&buf).map_err(|e| Error::io("appending to", path, e))?;
@@ -65,7 +68,8 @@ mod tests {
         write_atomic(&path, b"first\n").unwrap();
         write_atomic(&path, b"second\n").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"second\n");
-        let names: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> =
+            std::fs::read_dir(path.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, vec![std::ffi::OsString::from("report.prom")]);
     }
 
