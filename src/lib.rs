@@ -21,6 +21,7 @@ pub mod patchid;
 pub mod predict;
 pub mod renames;
 pub mod repo;
+pub mod report;
 pub mod sanitize;
 pub mod scenario;
 pub mod snapshots;
@@ -82,6 +83,10 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
                 check::render_text(&report, out).map_err(stdout_error)?;
             }
             Ok(if report.has_stops() { Outcome::Findings } else { Outcome::Clean })
+        }
+        Command::Report(args) => {
+            let clock = Clock::from_args(cli.now.as_deref())?;
+            report::run(&args, &config, clock, out)
         }
         Command::Demo(args) => {
             let clock = match cli.now.as_deref() {

@@ -61,7 +61,7 @@ impl Status {
         })
     }
 
-    fn age(&self, then: Timestamp) -> String {
+    pub(crate) fn age(&self, then: Timestamp) -> String {
         human_age(self.now.duration_since(then))
     }
 }
@@ -108,7 +108,7 @@ pub fn render_text(status: &Status, out: &mut dyn Write) -> std::io::Result<()> 
 }
 
 /// One line per upstream state that calls for a decision.
-fn hints(patches: &[Patch]) -> Vec<String> {
+pub(crate) fn hints(patches: &[Patch]) -> Vec<String> {
     let positions = |state: UpstreamState| -> Vec<String> {
         patches.iter().filter(|p| p.upstream.state == state).map(|p| format!("#{}", p.position)).collect()
     };
@@ -126,7 +126,7 @@ fn hints(patches: &[Patch]) -> Vec<String> {
     out
 }
 
-fn plural(n: usize, word: &str) -> String {
+pub(crate) fn plural(n: usize, word: &str) -> String {
     match n {
         1 => format!("1 {word}"),
         _ if word.ends_with("ch") => format!("{n} {word}es"),
@@ -134,7 +134,7 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
-fn dirty_summary(d: &Dirty) -> String {
+pub(crate) fn dirty_summary(d: &Dirty) -> String {
     let mut parts = Vec::new();
     for (label, paths) in
         [("conflicted", &d.conflicted), ("modified", &d.modified), ("staged", &d.staged), ("untracked", &d.untracked)]
@@ -151,34 +151,43 @@ fn dirty_summary(d: &Dirty) -> String {
     if parts.is_empty() { "clean".into() } else { parts.join("; ") }
 }
 
-fn patch_table(status: &Status) -> comfy_table::Table {
+pub(crate) fn patch_table(status: &Status) -> comfy_table::Table {
     let mut table = comfy_table::Table::new();
     table.load_style(comfy_table::presets::NOTHING);
-    table.set_header(["#", "commit", "subject", "author", "authored", "on box", "tasks", "change", "upstream"]);
+    table.set_header(PATCH_HEADER);
     for p in &status.stack.patches {
-        table.add_row(vec![
-            p.position.to_string(),
-            p.commit.oid.to_string()[..10].to_owned(),
-            terminal_short(&p.message.subject, 60),
-            terminal_short(&p.commit.author.name, 24),
-            status.age(p.commit.author_time.timestamp()),
-            p.first_seen.as_ref().map_or_else(|| "?".into(), |s| status.age(s.time)),
-            tasks_text(p),
-            p.message.change_id.as_deref().map_or_else(|| "-".into(), |c| format!("{}…", &c[..9])),
-            upstream_text(p),
-        ]);
+        table.add_row(patch_cells(status, p).to_vec());
     }
     table
 }
 
-fn tasks_text(p: &Patch) -> String {
+/// The columns of the patch table.
+pub(crate) const PATCH_HEADER: [&str; 9] =
+    ["#", "commit", "subject", "author", "authored", "on box", "tasks", "change", "upstream"];
+
+/// One row of the patch table, terminal-safe.
+pub(crate) fn patch_cells(status: &Status, p: &Patch) -> [String; 9] {
+    [
+        p.position.to_string(),
+        p.commit.oid.to_string()[..10].to_owned(),
+        terminal_short(&p.message.subject, 60),
+        terminal_short(&p.commit.author.name, 24),
+        status.age(p.commit.author_time.timestamp()),
+        p.first_seen.as_ref().map_or_else(|| "?".into(), |s| status.age(s.time)),
+        tasks_text(p),
+        p.message.change_id.as_deref().map_or_else(|| "-".into(), |c| format!("{}…", &c[..9])),
+        upstream_text(p),
+    ]
+}
+
+pub(crate) fn tasks_text(p: &Patch) -> String {
     if p.message.tasks.is_empty() {
         return "-".into();
     }
     p.message.tasks.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")
 }
 
-fn upstream_text(p: &Patch) -> String {
+pub(crate) fn upstream_text(p: &Patch) -> String {
     if p.is_merge() {
         return "merge (rebase drops it)".into();
     }
@@ -194,7 +203,7 @@ fn upstream_text(p: &Patch) -> String {
     }
 }
 
-fn state_summary(patches: &[Patch]) -> String {
+pub(crate) fn state_summary(patches: &[Patch]) -> String {
     let counts: Vec<String> = UpstreamState::ALL
         .iter()
         .filter_map(|&state| {
