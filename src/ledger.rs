@@ -34,23 +34,31 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// File name of the ledger inside the state directory.
 pub const FILE_NAME: &str = "ledger.json";
 
-/// The state directory of a repository: `[state] dir`, else `<git dir>/betadrift`.
-pub fn state_dir(config: &Config, repo: &Repo) -> PathBuf {
-    config.state.dir.clone().unwrap_or_else(|| repo.git_dir().join("betadrift"))
+/// Where the ledger of a repository lives: `<git dir>/betadrift/ledger.json`,
+/// or with a configured (shared) `[state] dir`, `<dir>/<name>/ledger.json`
+/// with the repository's name made into one safe path component.
+pub fn path(config: &Config, repo: &Repo, name: &str) -> PathBuf {
+    match &config.state.dir {
+        Some(dir) => dir.join(slug(name)).join(FILE_NAME),
+        None => repo.git_dir().join("betadrift").join(FILE_NAME),
+    }
 }
 
-/// Where the ledger of `repo` lives.
-pub fn path(config: &Config, repo: &Repo) -> PathBuf {
-    state_dir(config, repo).join(FILE_NAME)
+/// `operations/puppet` → `operations_puppet`: one path component, no dots first.
+fn slug(name: &str) -> String {
+    let s: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_".contains(c) { c } else { '_' }).collect();
+    if s.is_empty() { "_".into() } else { s }
 }
 
-/// The ledger file as stored.
+/// The ledger file as stored: one per repository.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LedgerFile {
     schema_version: u32,
-    /// Per repository name (a shared state directory holds several).
-    repositories: BTreeMap<String, BTreeMap<String, Entry>>,
+    /// The repository's name when the ledger was last written, for people.
+    repository: String,
+    /// Per patch identity ([`key`]).
+    patches: BTreeMap<String, Entry>,
 }
 
 /// One patch identity in the ledger.
@@ -112,19 +120,19 @@ impl Ledger {
         &self.path
     }
 
-    /// The entries of one repository.
-    pub fn entries(&self, repo_name: &str) -> Option<&BTreeMap<String, Entry>> {
-        self.file.repositories.get(repo_name)
+    /// The entries, by identity key.
+    pub fn entries(&self) -> &BTreeMap<String, Entry> {
+        &self.file.patches
     }
 
     /// Records every patch of `stack` not in the ledger yet as first seen
-    /// `now`. Returns whether anything was added.
+    /// `now`. Returns whether anything changed.
     pub fn record(&mut self, repo: &Repo, repo_name: &str, stack: &Stack, now: Timestamp) -> Result<bool> {
-        let starting = !self.file.repositories.contains_key(repo_name);
-        let entries = self.file.repositories.entry(repo_name.to_owned()).or_default();
-        let mut added = starting;
+        let starting = !self.exists;
+        let mut added = starting || self.file.repository != repo_name;
+        self.file.repository = repo_name.to_owned();
         for p in &stack.patches {
-            if let std::collections::btree_map::Entry::Vacant(slot) = entries.entry(key(&p.identity(repo)?)) {
+            if let std::collections::btree_map::Entry::Vacant(slot) = self.file.patches.entry(key(&p.identity(repo)?)) {
                 let subject = lossy(&p.message.subject).chars().take(200).collect();
                 slot.insert(Entry { first_seen: rfc3339(now), present_at_start: starting, subject });
                 added = true;
@@ -149,10 +157,12 @@ impl Ledger {
 
     /// Dates the patches of `stack` from the ledger where it is earlier than
     /// what the snapshot tags said.
-    pub fn apply(&self, repo: &Repo, repo_name: &str, stack: &mut Stack) -> Result<()> {
-        let Some(entries) = self.entries(repo_name) else { return Ok(()) };
+    pub fn apply(&self, repo: &Repo, stack: &mut Stack) -> Result<()> {
+        if self.file.patches.is_empty() {
+            return Ok(());
+        }
         for p in &mut stack.patches {
-            let Some(entry) = entries.get(&key(&p.identity(repo)?)) else { continue };
+            let Some(entry) = self.file.patches.get(&key(&p.identity(repo)?)) else { continue };
             if entry.present_at_start {
                 continue;
             }
@@ -175,12 +185,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ledger.json");
         let ledger = Ledger::read(&path).unwrap();
-        assert!(ledger.entries("x").is_none());
-        std::fs::write(&path, b"{\"schema_version\": 1, \"repositories\": {}, \"extra\": 1}").unwrap();
+        assert!(ledger.entries().is_empty());
+        std::fs::write(&path, b"{\"schema_version\": 1, \"repository\": \"r\", \"patches\": {}, \"extra\": 1}")
+            .unwrap();
         let err = Ledger::read(&path).unwrap_err().to_string();
         assert!(err.contains("ledger.json") && err.contains("extra"), "{err}");
-        std::fs::write(&path, b"{\"schema_version\": 9, \"repositories\": {}}").unwrap();
+        std::fs::write(&path, b"{\"schema_version\": 9, \"repository\": \"r\", \"patches\": {}}").unwrap();
         assert!(Ledger::read(&path).unwrap_err().to_string().contains("schema_version 9"));
+    }
+
+    #[test]
+    fn names_become_one_path_component() {
+        assert_eq!(slug("operations/puppet"), "operations_puppet");
+        assert_eq!(slug("../.."), "______");
+        assert_eq!(slug(""), "_");
     }
 
     #[test]
@@ -189,10 +207,10 @@ mod tests {
         let path = dir.path().join("state/ledger.json");
         let mut ledger = Ledger::read(&path).unwrap();
         let entry = Entry { first_seen: "2026-11-25T12:00:00Z".into(), present_at_start: false, subject: "s".into() };
-        ledger.file.repositories.entry("r".into()).or_default().insert("change-id:I1".into(), entry.clone());
+        ledger.file.patches.insert("change-id:I1".into(), entry.clone());
         ledger.save(true).unwrap();
         let again = Ledger::read(&path).unwrap();
-        assert_eq!(again.entries("r").unwrap()["change-id:I1"], entry);
+        assert_eq!(again.entries()["change-id:I1"], entry);
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(!text.contains("present_at_start"), "false flags are left out: {text}");
     }

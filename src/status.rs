@@ -42,8 +42,8 @@ impl Status {
         let options = StackOptions { snapshot_prefix: config.sync.snapshot_prefix.clone(), ..StackOptions::default() };
         let mut stack = Stack::load(&target.repo, target.head.clone(), target.upstream.clone(), &options)?;
         // Read-only: the ledger is read here, only `report` records into it.
-        let ledger = crate::ledger::Ledger::read(&crate::ledger::path(config, &target.repo))?;
-        ledger.apply(&target.repo, &target.name(), &mut stack)?;
+        let ledger = crate::ledger::Ledger::read(&crate::ledger::path(config, &target.repo, &target.name()))?;
+        ledger.apply(&target.repo, &mut stack)?;
         Status::from_stack(&target.repo, target.name(), stack, clock)
     }
 

@@ -33,6 +33,7 @@ use crate::clock::Clock;
 use crate::config::{Config, Links};
 use crate::error::{Error, Result};
 use crate::ledger::Ledger;
+use crate::repo::Repo;
 use crate::stack::{Patch, SeenSource, Stack, StackOptions};
 use crate::status::Status;
 use crate::target::{Target, UpstreamArgs};
@@ -285,14 +286,9 @@ fn gather_facts(
     let options = StackOptions { snapshot_prefix: config.sync.snapshot_prefix.clone(), ..StackOptions::default() };
     let mut stack = Stack::load(repo, target.head.clone(), target.upstream.clone(), &options)?;
     let t = crate::timing::phase("ledger");
-    let mut ledger = Ledger::read(&crate::ledger::path(config, repo))?;
-    if mode == LedgerMode::Record {
-        let recorded = ledger.record(repo, name, &stack, clock.now).and_then(|changed| ledger.save(changed));
-        if let Err(e) = recorded {
-            problems.push(format!("first-seen ledger not updated: {e}"));
-        }
+    if let Err(e) = use_ledger(repo, name, config, clock, mode, &mut stack) {
+        problems.push(format!("first-seen ledger not updated: {e}"));
     }
-    ledger.apply(repo, name, &mut stack)?;
     drop(t);
     let check = {
         let _t = crate::timing::phase("check");
@@ -302,6 +298,25 @@ fn gather_facts(
     let stale = stale_patches(&status.stack, clock.now, config.stale.after);
     let actions = actions(&status.stack, &repo_argument(target));
     Ok(Facts { status, check, stale, actions })
+}
+
+/// Records new patches in the ledger (in [`LedgerMode::Record`]) and dates
+/// the stack from it. A ledger that cannot be read or written is a problem
+/// of the run, not a reason to report nothing.
+fn use_ledger(
+    repo: &Repo,
+    name: &str,
+    config: &Config,
+    clock: Clock,
+    mode: LedgerMode,
+    stack: &mut Stack,
+) -> Result<()> {
+    let mut ledger = Ledger::read(&crate::ledger::path(config, repo, name))?;
+    if mode == LedgerMode::Record {
+        let changed = ledger.record(repo, name, stack, clock.now)?;
+        ledger.save(changed)?;
+    }
+    ledger.apply(repo, stack)
 }
 
 /// The `--repo` argument of suggested commands: the working tree.
