@@ -28,8 +28,10 @@ fn report(sandbox: &Sandbox, config: &Path, args: &[&str]) -> Run {
     sandbox.betadrift(sandbox.path(), &all)
 }
 
+/// Replaces the sandbox's path, as is and as Markdown escapes it.
 fn scrub(sandbox: &Sandbox, text: &str) -> String {
-    text.replace(&*sandbox.path().to_string_lossy(), "[SANDBOX]")
+    let path = sandbox.path().to_string_lossy();
+    text.replace(&*path, "[SANDBOX]").replace(&betadrift::sanitize::markdown_str(&path), "[SANDBOX]")
 }
 
 fn parse_json(text: &str) -> wire::Report {

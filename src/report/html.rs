@@ -49,7 +49,7 @@ pre { background: var(--card); border-radius: 6px; padding: 8px; overflow-x: aut
 ul { margin: 4px 0; padding-left: 20px; } li { overflow-wrap: anywhere; }
 @media (max-width: 700px) {
   body { padding: 8px; font-size: 14px; }
-  dl { grid-template-columns: 1fr; } dt { margin-top: 4px; }
+  dl { grid-template-columns: 6.5em 1fr; gap: 2px 8px; }
   table.cards thead { display: none; }
   table.cards tr { display: block; border: 1px solid var(--line); border-radius: 6px; margin: 0 0 8px; padding: 4px 0; }
   table.cards td { display: grid; grid-template-columns: 6.5em 1fr; gap: 8px; border: 0; padding: 2px 8px; }
@@ -126,28 +126,15 @@ fn badge(class: &str, text: &str) -> String {
     format!("<span class=\"badge {class}\">{}</span>", html_str(text))
 }
 
+/// The sections, most urgent first: on a phone, what made the alert fire
+/// must not be below thirteen patch cards.
 fn render_facts(report: &Report, r: &RepoReport, f: &Facts, out: &mut dyn Write) -> Result<()> {
-    writeln!(out, "<h3>Patches</h3>")?;
-    if f.patches().is_empty() {
-        writeln!(out, "<p class=\"muted\">No local patches: the branch is upstream as of the merge base.</p>")?;
-    } else {
-        let classes: Vec<&str> =
-            f.patches().iter().zip(&f.check.prediction.picks).map(|(p, pick)| row_class(p, &pick.outcome)).collect();
-        let rows: Vec<Vec<String>> = view::patch_rows(f).into_iter().map(|r| r.to_vec()).collect();
-        table(out, &view::PATCHES, &rows, &classes)?;
-    }
     let stops = view::stops(f, r.private);
     if !stops.is_empty() {
         writeln!(out, "<h3>Predicted rebase stops</h3>")?;
         for stop in &stops {
             render_stop(out, stop)?;
         }
-    }
-    let stale = view::stale_rows(f);
-    if !stale.is_empty() {
-        writeln!(out, "<h3>Stale patches</h3>")?;
-        writeln!(out, "<p class=\"muted\">{}</p>", html_str(&view::stale_rule(report)))?;
-        table(out, &view::STALE, &stale, &[])?;
     }
     let actions = view::actions(f);
     if !actions.is_empty() {
@@ -156,6 +143,13 @@ fn render_facts(report: &Report, r: &RepoReport, f: &Facts, out: &mut dyn Write)
             writeln!(out, "<p class=\"muted\">{}</p><pre>{}</pre>", html_str(&why), html_str(&command))?;
         }
     }
+    let stale = view::stale_rows(f);
+    if !stale.is_empty() {
+        writeln!(out, "<h3>Stale patches</h3>")?;
+        writeln!(out, "<p class=\"muted\">{}</p>", html_str(&view::stale_rule(report)))?;
+        table(out, &view::STALE, &stale, &[])?;
+    }
+    render_patches(f, out)?;
     let dirty = view::dirty_rows(f);
     if !dirty.is_empty() {
         writeln!(out, "<h3>Dirty files</h3>")?;
@@ -166,6 +160,17 @@ fn render_facts(report: &Report, r: &RepoReport, f: &Facts, out: &mut dyn Write)
         writeln!(out, "</ul>")?;
     }
     Ok(())
+}
+
+fn render_patches(f: &Facts, out: &mut dyn Write) -> Result<()> {
+    writeln!(out, "<h3>Patches</h3>")?;
+    if f.patches().is_empty() {
+        return writeln!(out, "<p class=\"muted\">No local patches: the branch is upstream as of the merge base.</p>");
+    }
+    let picks = &f.check.prediction.picks;
+    let classes: Vec<&str> = f.patches().iter().zip(picks).map(|(p, pick)| row_class(p, &pick.outcome)).collect();
+    let rows: Vec<Vec<String>> = view::patch_rows(f).into_iter().map(|r| r.to_vec()).collect();
+    table(out, &view::PATCHES, &rows, &classes)
 }
 
 /// Highlights stopping patches and mutes the ones upstream already has.
