@@ -49,16 +49,25 @@ impl Status {
 
     /// Completes a status from an already loaded stack.
     pub fn from_stack(repo: &Repo, repo_name: String, stack: Stack, clock: Clock) -> Result<Status> {
-        let _t = crate::timing::phase("dirty");
-        Ok(Status {
+        let dirty = {
+            let _t = crate::timing::phase("dirty");
+            repo.dirty()?
+        };
+        Ok(Status::from_parts(repo, repo_name, stack, dirty, clock))
+    }
+
+    /// Completes a status from a stack and a working-tree scan made elsewhere
+    /// (`report` scans on another thread while it predicts the rebase).
+    pub fn from_parts(repo: &Repo, repo_name: String, stack: Stack, dirty: Dirty, clock: Clock) -> Status {
+        Status {
             repo_name,
             repo_path: repo.display_path().display().to_string().trim_end_matches('/').to_owned(),
             stack,
-            dirty: repo.dirty()?,
+            dirty,
             operation: repo.operation_in_progress(),
             last_fetch: repo.last_fetch(),
             now: clock.now,
-        })
+        }
     }
 
     pub(crate) fn age(&self, then: Timestamp) -> String {

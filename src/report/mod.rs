@@ -290,11 +290,24 @@ fn gather_facts(
         problems.push(format!("first-seen ledger not updated: {e}"));
     }
     drop(t);
-    let check = {
-        let _t = crate::timing::phase("check");
-        check_stack(repo, name.to_owned(), stack.clone(), target.private(), false)?
-    };
-    let status = Status::from_stack(repo, name.to_owned(), stack, clock)?;
+    // The working-tree scan reads files, the prediction reads objects: on a
+    // second core they overlap.
+    let (check, dirty) = std::thread::scope(|scope| {
+        let workdir = repo.workdir().map(Path::to_owned);
+        let dirty = scope.spawn(move || {
+            let _t = crate::timing::phase("dirty (in parallel)");
+            let path = workdir.ok_or_else(|| Error::Usage("the checkout has no working tree".into()))?;
+            Repo::discover(&path)?.dirty()
+        });
+        let check = {
+            let _t = crate::timing::phase("check");
+            check_stack(repo, name.to_owned(), stack.clone(), target.private(), false)
+        };
+        let dirty = dirty.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (check, dirty)
+    });
+    let status = Status::from_parts(repo, name.to_owned(), stack, dirty?, clock);
+    let check = check?;
     let stale = stale_patches(&status.stack, clock.now, config.stale.after);
     let actions = actions(&status.stack, &repo_argument(target));
     Ok(Facts { status, check, stale, actions })
