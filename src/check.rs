@@ -98,7 +98,10 @@ pub fn check_stack(repo: &Repo, repo_name: String, stack: Stack, private: bool, 
         })
         .collect();
     let overlay = Overlay::new(repo);
+    let t = crate::timing::phase("check: predict");
     let prediction = predict(repo, &overlay, &stack.index, &locals, stack.upstream.oid, stack.merge_base, each)?;
+    drop(t);
+    let _t = crate::timing::phase("check: explain");
     let base_tree = repo.commit_tree_and_time(stack.merge_base)?.0;
     let mut details = Vec::with_capacity(prediction.picks.len());
     for pick in &prediction.picks {
