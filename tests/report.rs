@@ -128,6 +128,25 @@ mod demo {
     }
 
     #[test]
+    fn promtool_accepts_the_metrics_when_installed() {
+        let Ok(mut child) = std::process::Command::new("promtool")
+            .args(["check", "metrics"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+        else {
+            eprintln!("promtool not installed (apt-get install prometheus): skipped");
+            return;
+        };
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(demo_report("prometheus").as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let said = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success() && said.trim().is_empty(), "promtool check metrics: {said}");
+    }
+
+    #[test]
     fn html_is_self_contained() {
         let html = demo_report("html");
         assert_self_contained(&html);
