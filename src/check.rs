@@ -17,7 +17,7 @@ use crate::error::Result;
 use crate::merge::{Conflict, ConflictKind, Version};
 use crate::message::MessageInfo;
 use crate::objects::{Kind, ObjectRead, Overlay, kind_of};
-use crate::predict::{Local, Outcome, Prediction, Stop, predict, subject_line};
+use crate::predict::{Local, Outcome, Prediction, Stop, predict_without};
 use crate::repo::{Person, Repo};
 use crate::sanitize::{lossy, terminal, terminal_short};
 use crate::stack::{Stack, StackOptions};
@@ -85,28 +85,31 @@ pub fn check(target: &Target, config: &Config, each: bool) -> Result<CheckReport
 
 /// Like [`check`], for an already loaded stack.
 pub fn check_stack(repo: &Repo, repo_name: String, stack: Stack, private: bool, each: bool) -> Result<CheckReport> {
-    let locals: Vec<Local> = stack
-        .patches
-        .iter()
-        .map(|p| Local {
-            oid: p.commit.oid,
-            tree: p.commit.tree,
-            parent_tree: p.parent_tree,
-            change_id: p.message.change_id.clone(),
-            is_merge: p.is_merge(),
-            subject_line: subject_line(&p.commit.message),
-        })
-        .collect();
-    let overlay = Overlay::new(repo);
+    check_stack_in(repo, &Overlay::new(repo), repo_name, stack, private, each, &[])
+}
+
+/// Like [`check_stack`], keeping new objects in `overlay` (for a rewrite to
+/// persist), with the patches at `removed` (indices) left out.
+pub fn check_stack_in(
+    repo: &Repo,
+    overlay: &Overlay<'_, Repo>,
+    repo_name: String,
+    stack: Stack,
+    private: bool,
+    each: bool,
+    removed: &[usize],
+) -> Result<CheckReport> {
+    let locals: Vec<Local> = stack.patches.iter().map(Local::from_patch).collect();
     let t = crate::timing::phase("check: predict");
-    let prediction = predict(repo, &overlay, &stack.index, &locals, stack.upstream.oid, stack.merge_base, each)?;
+    let prediction =
+        predict_without(repo, overlay, &stack.index, &locals, stack.upstream.oid, stack.merge_base, each, removed)?;
     drop(t);
     let _t = crate::timing::phase("check: explain");
     let base_tree = repo.commit_tree_and_time(stack.merge_base)?.0;
     let mut details = Vec::with_capacity(prediction.picks.len());
     for pick in &prediction.picks {
         details.push(match &pick.outcome {
-            Outcome::Conflict(stop) => explain(repo, &overlay, &stack, base_tree, stop, private)?,
+            Outcome::Conflict(stop) => explain(repo, overlay, &stack, base_tree, stop, private)?,
             _ => Vec::new(),
         });
     }
@@ -253,6 +256,7 @@ pub(crate) fn outcome_text(outcome: &Outcome) -> String {
         Outcome::BecomesEmpty => "becomes empty, dropped".into(),
         Outcome::Conflict(_) => "STOPS: conflict".into(),
         Outcome::MergeCommit => "merge, dropped".into(),
+        Outcome::Removed => "removed".into(),
     }
 }
 

@@ -41,6 +41,14 @@ pub enum Command {
     /// Exit status: 0, or 1 if a --fail-on condition holds, or 2 if a
     /// repository could not be read (after writing everything else).
     Report(ReportArgs),
+    /// Rebase the stack onto upstream if, and only if, it will go through cleanly
+    ///
+    /// Replaces git-sync-upstream. Exit status: 0 synced (or nothing to do),
+    /// 1 refused because a patch would stop on a conflict (nothing changed),
+    /// 2 on error.
+    Sync(SyncArgs),
+    /// Put the branch back to a backup ref, or roll back an interrupted rewrite
+    Undo(UndoArgs),
     /// Build a realistic demo puppetmaster and show its status
     Demo(DemoArgs),
 }
@@ -117,6 +125,51 @@ pub struct ReportArgs {
     /// Exit 1 when this holds in any repository; may repeat or take a comma list
     #[arg(long, value_enum, value_delimiter = ',', value_name = "WHAT")]
     pub fail_on: Vec<crate::report::FailOn>,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub repo: RepoArgs,
+
+    /// Fetch the branch's remote first
+    #[arg(long)]
+    pub fetch: bool,
+
+    /// Drop patches whose Change-Id upstream has merged instead of letting them block
+    #[arg(long)]
+    pub drop_merged: bool,
+
+    /// Show what would happen and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Seconds to wait for another betadrift working on the same repository
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub lock_wait: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct UndoArgs {
+    /// The checkout [default: the repository containing the current directory]
+    #[arg(long, value_name = "PATH")]
+    pub repo: Option<PathBuf>,
+
+    /// The backup to return to (see --list) [default: the newest]
+    #[arg(value_name = "BACKUP")]
+    pub backup: Option<String>,
+
+    /// List the backups and the rewrites that made them
+    #[arg(long, conflicts_with = "backup")]
+    pub list: bool,
+
+    /// Show what would happen and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Seconds to wait for another betadrift working on the same repository
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub lock_wait: u64,
 }
 
 #[derive(Debug, Args)]

@@ -14,21 +14,26 @@ pub mod demo;
 pub mod error;
 pub mod fsutil;
 pub mod ledger;
+pub mod lock;
 pub mod merge;
 pub mod message;
 pub mod objects;
 pub mod patchid;
 pub mod predict;
+pub mod progress;
 pub mod renames;
 pub mod repo;
 pub mod report;
+pub mod rewrite;
 pub mod sanitize;
 pub mod scenario;
 pub mod snapshots;
 pub mod stack;
 pub mod status;
+pub mod sync;
 pub mod target;
 pub mod timing;
+pub mod undo;
 pub mod upstream;
 pub mod xdiff;
 
@@ -87,6 +92,26 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
         Command::Report(args) => {
             let clock = Clock::from_args(cli.now.as_deref())?;
             report::run(&args, &config, clock, out)
+        }
+        Command::Sync(args) => {
+            let clock = Clock::from_args(cli.now.as_deref())?;
+            let options = sync::SyncOptions {
+                fetch: args.fetch,
+                drop_merged: args.drop_merged,
+                dry_run: args.dry_run,
+                lock_wait: std::time::Duration::from_secs(args.lock_wait),
+            };
+            sync::run(args.repo.repo.as_deref(), &args.repo.upstream_args(), &config, clock, &options, out)
+        }
+        Command::Undo(args) => {
+            if args.list {
+                undo::list(args.repo.as_deref(), &config, out)?;
+            } else {
+                let clock = Clock::from_args(cli.now.as_deref())?;
+                let wait = std::time::Duration::from_secs(args.lock_wait);
+                undo::run(args.repo.as_deref(), args.backup.as_deref(), &config, clock, args.dry_run, wait, out)?;
+            }
+            Ok(Outcome::Clean)
         }
         Command::Demo(args) => {
             let clock = match cli.now.as_deref() {

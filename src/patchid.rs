@@ -48,7 +48,7 @@ pub struct FileChange {
 /// The files that differ between two trees, in path order, as git's
 /// recursive tree diff reports them: a file replaced by a directory (or the
 /// reverse) is a deletion plus additions.
-pub fn diff_trees(objects: &impl ObjectRead, old: Option<Oid>, new: Option<Oid>) -> Result<Vec<FileChange>> {
+pub fn diff_trees(objects: &(impl ObjectRead + ?Sized), old: Option<Oid>, new: Option<Oid>) -> Result<Vec<FileChange>> {
     let mut out = Vec::new();
     if old != new {
         let load = |t: Option<Oid>| t.map(|t| objects.tree(t)).transpose();
@@ -58,7 +58,7 @@ pub fn diff_trees(objects: &impl ObjectRead, old: Option<Oid>, new: Option<Oid>)
 }
 
 fn walk(
-    objects: &impl ObjectRead,
+    objects: &(impl ObjectRead + ?Sized),
     prefix: &mut Vec<u8>,
     a: Option<&Tree>,
     b: Option<&Tree>,

@@ -30,6 +30,8 @@ pub enum Outcome {
     Conflict(Stop),
     /// A merge commit: `git rebase` without `--rebase-merges` drops it.
     MergeCommit,
+    /// Left out on request (`drop`, `sync --drop-merged`).
+    Removed,
 }
 
 impl Outcome {
@@ -41,6 +43,7 @@ impl Outcome {
             Outcome::BecomesEmpty => "becomes-empty",
             Outcome::Conflict(_) => "conflict",
             Outcome::MergeCommit => "merge-commit",
+            Outcome::Removed => "removed",
         }
     }
 
@@ -114,6 +117,21 @@ pub fn predict(
     merge_base: Oid,
     each: bool,
 ) -> Result<Prediction> {
+    predict_without(repo, overlay, index, locals, upstream, merge_base, each, &[])
+}
+
+/// Like [`predict`], with the local commits at `removed` (indices) left out.
+#[allow(clippy::too_many_arguments)]
+pub fn predict_without(
+    repo: &Repo,
+    overlay: &Overlay<'_, Repo>,
+    index: &UpstreamIndex,
+    locals: &[Local],
+    upstream: Oid,
+    merge_base: Oid,
+    each: bool,
+    removed: &[usize],
+) -> Result<Prediction> {
     let upstream_tree = repo.commit_tree_and_time(upstream)?.0;
     let changes: Vec<LocalChange> = locals
         .iter()
@@ -126,22 +144,63 @@ pub fn predict(
         })
         .collect();
     let cherry = index.cherry_picked(repo, &changes)?;
-    let mut tip = upstream_tree;
+    let skip: Vec<Skip> = cherry
+        .iter()
+        .enumerate()
+        .map(|(i, c)| match c {
+            _ if removed.contains(&i) => Skip::Removed,
+            Some(matched) => Skip::Upstream(*matched),
+            None => Skip::No,
+        })
+        .collect();
+    let (picks, result_tree) = replay(repo, overlay, upstream_tree, locals, &skip, each)?;
+    Ok(Prediction { upstream, merge_base, picks, result_tree })
+}
+
+/// Whether the replay leaves a commit out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skip {
+    /// Pick it.
+    No,
+    /// Upstream has it (this commit).
+    Upstream(Oid),
+    /// Left out on request.
+    Removed,
+}
+
+/// Replays `locals` onto the tree `onto` as `git rebase` does, leaving out
+/// what `skip` says (missing entries mean [`Skip::No`]); with `each`, also
+/// tries every commit alone on `onto`. Returns the picks and the final tree.
+pub fn replay<R: ObjectRead>(
+    repo: &Repo,
+    overlay: &Overlay<'_, R>,
+    onto: Oid,
+    locals: &[Local],
+    skip: &[Skip],
+    each: bool,
+) -> Result<(Vec<Pick>, Oid)> {
+    let mut tip = onto;
     let mut picks = Vec::with_capacity(locals.len());
     for (i, local) in locals.iter().enumerate() {
-        let outcome = match (local.is_merge, cherry[i]) {
+        let skip = skip.get(i).copied().unwrap_or(Skip::No);
+        let upstreamed = match skip {
+            Skip::Upstream(matched) => Some(matched),
+            _ => None,
+        };
+        let outcome = match (local.is_merge, skip) {
             (true, _) => Outcome::MergeCommit,
-            (false, Some(matched)) => Outcome::AlreadyUpstream { matched },
-            (false, None) => {
+            (false, Skip::Upstream(matched)) => Outcome::AlreadyUpstream { matched },
+            (false, Skip::Removed) => Outcome::Removed,
+            (false, Skip::No) => {
                 let (outcome, new_tip) = pick(repo, overlay, local, tip)?;
                 tip = new_tip;
                 outcome
             }
         };
-        let alone = if each && !local.is_merge {
-            Some(match cherry[i] {
+        let alone = if each && !local.is_merge && skip != Skip::Removed {
+            Some(match upstreamed {
                 Some(matched) => Outcome::AlreadyUpstream { matched },
-                None => pick(repo, overlay, local, upstream_tree)?.0,
+                None => pick(repo, overlay, local, onto)?.0,
             })
         } else {
             None
@@ -149,7 +208,7 @@ pub fn predict(
         let tree = (outcome == Outcome::Applies).then_some(tip);
         picks.push(Pick { commit: local.oid, position: i + 1, outcome, alone, tree });
     }
-    Ok(Prediction { upstream, merge_base, picks, result_tree: tip })
+    Ok((picks, tip))
 }
 
 /// Cherry-picks one commit onto `tip`; returns the outcome and the new tip.
@@ -170,6 +229,20 @@ fn pick<R: ObjectRead>(repo: &Repo, overlay: &Overlay<'_, R>, local: &Local, tip
         return Ok((Outcome::BecomesEmpty, tip));
     }
     Ok((Outcome::Applies, merged.tree))
+}
+
+impl Local {
+    /// The replay's view of a stack patch.
+    pub fn from_patch(p: &crate::stack::Patch) -> Local {
+        Local {
+            oid: p.commit.oid,
+            tree: p.commit.tree,
+            parent_tree: p.parent_tree,
+            change_id: p.message.change_id.clone(),
+            is_merge: p.is_merge(),
+            subject_line: subject_line(&p.commit.message),
+        }
+    }
 }
 
 /// The labels the sequencer gives a pick: "HEAD" and "<abbrev> (<subject>)".

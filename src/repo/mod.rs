@@ -18,6 +18,7 @@ use crate::error::{Error, GitContext, Result};
 use crate::objects::{Blob, Entry, ObjectRead, Tree};
 
 pub mod build;
+pub mod write;
 
 /// A person as recorded in a commit: raw bytes, possibly not UTF-8.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

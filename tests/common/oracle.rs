@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use betadrift::objects::Overlay;
-use betadrift::predict::{Local, Outcome, predict, subject_line};
+use betadrift::predict::{Local, Outcome, predict};
 use betadrift::repo::Repo;
 use betadrift::stack::{Stack, StackOptions};
 
@@ -107,18 +107,7 @@ pub fn predicted(checkout: &Path, upstream: &str) -> Rebase {
     let up = repo.resolve_upstream(&head, Some(upstream)).expect("upstream");
     let options = StackOptions { snapshot_prefix: String::new(), ..StackOptions::default() };
     let stack = Stack::load(&repo, head, up, &options).expect("stack");
-    let locals: Vec<Local> = stack
-        .patches
-        .iter()
-        .map(|p| Local {
-            oid: p.commit.oid,
-            tree: p.commit.tree,
-            parent_tree: p.parent_tree,
-            change_id: p.message.change_id.clone(),
-            is_merge: p.is_merge(),
-            subject_line: subject_line(&p.commit.message),
-        })
-        .collect();
+    let locals: Vec<Local> = stack.patches.iter().map(Local::from_patch).collect();
     let overlay = Overlay::new(&repo);
     let prediction = predict(&repo, &overlay, &stack.index, &locals, stack.upstream.oid, stack.merge_base, false)
         .expect("prediction");
@@ -134,7 +123,7 @@ pub fn predicted(checkout: &Path, upstream: &str) -> Rebase {
                 Outcome::Conflict(stop) => {
                     Fate::Stopped(stop.unmerged.iter().map(|u| String::from_utf8_lossy(&u.path).into_owned()).collect())
                 }
-                Outcome::MergeCommit => unreachable!(),
+                Outcome::MergeCommit | Outcome::Removed => unreachable!(),
             };
             (p.commit.to_string(), fate)
         })

@@ -1,0 +1,232 @@
+//! `betadrift sync`: a safe replacement for git-sync-upstream.
+//!
+//! The script rebases in a scratch clone every ten minutes and, when the
+//! rebase stops, logs an error, exits 0 and leaves the puppetmaster stuck.
+//! `sync` predicts first: if any patch would stop, it changes nothing, says
+//! which patches block and which upstream changes they collide with, and
+//! exits 1. Otherwise it builds the rebased commits in memory and moves the
+//! branch with the same safety as `drop`: lock, backup ref, audit line,
+//! compare-and-swap, then only the changed files; then it tags the snapshot
+//! and runs the post-update command (deployment-prep deploys the code).
+
+use std::io::Write;
+use std::time::Duration;
+
+use crate::check::{CheckReport, check_stack_in, render_text as render_check};
+use crate::clock::{Clock, rfc3339};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::objects::Overlay;
+use crate::predict::Outcome;
+use crate::rewrite::{self, Change, Kind, Permit, Plan, PlannedCommit, Removal, Setup};
+use crate::sanitize::{lossy, terminal, terminal_short};
+use crate::stack::{Stack, StackOptions};
+use crate::target::{Target, UpstreamArgs};
+use crate::upstream::{MatchedBy, UpstreamState};
+
+/// What `sync` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct SyncOptions {
+    pub fetch: bool,
+    pub drop_merged: bool,
+    pub dry_run: bool,
+    pub lock_wait: Duration,
+}
+
+/// Runs `sync` on one repository and reports on `out`.
+pub fn run(
+    path: Option<&std::path::Path>,
+    upstream: &UpstreamArgs,
+    config: &Config,
+    clock: Clock,
+    options: &SyncOptions,
+    out: &mut dyn Write,
+) -> Result<crate::Outcome> {
+    let io = |e: std::io::Error| Error::io("writing", "standard output", e);
+    let mut target = Target::open(path, upstream, config)?;
+    if options.fetch {
+        fetch(&target)?;
+        let repo = crate::repo::Repo::discover(target.repo.display_path())?;
+        target = Target::resolve(repo, upstream, target.repo_config.clone())?;
+    }
+    refuse_unsafe_state(&target)?;
+    let options_stack = StackOptions { snapshot_prefix: String::new(), ..StackOptions::default() };
+    let stack = Stack::load(&target.repo, target.head.clone(), target.upstream.clone(), &options_stack)?;
+    if stack.behind == 0 {
+        writeln!(
+            out,
+            "{} is up to date with {}: nothing to do",
+            terminal(stack.head.name.as_bytes()),
+            terminal(stack.upstream.name.as_bytes())
+        )
+        .map_err(io)?;
+        return Ok(crate::Outcome::Clean);
+    }
+    let removed: Vec<usize> = if options.drop_merged { merged_by_change_id(&stack) } else { Vec::new() };
+    let overlay = Overlay::new(&target.repo);
+    let report = check_stack_in(&target.repo, &overlay, target.name(), stack, target.private(), false, &removed)?;
+    if report.has_stops() {
+        writeln!(
+            out,
+            "sync refused: the rebase onto {} would stop, so nothing was changed.\n",
+            terminal(report.stack.upstream.name.as_bytes())
+        )
+        .map_err(io)?;
+        render_check(&report, out).map_err(io)?;
+        return Ok(crate::Outcome::Findings);
+    }
+    let old_tree = target.repo.commit_tree_and_time(report.stack.head.oid)?.0;
+    let plan = plan(&report, old_tree, config, clock);
+    write_plan(&plan, &report, out).map_err(io)?;
+    if options.dry_run {
+        writeln!(out, "\n--dry-run: nothing was changed").map_err(io)?;
+        return Ok(crate::Outcome::Clean);
+    }
+    let setup = Setup {
+        repo: &target.repo,
+        overlay: Some(&overlay),
+        state_dir: rewrite::state_dir(&target.repo, config, &target.name()),
+        committer: rewrite::committer(&target.repo, config)?,
+        now: clock.now,
+        actor: rewrite::actor(),
+        post_update: post_update(&target, config),
+        lock_wait: options.lock_wait,
+    };
+    let done = rewrite::execute(&setup, &plan, Permit::granted())?;
+    writeln!(out, "\nmoved {} from {} to {}", plan.branch.refname, short(done.old_head), short(done.new_head))
+        .map_err(io)?;
+    writeln!(out, "backup of the old tip: {}  (betadrift undo puts it back)", done.backup).map_err(io)?;
+    if let Some(tag) = &plan.snapshot_tag {
+        writeln!(out, "tagged {tag}").map_err(io)?;
+    }
+    if let Some(err) = done.post_update_error {
+        return Err(Error::Usage(format!("the branch moved, but {err}")));
+    }
+    Ok(crate::Outcome::Clean)
+}
+
+fn short(oid: git2::Oid) -> String {
+    oid.to_string()[..10].to_owned()
+}
+
+/// Fetches the branch's remote, with progress on a terminal.
+fn fetch(target: &Target) -> Result<()> {
+    let remote = target.repo.branch_remote(&target.head.name);
+    let bar = crate::progress::counter(&format!("fetching {remote}"));
+    target.repo.fetch(&remote, &mut |done, total| bar.update(done, total))
+}
+
+/// As git-sync-upstream does, refuse on local edits; and on half-done git
+/// operations, which a rebase would trample.
+fn refuse_unsafe_state(target: &Target) -> Result<()> {
+    let repo = &target.repo;
+    if let Some(op) = repo.operation_in_progress() {
+        return Err(Error::Usage(format!(
+            "a git {op} is in progress in {}; finish or abort it before syncing",
+            repo.display_path().display()
+        )));
+    }
+    let dirty = repo.dirty()?;
+    if dirty.blocks_rewrite() {
+        let first =
+            dirty.modified.iter().chain(&dirty.staged).chain(&dirty.conflicted).next().cloned().unwrap_or_default();
+        return Err(Error::Usage(format!(
+            "{} has uncommitted changes (first: {}); commit or stash them before syncing, nothing was changed",
+            repo.display_path().display(),
+            terminal_short(&first, 80)
+        )));
+    }
+    Ok(())
+}
+
+/// Patches whose Change-Id upstream has merged (and not reverted).
+fn merged_by_change_id(stack: &Stack) -> Vec<usize> {
+    stack
+        .patches
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| {
+            p.upstream.matched_by == Some(MatchedBy::ChangeId)
+                && matches!(p.upstream.state, UpstreamState::Merged | UpstreamState::MergedDiffers)
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// The rewrite: the applied picks, in order, on top of upstream.
+fn plan(report: &CheckReport, old_tree: git2::Oid, config: &Config, clock: Clock) -> Plan {
+    let s = &report.stack;
+    let p = &report.prediction;
+    let mut commits = Vec::new();
+    let mut removed = Vec::new();
+    for (pick, patch) in p.picks.iter().zip(&s.patches) {
+        let why = match &pick.outcome {
+            Outcome::Applies => {
+                commits
+                    .push(PlannedCommit { original: pick.commit, tree: pick.tree.expect("applied picks have a tree") });
+                continue;
+            }
+            Outcome::AlreadyUpstream { matched } => format!("already upstream as {}", short(*matched)),
+            Outcome::BecomesEmpty => "changes nothing on the new upstream".to_owned(),
+            Outcome::Removed => "merged upstream (--drop-merged)".to_owned(),
+            Outcome::MergeCommit => "merge commit (rebase drops merges)".to_owned(),
+            Outcome::Conflict(_) => unreachable!("plans are only made for clean predictions"),
+        };
+        removed.push(Removal {
+            commit: pick.commit.to_string(),
+            position: pick.position,
+            subject: lossy(&patch.message.subject),
+            change_id: patch.message.change_id.clone(),
+            why,
+        });
+    }
+    let snapshot_tag = config
+        .sync
+        .snapshot_tags
+        .then(|| format!("{}{}", config.sync.snapshot_prefix, clock.now.strftime("%Y%m%d%H%M")));
+    Plan {
+        kind: Kind::Sync,
+        branch: s.head.clone(),
+        old_tree,
+        change: Change::Commits { base: s.upstream.oid, commits },
+        new_tree: p.result_tree,
+        removed,
+        reason: Some(format!("sync onto {} at {}", s.upstream.name, rfc3339(clock.now))),
+        forced: false,
+        upstream: Some(s.upstream.oid),
+        snapshot_tag,
+        recovering: None,
+    }
+}
+
+fn post_update(target: &Target, config: &Config) -> Vec<String> {
+    target.repo_config.as_ref().and_then(|c| c.post_update.clone()).unwrap_or_else(|| config.sync.post_update.clone())
+}
+
+fn write_plan(plan: &Plan, report: &CheckReport, out: &mut dyn Write) -> std::io::Result<()> {
+    let s = &report.stack;
+    let kept = match &plan.change {
+        Change::Commits { commits, .. } => commits.len(),
+        Change::Existing(_) => 0,
+    };
+    writeln!(
+        out,
+        "rebase {} onto {} ({} new upstream commits): {} patches kept, {} dropped",
+        terminal(s.head.name.as_bytes()),
+        terminal(s.upstream.name.as_bytes()),
+        s.behind,
+        kept,
+        plan.removed.len()
+    )?;
+    for r in &plan.removed {
+        writeln!(
+            out,
+            "  drop #{} {} {}: {}",
+            r.position,
+            &r.commit[..10],
+            terminal_short(r.subject.as_bytes(), 60),
+            r.why
+        )?;
+    }
+    Ok(())
+}
