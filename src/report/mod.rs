@@ -16,7 +16,6 @@
 mod html;
 mod json;
 mod markdown;
-mod progress;
 mod prometheus;
 mod text;
 mod view;
@@ -232,11 +231,11 @@ pub enum LedgerMode {
 
 /// Builds the report for `sources`.
 pub fn build(sources: &[Source], config: &Config, clock: Clock, ledger: LedgerMode) -> Report {
-    let progress = progress::Progress::start();
+    let progress = crate::progress::Spinner::start();
     let repos = sources
         .iter()
         .map(|source| {
-            progress.set(&source.name);
+            progress.set(&format!("reading {}", source.name));
             gather(source, config, clock, ledger)
         })
         .collect();
