@@ -197,7 +197,7 @@ mod tests {
     #[test]
     fn names_become_one_path_component() {
         assert_eq!(slug("operations/puppet"), "operations_puppet");
-        assert_eq!(slug("../.."), "______");
+        assert_eq!(slug("../.."), "_____");
         assert_eq!(slug(""), "_");
     }
 

@@ -490,3 +490,33 @@ pub fn run(
         Ok(crate::Outcome::Clean)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_come_from_extensions_or_the_flag() {
+        let files = [PathBuf::from("a.prom"), PathBuf::from("b.html"), PathBuf::from("c.md")];
+        let outputs = Outputs::new(None, &files).unwrap();
+        let formats: Vec<Format> = outputs.targets.iter().map(|t| t.0).collect();
+        assert_eq!(formats, [Format::Prometheus, Format::Html, Format::Markdown]);
+        assert_eq!(Outputs::new(None, &[]).unwrap().targets, [(Format::Text, None)]);
+        let one = Outputs::new(Some(Format::Json), &[PathBuf::from("x.txt")]).unwrap();
+        assert_eq!(one.targets, [(Format::Json, Some(PathBuf::from("x.txt")))]);
+        assert!(Outputs::new(None, &[PathBuf::from("noext")]).is_err());
+        assert!(Outputs::new(Some(Format::Html), &files).is_err());
+    }
+
+    #[test]
+    fn sources_are_the_config_unless_a_repository_is_given() {
+        let config =
+            Config::parse("[[repository]]\nname = \"a\"\npath = \"/a\"\n[[repository]]\npath = \"/b\"\n").unwrap();
+        let names: Vec<String> = sources(None, &UpstreamArgs::default(), &config).into_iter().map(|s| s.name).collect();
+        assert_eq!(names, ["a", "/b"]);
+        let one = sources(Some(Path::new("/c")), &UpstreamArgs::default(), &config);
+        assert_eq!((one.len(), one[0].name.as_str()), (1, "/c"));
+        let upstream = UpstreamArgs { rev: Some("HEAD~1".into()), ..UpstreamArgs::default() };
+        assert_eq!(sources(None, &upstream, &config)[0].path, None, "--upstream alone: the current directory");
+    }
+}
