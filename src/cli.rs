@@ -51,6 +51,14 @@ pub enum Command {
     Undo(UndoArgs),
     /// Build a realistic demo puppetmaster and show its status
     Demo(DemoArgs),
+    /// Record, list and explain who agreed that which local patches may be removed
+    ///
+    /// A patch's decision comes from the most specific source: a rule for its
+    /// Change-Id, then its own Uncherry-Pick: trailer, then a rule for one of
+    /// its tasks (the strictest), its author, the default rule, and last the
+    /// built-in `ask`. Rules live in the repository's policy file (see
+    /// docs/consent.md); these commands change nothing else.
+    Consent(ConsentArgs),
 }
 
 /// Which repository and upstream to look at.
@@ -170,6 +178,109 @@ pub struct UndoArgs {
     /// Seconds to wait for another betadrift working on the same repository
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
     pub lock_wait: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ConsentArgs {
+    #[command(subcommand)]
+    pub command: ConsentCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConsentCommand {
+    /// Record a decision for a change, task, author or the default (replacing the rule there was)
+    ///
+    /// DECISION is allow, ask, never, or after DURATION (as one word or two:
+    /// `after 30d`, `"after 2w"`). The rule records who set it ($SUDO_USER,
+    /// else $USER) and when.
+    Set(ConsentSetArgs),
+    /// List the rules, most specific first, with who set them, when and why
+    List(ConsentListArgs),
+    /// Remove the rule for a change, task, author or the default
+    ///
+    /// Exit status 2 if there is no such rule.
+    Remove(ConsentRemoveArgs),
+    /// Say which decision applies to patches and why, which rules lost, and whether removal is allowed now
+    Explain(ConsentExplainArgs),
+}
+
+/// Which checkout's policy file to use.
+#[derive(Debug, Clone, Args)]
+pub struct CheckoutArgs {
+    /// The checkout [default: the repository containing the current directory]
+    #[arg(long, value_name = "PATH")]
+    pub repo: Option<PathBuf>,
+}
+
+/// Which patches a rule covers: exactly one of these.
+#[derive(Debug, Clone, Args)]
+#[group(required = true, multiple = false)]
+pub struct ScopeArgs {
+    /// Patches with this Gerrit Change-Id (the full I… of the Change-Id: trailer)
+    #[arg(long, value_name = "ID")]
+    pub change: Option<String>,
+
+    /// Patches that name this Phabricator task (T123456)
+    #[arg(long, value_name = "TASK")]
+    pub task: Option<String>,
+
+    /// Patches by this author (email address, as .mailmap maps it)
+    #[arg(long, value_name = "EMAIL")]
+    pub author: Option<String>,
+
+    /// Every patch that no other rule or trailer covers
+    #[arg(long)]
+    pub default: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConsentSetArgs {
+    #[command(flatten)]
+    pub checkout: CheckoutArgs,
+
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+
+    /// allow, ask, never, or after DURATION (e.g. after 30d)
+    #[arg(value_name = "DECISION", required = true, num_args = 1..=2)]
+    pub decision: Vec<String>,
+
+    /// Why, for whoever reads the policy later (e.g. the task comment that granted it)
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ConsentListArgs {
+    #[command(flatten)]
+    pub checkout: CheckoutArgs,
+
+    /// Print JSON (schema in docs/consent.md) instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConsentRemoveArgs {
+    #[command(flatten)]
+    pub checkout: CheckoutArgs,
+
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ConsentExplainArgs {
+    #[command(flatten)]
+    pub repo: RepoArgs,
+
+    /// The patches: a position (3 or #3), a commit id prefix, a Change-Id (or a unique prefix), or a task (T123456)
+    #[arg(value_name = "PATCH")]
+    pub patch: String,
+
+    /// Print JSON (schema in docs/consent.md) instead of text
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

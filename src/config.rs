@@ -103,6 +103,20 @@ pub struct State {
     pub policy: Option<PathBuf>,
 }
 
+impl State {
+    /// The state directory of the repository whose git directory is `git_dir`:
+    /// `dir` if set, else `<git dir>/betadrift`.
+    pub fn dir_for(&self, git_dir: &Path) -> PathBuf {
+        self.dir.clone().unwrap_or_else(|| git_dir.join("betadrift"))
+    }
+
+    /// The consent policy file of that repository: `policy` if set, else
+    /// `policy.toml` in its state directory.
+    pub fn policy_for(&self, git_dir: &Path) -> PathBuf {
+        self.policy.clone().unwrap_or_else(|| self.dir_for(git_dir).join("policy.toml"))
+    }
+}
+
 /// Settings for history rewrites (sync, drop, prune, undo).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -296,6 +310,19 @@ mod tests {
             c.repositories[0].upstream_source().unwrap(),
             Some(UpstreamSource::ShaUrl("https://config-master.wikimedia.org/puppet-sha1.txt".into()))
         );
+    }
+
+    #[test]
+    fn state_paths_default_to_the_git_dir() {
+        let git_dir = Path::new("/srv/puppet/.git");
+        let c = Config::parse("").unwrap();
+        assert_eq!(c.state.dir_for(git_dir), Path::new("/srv/puppet/.git/betadrift"));
+        assert_eq!(c.state.policy_for(git_dir), Path::new("/srv/puppet/.git/betadrift/policy.toml"));
+        let c = Config::parse("[state]\ndir = \"/var/lib/betadrift\"\n").unwrap();
+        assert_eq!(c.state.policy_for(git_dir), Path::new("/var/lib/betadrift/policy.toml"));
+        let c =
+            Config::parse("[state]\ndir = \"/var/lib/betadrift\"\npolicy = \"/etc/betadrift/policy.toml\"\n").unwrap();
+        assert_eq!(c.state.policy_for(git_dir), Path::new("/etc/betadrift/policy.toml"));
     }
 
     #[test]

@@ -45,6 +45,15 @@ pub enum Error {
     #[error("config {}: {message}", .path.display())]
     Config { path: PathBuf, message: String },
 
+    /// The consent policy file cannot be read or parsed (the file is left as it is).
+    #[error("consent policy {}: {message}", .path.display())]
+    Policy { path: PathBuf, message: String },
+
+    /// A patch selector names no patch, names several where it must name one,
+    /// or is not a selector at all.
+    #[error("patch '{selector}': {message}")]
+    Selector { selector: String, message: String },
+
     /// A command-line argument or input value is invalid.
     #[error("{0}")]
     Usage(String),

@@ -9,6 +9,7 @@ pub mod check;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod consent;
 pub mod culprits;
 pub mod demo;
 pub mod error;
@@ -19,6 +20,7 @@ pub mod merge;
 pub mod message;
 pub mod objects;
 pub mod patchid;
+pub mod policy;
 pub mod predict;
 pub mod progress;
 pub mod renames;
@@ -27,6 +29,7 @@ pub mod report;
 pub mod rewrite;
 pub mod sanitize;
 pub mod scenario;
+pub mod selector;
 pub mod snapshots;
 pub mod stack;
 pub mod status;
@@ -77,6 +80,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             } else {
                 status::render_text(&status, out).map_err(stdout_error)?;
             }
+            exit_without_freeing((target, status));
             Ok(Outcome::Clean)
         }
         Command::Check(args) => {
@@ -87,7 +91,9 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             } else {
                 check::render_text(&report, out).map_err(stdout_error)?;
             }
-            Ok(if report.has_stops() { Outcome::Findings } else { Outcome::Clean })
+            let outcome = if report.has_stops() { Outcome::Findings } else { Outcome::Clean };
+            exit_without_freeing((target, report));
+            Ok(outcome)
         }
         Command::Report(args) => {
             let clock = Clock::from_args(cli.now.as_deref())?;
@@ -113,6 +119,10 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             }
             Ok(Outcome::Clean)
         }
+        Command::Consent(args) => {
+            consent::run(args, &config, cli.now.as_deref(), out)?;
+            Ok(Outcome::Clean)
+        }
         Command::Demo(args) => {
             let clock = match cli.now.as_deref() {
                 Some(now) => Some(Clock::from_args(Some(now))?),
@@ -122,6 +132,13 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             Ok(Outcome::Clean)
         }
     }
+}
+
+/// Leaves a read-only command's caches (thousands of parsed trees) to the
+/// operating system instead of freeing them one by one as the process
+/// ends: measurably faster on large histories, and nothing is lost.
+fn exit_without_freeing<T>(value: T) {
+    std::mem::forget(value);
 }
 
 /// Writes a JSON document and a newline.

@@ -96,11 +96,21 @@ const KNOWN_KEYS: &[&str] = &[
 ];
 
 impl MessageInfo {
+    /// Only the Change-Id of a raw commit message: the cheap path for
+    /// indexing thousands of upstream commits.
+    pub fn change_id_of(raw: &[u8]) -> Option<String> {
+        trailer_block(raw)
+            .into_iter()
+            .filter(|t| t.key.eq_ignore_ascii_case("change-id") && CHANGE_ID.is_match(&t.value))
+            .map(|t| t.value)
+            .next_back()
+    }
+
     /// Parses a raw commit message.
     pub fn parse(raw: &[u8]) -> MessageInfo {
         let text = String::from_utf8_lossy(raw);
         let subject = subject_bytes(raw);
-        let trailers = trailer_block(&text);
+        let trailers = trailer_block(raw);
         let change_id = trailers
             .iter()
             .filter(|t| t.key.eq_ignore_ascii_case("change-id"))
@@ -143,17 +153,12 @@ fn trim_ascii(line: &[u8]) -> &[u8] {
 /// The trailers of the message's last paragraph, following git's rule: a
 /// paragraph is a trailer block when all its lines are trailers (or their
 /// continuation lines), or when at least a quarter are and one has a known key.
-fn trailer_block(text: &str) -> Vec<Trailer> {
-    let lines: Vec<&str> = text.lines().map(|l| l.trim_end()).collect();
-    let end = lines.iter().rposition(|l| !l.is_empty()).map_or(0, |i| i + 1);
-    let start = lines[..end].iter().rposition(|l| l.is_empty()).map_or(0, |i| i + 1);
-    if start == 0 {
-        // A one-paragraph message is all subject: it has no trailers.
-        return Vec::new();
-    }
+fn trailer_block(raw: &[u8]) -> Vec<Trailer> {
+    let Some(paragraph) = last_paragraph(raw) else { return Vec::new() };
+    let text = String::from_utf8_lossy(paragraph);
     let mut trailers: Vec<Trailer> = Vec::new();
     let mut prose = 0usize;
-    for line in &lines[start..end] {
+    for line in text.lines().map(str::trim_end) {
         if let Some(caps) = TRAILER_LINE.captures(line) {
             trailers.push(Trailer { key: caps[1].to_owned(), value: caps[2].trim().to_owned() });
         } else if line.starts_with([' ', '\t']) && !trailers.is_empty() {
@@ -167,6 +172,34 @@ fn trailer_block(text: &str) -> Vec<Trailer> {
     let known = trailers.iter().any(|t| KNOWN_KEYS.contains(&t.key.to_ascii_lowercase().as_str()));
     let accepted = !trailers.is_empty() && (prose == 0 || (known && trailers.len() * 3 >= prose));
     if accepted { trailers } else { Vec::new() }
+}
+
+/// The message's last paragraph, found from the end (messages can be long);
+/// `None` for a one-paragraph message, which is all subject.
+fn last_paragraph(raw: &[u8]) -> Option<&[u8]> {
+    let blank = |line: &[u8]| line.iter().all(|b| b.is_ascii_whitespace());
+    let mut end = raw.len();
+    // Skip trailing blank lines.
+    loop {
+        let line_start = raw[..end].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        if end == 0 || !blank(&raw[line_start..end]) {
+            break;
+        }
+        end = line_start.saturating_sub(1);
+        if line_start == 0 {
+            return None;
+        }
+    }
+    let mut start = end;
+    while start > 0 {
+        let line_start = raw[..start - 1].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let line = &raw[line_start..start - 1];
+        if blank(line) {
+            return Some(&raw[start..end]);
+        }
+        start = line_start;
+    }
+    None
 }
 
 /// Tasks from `Bug:`/`Task:` trailers; if there are none, from mentions and

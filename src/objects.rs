@@ -63,12 +63,14 @@ impl Entry {
     }
 }
 
-/// One entry of a parsed tree, borrowed from it.
+/// One entry of a parsed tree, borrowed from it. The object id stays raw
+/// bytes until asked for: building a `git2::Oid` is a library call, and hot
+/// loops only compare ids.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct EntryRef<'t> {
     pub name: &'t [u8],
     pub mode: u32,
-    pub oid: Oid,
+    pub id: [u8; 20],
 }
 
 impl EntryRef<'_> {
@@ -77,9 +79,14 @@ impl EntryRef<'_> {
         kind_of(self.mode) == Kind::Tree
     }
 
+    /// The object id.
+    pub fn oid(&self) -> Oid {
+        Oid::from_bytes(&self.id).expect("20 bytes make an object id")
+    }
+
     /// An owned copy.
     pub fn to_entry(&self) -> Entry {
-        Entry { name: self.name.into(), mode: self.mode, oid: self.oid }
+        Entry { name: self.name.into(), mode: self.mode, oid: self.oid() }
     }
 }
 
@@ -89,7 +96,7 @@ struct Slot {
     start: u32,
     len: u32,
     mode: u32,
-    oid: Oid,
+    id: [u8; 20],
 }
 
 /// A parsed tree: its entries in git's order. Names share one buffer, so
@@ -106,15 +113,14 @@ impl Tree {
         let mut names = Vec::with_capacity(data.len() / 2);
         let mut slots = Vec::with_capacity(data.len() / 40);
         while !data.is_empty() {
-            let space = data.iter().position(|&b| b == b' ').ok_or("entry without a mode")?;
+            let space = memchr::memchr(b' ', &data[..data.len().min(8)]).ok_or("entry without a mode")?;
             let mode = parse_octal(&data[..space]).ok_or("bad mode")?;
             let rest = &data[space + 1..];
-            let nul = rest.iter().position(|&b| b == 0).ok_or("entry without a name terminator")?;
-            let id = rest.get(nul + 1..nul + 21).ok_or("truncated object id")?;
-            let oid = Oid::from_bytes(id).map_err(|e| e.message().to_owned())?;
+            let nul = memchr::memchr(0, rest).ok_or("entry without a name terminator")?;
+            let id: [u8; 20] = rest.get(nul + 1..nul + 21).ok_or("truncated object id")?.try_into().expect("20 bytes");
             let start = u32::try_from(names.len()).map_err(|_| "tree too large")?;
             names.extend_from_slice(&rest[..nul]);
-            slots.push(Slot { start, len: nul as u32, mode, oid });
+            slots.push(Slot { start, len: nul as u32, mode, id });
             data = &rest[nul + 21..];
         }
         Ok(Tree { names: names.into(), slots: slots.into() })
@@ -129,7 +135,8 @@ impl Tree {
             .map(|e| {
                 let start = names.len() as u32;
                 names.extend_from_slice(&e.name);
-                Slot { start, len: e.name.len() as u32, mode: e.mode, oid: e.oid }
+                let id = e.oid.as_bytes().try_into().expect("SHA-1 ids are 20 bytes");
+                Slot { start, len: e.name.len() as u32, mode: e.mode, id }
             })
             .collect();
         Tree { names: names.into(), slots }
@@ -137,7 +144,7 @@ impl Tree {
 
     fn entry(&self, slot: &Slot) -> EntryRef<'_> {
         let name = &self.names[slot.start as usize..(slot.start + slot.len) as usize];
-        EntryRef { name, mode: slot.mode, oid: slot.oid }
+        EntryRef { name, mode: slot.mode, id: slot.id }
     }
 
     /// The entries, in git's order.
@@ -178,7 +185,7 @@ impl Tree {
             out.push(b' ');
             out.extend_from_slice(e.name);
             out.push(0);
-            out.extend_from_slice(e.oid.as_bytes());
+            out.extend_from_slice(&e.id);
         }
         out
     }

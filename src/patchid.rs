@@ -80,7 +80,7 @@ fn walk(
                 Ordering::Equal => (left.next(), right.next()),
             },
         };
-        if ea.map(|e| (e.mode, e.oid)) == eb.map(|e| (e.mode, e.oid)) {
+        if ea.map(|e| (e.mode, e.id)) == eb.map(|e| (e.mode, e.id)) {
             continue;
         }
         let name = ea.or(eb).expect("one side has the entry").name;
@@ -88,7 +88,7 @@ fn walk(
         prefix.extend_from_slice(name);
         let is_dir = ea.or(eb).is_some_and(|e| e.is_tree());
         if is_dir {
-            let tree = |e: Option<EntryRef<'_>>| e.map(|e| objects.tree(e.oid)).transpose();
+            let tree = |e: Option<EntryRef<'_>>| e.map(|e| objects.tree(e.oid())).transpose();
             let (ta, tb) = (tree(ea)?, tree(eb)?);
             prefix.push(b'/');
             walk(objects, prefix, ta.as_deref(), tb.as_deref(), out)?;
@@ -108,6 +108,51 @@ pub fn patch_id(objects: &impl ObjectRead, old: Option<Oid>, new: Oid) -> Result
         add_with_carry(&mut sum, file_patch_id(objects, &change)?);
     }
     Ok(PatchId(sum))
+}
+
+/// What any two changes with equal patch-ids have in common, cheap to
+/// compute: per file, the path and modes and, for text, how many
+/// non-whitespace bytes the change adds (for binary files, the blob ids).
+/// Comparing shapes first spares most line diffs when scanning upstream.
+pub fn patch_shape(objects: &impl ObjectRead, old: Option<Oid>, new: Oid) -> Result<Vec<FileShape>> {
+    let old = old.unwrap_or_else(empty_tree);
+    let mut out = Vec::new();
+    for change in diff_trees(objects, Some(old), Some(new))? {
+        let old_data = side_data(objects, change.old.as_ref())?;
+        let new_data = side_data(objects, change.new.as_ref())?;
+        let content = if xdiff::is_binary(&old_data) || xdiff::is_binary(&new_data) {
+            ShapeContent::Binary(change.old.as_ref().map(|e| e.oid), change.new.as_ref().map(|e| e.oid))
+        } else {
+            ShapeContent::Text(non_space_len(&new_data) as i64 - non_space_len(&old_data) as i64)
+        };
+        out.push(FileShape {
+            path: change.path,
+            modes: (change.old.map_or(0, |e| e.mode), change.new.map_or(0, |e| e.mode)),
+            content,
+        });
+    }
+    Ok(out)
+}
+
+/// One file of a [`patch_shape`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileShape {
+    pub path: Vec<u8>,
+    pub modes: (u32, u32),
+    pub content: ShapeContent,
+}
+
+/// The content part of a [`FileShape`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShapeContent {
+    /// Non-whitespace bytes added (negative: removed).
+    Text(i64),
+    /// Old and new blob ids.
+    Binary(Option<Oid>, Option<Oid>),
+}
+
+fn non_space_len(data: &[u8]) -> usize {
+    data.iter().filter(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r')).count()
 }
 
 /// Adds a file's SHA-1 into the running sum, as git's `flush_one_hunk` does.

@@ -16,7 +16,7 @@ use jiff::civil::DateTime;
 
 use crate::error::Result;
 use crate::message::MessageInfo;
-use crate::patchid::{PatchId, patch_id};
+use crate::patchid::{FileShape, PatchId, patch_id, patch_shape};
 use crate::repo::Repo;
 
 /// The time encoded in a snapshot tag name (`<prefix>YYYYmmddHHMM`, UTC).
@@ -43,6 +43,8 @@ pub struct Wanted {
     /// Cheap pre-filter for patch-id identities: the subject and author time.
     pub subject: Vec<u8>,
     pub author_time: i64,
+    /// For patch-id identities, the patch's shape (a cheaper necessary condition).
+    pub shape: Option<Vec<FileShape>>,
 }
 
 /// A snapshot tag and the instant it stands for.
@@ -102,15 +104,18 @@ impl std::fmt::Debug for FirstSeen<'_> {
 
 impl<'r> FirstSeen<'r> {
     /// Prepares a search over `snapshots` (oldest first), with `upstream` the
-    /// current upstream tip (snapshot stacks end where its history begins).
-    pub fn new(repo: &'r Repo, snapshots: Vec<Snapshot>, upstream: Oid) -> FirstSeen<'r> {
-        FirstSeen {
-            repo,
-            snapshots,
-            upstream: UpstreamChain::new(upstream),
-            stacks: HashMap::new(),
-            patch_ids: HashMap::new(),
-        }
+    /// current upstream tip (snapshot stacks end where its history begins),
+    /// and `known` upstream commits already read, newest first, as
+    /// (commit, committer time, first parent).
+    pub fn new(
+        repo: &'r Repo,
+        snapshots: Vec<Snapshot>,
+        upstream: Oid,
+        known: impl Iterator<Item = (Oid, i64, Option<Oid>)>,
+    ) -> FirstSeen<'r> {
+        let mut chain = UpstreamChain::new(upstream);
+        chain.seed(known);
+        FirstSeen { repo, snapshots, upstream: chain, stacks: HashMap::new(), patch_ids: HashMap::new() }
     }
 
     /// The oldest snapshot holding the patch, if any holds it.
@@ -166,6 +171,11 @@ impl<'r> FirstSeen<'r> {
             }
         };
         for (oid, parent, tree) in candidates {
+            if let Some(shape) = &wanted.shape
+                && patch_shape(self.repo, parent, tree)? != *shape
+            {
+                continue; // equal patch-ids need equal shapes
+            }
             let id = match self.patch_ids.get(&oid) {
                 Some(id) => *id,
                 None => {
@@ -185,31 +195,32 @@ impl<'r> FirstSeen<'r> {
     fn read_stack(&mut self, tip: Oid) -> Result<OldStack> {
         let mut stack = OldStack::default();
         let mut next = Some(tip);
+        let mut below: Option<crate::repo::RawCommit> = None;
         for _ in 0..MAX_STACK {
             let Some(oid) = next else { break };
-            let (tree, parents, time) = self.repo.commit_tree_and_time(oid)?;
-            if self.upstream.contains(self.repo, oid, time)? {
+            let c = match below.take() {
+                Some(c) if c.oid == oid => c,
+                _ => self.repo.raw_commit(oid)?,
+            };
+            if self.upstream.contains(self.repo, oid, c.time)? {
                 break;
             }
-            next = parents.first().copied();
-            let c = self.repo.commit(oid)?;
-            let info = MessageInfo::parse(&c.message);
-            match info.change_id {
+            next = c.parents.first().copied();
+            match MessageInfo::change_id_of(&c.message) {
                 Some(id) => {
                     stack.change_ids.insert(id);
                 }
                 None => {
-                    let parent_tree = match parents.first() {
-                        Some(&p) => Some(self.repo.commit_tree_and_time(p)?.0),
-                        None => None,
-                    };
+                    let parent = next.map(|p| self.repo.raw_commit(p)).transpose()?;
+                    let info = MessageInfo::parse(&c.message);
                     stack.others.push(OldCommit {
                         subject: info.subject,
-                        author_time: c.author_time.seconds,
+                        author_time: c.author_time,
                         oid,
-                        parent_tree,
-                        tree,
+                        parent_tree: parent.as_ref().map(|p| p.tree),
+                        tree: c.tree,
                     });
+                    below = parent;
                 }
             }
         }
@@ -242,12 +253,24 @@ impl UpstreamChain {
     fn contains(&mut self, repo: &Repo, oid: Oid, time: i64) -> Result<bool> {
         while self.oldest_time >= time.saturating_sub(CLOCK_SLACK) && !self.members.contains(&oid) {
             let Some(next) = self.next else { break };
-            let (_, parents, t) = repo.commit_tree_and_time(next)?;
+            let c = repo.raw_commit(next)?;
             self.members.insert(next);
-            self.oldest_time = self.oldest_time.min(t);
-            self.next = parents.first().copied();
+            self.oldest_time = self.oldest_time.min(c.time);
+            self.next = c.parents.first().copied();
         }
         Ok(self.members.contains(&oid))
+    }
+
+    /// Starts the chain from commits already read (newest first).
+    fn seed(&mut self, known: impl Iterator<Item = (Oid, i64, Option<Oid>)>) {
+        for (oid, time, parent) in known {
+            if self.next != Some(oid) {
+                break;
+            }
+            self.members.insert(oid);
+            self.oldest_time = self.oldest_time.min(time);
+            self.next = parent;
+        }
     }
 }
 

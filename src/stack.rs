@@ -89,6 +89,13 @@ impl Default for StackOptions {
     }
 }
 
+impl StackOptions {
+    /// The options a config asks for (its snapshot tag prefix).
+    pub fn from_config(config: &crate::config::Config) -> StackOptions {
+        StackOptions { snapshot_prefix: config.sync.snapshot_prefix.clone(), ..StackOptions::default() }
+    }
+}
+
 /// The local stack and its relation to upstream.
 #[derive(Debug, Clone)]
 pub struct Stack {
@@ -159,12 +166,18 @@ impl Stack {
         if tags.is_empty() {
             return Ok(());
         }
-        let mut search = FirstSeen::new(repo, tags, self.upstream.oid);
+        let mut search = FirstSeen::new(repo, tags, self.upstream.oid, self.index.chain_newest_first());
         for p in &mut self.patches {
+            let identity = p.identity(repo)?;
+            let shape = match identity {
+                Identity::PatchId(_) => Some(crate::patchid::patch_shape(repo, p.parent_tree, p.commit.tree)?),
+                Identity::ChangeId(_) => None,
+            };
             let wanted = Wanted {
-                identity: p.identity(repo)?,
+                identity,
                 subject: p.message.subject.clone(),
                 author_time: p.commit.author_time.seconds,
+                shape,
             };
             if let Some(snap) = search.find(&wanted)? {
                 p.first_seen = Some(Seen { time: snap.time, source: SeenSource::Snapshot(snap.name.clone()) });

@@ -3,8 +3,8 @@
 //! One screen answers what a puppetmaster admin needs before touching the
 //! checkout: how far behind upstream it is, whether anything is half-done,
 //! what is uncommitted, and every local patch with its author, age, tasks,
-//! Gerrit change and whether upstream already has it. Read-only: nothing here
-//! writes to the repository.
+//! Gerrit change, whether upstream already has it and whether the consent
+//! policy lets it be removed. Read-only: nothing here writes to the repository.
 
 use std::io::Write;
 
@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::{Clock, ago, human_age, rfc3339};
 use crate::config::{Config, Links};
 use crate::error::Result;
+use crate::policy::{PatchFacts, Policy, Verdict};
 use crate::repo::{Dirty, Operation, Repo};
 use crate::sanitize::{lossy, terminal, terminal_short};
 use crate::stack::{Patch, SeenSource, Stack, StackOptions};
@@ -29,6 +30,8 @@ pub struct Status {
     pub repo_name: String,
     pub repo_path: String,
     pub stack: Stack,
+    /// The consent verdict of each patch, in stack order.
+    pub consent: Vec<Verdict>,
     pub dirty: Dirty,
     pub operation: Option<Operation>,
     pub last_fetch: Option<Timestamp>,
@@ -39,35 +42,53 @@ impl Status {
     /// Reads the status of `target`, with first-seen times from the snapshot
     /// tags and the ledger.
     pub fn gather(target: &Target, config: &Config, clock: Clock) -> Result<Status> {
-        let options = StackOptions { snapshot_prefix: config.sync.snapshot_prefix.clone(), ..StackOptions::default() };
-        let mut stack = Stack::load(&target.repo, target.head.clone(), target.upstream.clone(), &options)?;
-        // Read-only: the ledger is read here, only `report` records into it.
-        let ledger = crate::ledger::Ledger::read(&crate::ledger::path(config, &target.repo, &target.name()))?;
-        ledger.apply(&target.repo, &mut stack)?;
-        Status::from_stack(&target.repo, target.name(), stack, clock)
+        let policy = Policy::load(&config.state.policy_for(target.repo.git_dir()))?;
+        let options = StackOptions::from_config(config);
+        // Scanning the working tree is mostly system calls, reading history
+        // mostly CPU: on a two-core puppetmaster they overlap well.
+        let path = target.repo.display_path().to_owned();
+        std::thread::scope(|scope| {
+            let dirty = scope.spawn(move || -> Result<Dirty> {
+                let _t = crate::timing::phase("dirty (in parallel)");
+                Repo::discover_any(&path)?.dirty()
+            });
+            let stack = Stack::load(&target.repo, target.head.clone(), target.upstream.clone(), &options);
+            let dirty = dirty.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            let mut stack = stack?;
+            // Read-only: the ledger is read here, only `report` records into it.
+            let ledger = crate::ledger::Ledger::read(&crate::ledger::path(config, &target.repo, &target.name()))?;
+            ledger.apply(&target.repo, &mut stack)?;
+            Status::with(&target.repo, target.name(), stack, &policy, dirty?, clock)
+        })
     }
 
-    /// Completes a status from an already loaded stack.
-    pub fn from_stack(repo: &Repo, repo_name: String, stack: Stack, clock: Clock) -> Result<Status> {
-        let dirty = {
-            let _t = crate::timing::phase("dirty");
-            repo.dirty()?
-        };
-        Ok(Status::from_parts(repo, repo_name, stack, dirty, clock))
+    /// Completes a status from an already loaded stack and its repository's policy.
+    pub fn from_stack(repo: &Repo, repo_name: String, stack: Stack, policy: &Policy, clock: Clock) -> Result<Status> {
+        let dirty = repo.dirty()?;
+        Status::with(repo, repo_name, stack, policy, dirty, clock)
     }
 
-    /// Completes a status from a stack and a working-tree scan made elsewhere
-    /// (`report` scans on another thread while it predicts the rebase).
-    pub fn from_parts(repo: &Repo, repo_name: String, stack: Stack, dirty: Dirty, clock: Clock) -> Status {
-        Status {
+    /// Completes a status from a stack, its policy and a working-tree scan
+    /// made elsewhere (`status` and `report` scan on another thread).
+    pub fn with(
+        repo: &Repo,
+        repo_name: String,
+        stack: Stack,
+        policy: &Policy,
+        dirty: Dirty,
+        clock: Clock,
+    ) -> Result<Status> {
+        let consent = stack.patches.iter().map(|p| policy.evaluate(&PatchFacts::of(p, clock.now))).collect();
+        Ok(Status {
             repo_name,
             repo_path: repo.display_path().display().to_string().trim_end_matches('/').to_owned(),
             stack,
+            consent,
             dirty,
             operation: repo.operation_in_progress(),
             last_fetch: repo.last_fetch(),
             now: clock.now,
-        }
+        })
     }
 
     pub(crate) fn age(&self, then: Timestamp) -> String {
@@ -171,11 +192,11 @@ pub(crate) fn patch_table(status: &Status) -> comfy_table::Table {
 }
 
 /// The columns of the patch table.
-pub(crate) const PATCH_HEADER: [&str; 9] =
-    ["#", "commit", "subject", "author", "authored", "on box", "tasks", "change", "upstream"];
+pub(crate) const PATCH_HEADER: [&str; 10] =
+    ["#", "commit", "subject", "author", "authored", "on box", "tasks", "change", "upstream", "consent"];
 
 /// One row of the patch table, terminal-safe.
-pub(crate) fn patch_cells(status: &Status, p: &Patch) -> [String; 9] {
+pub(crate) fn patch_cells(status: &Status, p: &Patch) -> [String; 10] {
     [
         p.position.to_string(),
         p.commit.oid.to_string()[..10].to_owned(),
@@ -186,6 +207,7 @@ pub(crate) fn patch_cells(status: &Status, p: &Patch) -> [String; 9] {
         tasks_text(p),
         p.message.change_id.as_deref().map_or_else(|| "-".into(), |c| format!("{}…", &c[..9])),
         upstream_text(p),
+        status.consent[p.position - 1].summary(status.now.duration_since(p.since())),
     ]
 }
 
@@ -281,6 +303,7 @@ pub mod wire {
         pub matched_by: Option<String>,
         pub merge: bool,
         pub links: Links,
+        pub consent: crate::consent::wire::Consent,
     }
 
     #[derive(Debug, Serialize, Deserialize)]
@@ -321,11 +344,11 @@ pub fn to_wire(status: &Status, links: &Links) -> wire::Status {
             untracked: paths(&status.dirty.untracked),
             conflicted: paths(&status.dirty.conflicted),
         },
-        patches: s.patches.iter().map(|p| wire_patch(p, links)).collect(),
+        patches: s.patches.iter().zip(&status.consent).map(|(p, v)| wire_patch(p, v, links)).collect(),
     }
 }
 
-fn wire_patch(p: &Patch, links: &Links) -> wire::Patch {
+fn wire_patch(p: &Patch, verdict: &Verdict, links: &Links) -> wire::Patch {
     let u = &p.upstream;
     wire::Patch {
         commit: p.commit.oid.to_string(),
@@ -352,5 +375,6 @@ fn wire_patch(p: &Patch, links: &Links) -> wire::Patch {
             change: p.message.change_id.as_deref().map(|c| links.change(c)),
             tasks: p.message.tasks.iter().map(|&t| links.task(t)).collect(),
         },
+        consent: verdict.into(),
     }
 }

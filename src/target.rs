@@ -56,11 +56,7 @@ impl Target {
     /// Opens the repository at `path` (or the current directory) and resolves
     /// its upstream: command line first, then the config entry, then git.
     pub fn open(path: Option<&Path>, args: &UpstreamArgs, config: &Config) -> Result<Target> {
-        let start = match path {
-            Some(p) => p.to_owned(),
-            None => std::env::current_dir().map_err(|e| Error::io("reading", ".", e))?,
-        };
-        let repo = Repo::discover(&start)?;
+        let repo = open_repo(path)?;
         let repo_config = repo.workdir().and_then(|w| config.repository_for(w)).cloned();
         Target::resolve(repo, args, repo_config)
     }
@@ -110,6 +106,16 @@ impl Target {
             None => self.repo.display_path().display().to_string(),
         }
     }
+}
+
+/// Opens the checkout containing `path` (or the current directory), without
+/// resolving branch or upstream: for commands that only need its files.
+pub fn open_repo(path: Option<&Path>) -> Result<Repo> {
+    let start = match path {
+        Some(p) => p.to_owned(),
+        None => std::env::current_dir().map_err(|e| Error::io("reading", ".", e))?,
+    };
+    Repo::discover(&start)
 }
 
 /// Reads one full SHA-1 from the text of a SHA file.

@@ -22,7 +22,7 @@ use serde::Serialize;
 use crate::error::Result;
 use crate::message::MessageInfo;
 use crate::objects::ObjectRead;
-use crate::patchid::{PatchId, diff_trees, patch_id};
+use crate::patchid::{FileShape, PatchId, diff_trees, patch_id, patch_shape};
 use crate::repo::{RawCommit, Repo};
 
 /// How upstream relates to a local patch.
@@ -104,6 +104,9 @@ pub struct LocalChange {
 #[derive(Debug, Clone)]
 struct UpCommit {
     oid: Oid,
+    /// Committer time and first parent, for history walks.
+    time: i64,
+    parent: Option<Oid>,
     tree: Oid,
     parent_tree: Option<Oid>,
     reverts: Option<Oid>,
@@ -219,7 +222,7 @@ impl UpstreamIndex {
         let reverted_by = self.effective_revert(u);
         let state = if reverted_by.is_some() {
             UpstreamState::Reverted
-        } else if by == MatchedBy::PatchId || same_patch(repo, p, up)? || same_content(repo, p, up)? {
+        } else if by == MatchedBy::PatchId || same_content(repo, p, up)? || same_patch(repo, p, up)? {
             UpstreamState::Merged
         } else {
             UpstreamState::MergedDiffers
@@ -257,6 +260,7 @@ impl UpstreamIndex {
         }
         let trie = PathTrie::new(wanted.iter().flat_map(|(_, paths)| paths.iter()));
         let mut local_ids: HashMap<usize, PatchId> = HashMap::new();
+        let mut local_shapes: HashMap<usize, Vec<FileShape>> = HashMap::new();
         let mut found = Vec::new();
         let mut matched: HashSet<usize> = HashSet::new();
         for (u, up) in self.commits.iter().enumerate().filter(|(_, c)| !c.before_base && !c.is_merge) {
@@ -264,19 +268,43 @@ impl UpstreamIndex {
             if changed.is_empty() {
                 continue;
             }
-            for (i, paths) in &wanted {
-                if matched.contains(i) || !paths.iter().all(|p| changed.contains(p.as_slice())) {
-                    continue;
-                }
-                if changed_paths(repo, up.parent_tree, up.tree)?.len() != paths.len() {
+            let candidates: Vec<&(usize, Vec<Vec<u8>>)> = wanted
+                .iter()
+                .filter(|(i, paths)| !matched.contains(i) && paths.iter().all(|p| changed.contains(p.as_slice())))
+                .collect();
+            if candidates.is_empty() {
+                continue;
+            }
+            // Same files touched, and no others: only then compare patches.
+            let all_changed = changed_paths(repo, up.parent_tree, up.tree)?;
+            let mut upstream_id = None;
+            let mut upstream_shape = None;
+            for (i, paths) in candidates {
+                if *paths != all_changed {
                     continue;
                 }
                 let p = &patches[*i];
+                // Equal patch-ids imply equal shapes; shapes are far cheaper.
+                let local_shape = match local_shapes.get(i) {
+                    Some(s) => s,
+                    None => local_shapes.entry(*i).or_insert(patch_shape(repo, p.parent_tree, p.tree)?),
+                };
+                let shape = match &upstream_shape {
+                    Some(s) => s,
+                    None => upstream_shape.insert(patch_shape(repo, up.parent_tree, up.tree)?),
+                };
+                if shape != local_shape {
+                    continue;
+                }
                 let local = match local_ids.get(i) {
                     Some(id) => *id,
                     None => *local_ids.entry(*i).or_insert(patch_id(repo, p.parent_tree, p.tree)?),
                 };
-                if patch_id(repo, up.parent_tree, up.tree)? == local {
+                let theirs = match upstream_id {
+                    Some(id) => id,
+                    None => *upstream_id.insert(patch_id(repo, up.parent_tree, up.tree)?),
+                };
+                if theirs == local {
                     found.push((*i, u));
                     matched.insert(*i);
                 }
@@ -318,6 +346,12 @@ impl UpstreamIndex {
         self.commits.iter().filter(|c| !c.before_base && !c.is_merge).map(|c| (c.oid, c.parent_tree, c.tree))
     }
 
+    /// Upstream's first-parent chain from the tip down to the merge base, as
+    /// (commit, committer time, first parent), newest first.
+    pub fn chain_newest_first(&self) -> impl Iterator<Item = (Oid, i64, Option<Oid>)> + '_ {
+        self.commits.iter().rev().filter(|c| !c.before_base).map(|c| (c.oid, c.time, c.parent))
+    }
+
     /// Upstream commits whose Change-Id is `id`, oldest first.
     pub fn commits_with_change_id(&self, id: &str) -> Vec<Oid> {
         self.by_change_id.get(id).map(|v| v.iter().map(|&i| self.commits[i].oid).collect()).unwrap_or_default()
@@ -326,13 +360,22 @@ impl UpstreamIndex {
 
 /// What matching needs of one upstream commit, and its Change-Id.
 fn up_commit(repo: &Repo, c: &RawCommit, parent_tree: Option<Oid>, before_base: bool) -> (UpCommit, Option<String>) {
-    let info = MessageInfo::parse(&c.message);
-    let reverts = REVERTS
-        .captures(&c.message)
+    let change_id = MessageInfo::change_id_of(&c.message);
+    let reverts = memchr::memmem::find(&c.message, b"This reverts commit ")
+        .and_then(|_| REVERTS.captures(&c.message))
         .and_then(|caps| std::str::from_utf8(&caps[1]).ok().map(str::to_owned))
         .and_then(|hex| resolve_prefix(repo, &hex));
-    let up = UpCommit { oid: c.oid, tree: c.tree, parent_tree, reverts, before_base, is_merge: c.parents.len() > 1 };
-    (up, info.change_id)
+    let up = UpCommit {
+        oid: c.oid,
+        time: c.time,
+        parent: c.parents.first().copied(),
+        tree: c.tree,
+        parent_tree,
+        reverts,
+        before_base,
+        is_merge: c.parents.len() > 1,
+    };
+    (up, change_id)
 }
 
 fn resolve_prefix(repo: &Repo, hex: &str) -> Option<Oid> {
@@ -344,6 +387,9 @@ fn resolve_prefix(repo: &Repo, hex: &str) -> Option<Oid> {
 
 /// Whether the two commits make the same change (equal patch-ids).
 fn same_patch(repo: &Repo, p: &LocalChange, up: &UpCommit) -> Result<bool> {
+    if patch_shape(repo, p.parent_tree, p.tree)? != patch_shape(repo, up.parent_tree, up.tree)? {
+        return Ok(false);
+    }
     Ok(patch_id(repo, p.parent_tree, p.tree)? == patch_id(repo, up.parent_tree, up.tree)?)
 }
 
@@ -402,12 +448,11 @@ impl PathTrie {
     }
 
     fn walk<'s>(&'s self, repo: &Repo, a: Option<Oid>, b: Option<Oid>, out: &mut HashSet<&'s [u8]>) -> Result<()> {
-        let ta = a.map(|o| repo.tree(o)).transpose()?;
-        let tb = b.map(|o| repo.tree(o)).transpose()?;
+        let (ta, tb) = (a.map(|o| repo.tree(o)).transpose()?, b.map(|o| repo.tree(o)).transpose()?);
         for (name, child) in &self.children {
             let ea = ta.as_ref().and_then(|t| t.get(name));
             let eb = tb.as_ref().and_then(|t| t.get(name));
-            if ea.map(|e| (e.mode, e.oid)) == eb.map(|e| (e.mode, e.oid)) {
+            if ea.map(|e| (e.mode, e.id)) == eb.map(|e| (e.mode, e.id)) {
                 continue;
             }
             if let Some(leaf) = &child.leaf
@@ -416,7 +461,7 @@ impl PathTrie {
                 out.insert(leaf);
             }
             if !child.children.is_empty() {
-                let sub = |e: Option<crate::objects::EntryRef<'_>>| e.filter(|e| e.is_tree()).map(|e| e.oid);
+                let sub = |e: Option<crate::objects::EntryRef<'_>>| e.filter(|e| e.is_tree()).map(|e| e.oid());
                 child.walk(repo, sub(ea), sub(eb), out)?;
             }
         }

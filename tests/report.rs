@@ -428,7 +428,8 @@ mod ledger {
         let out = sandbox.path().join("out/betadrift.prom");
         let run = report(&sandbox, &config, &["--output", out.to_str().unwrap()]);
         assert_eq!(run.code, 2, "{}", run.stderr);
-        assert!(run.stderr.starts_with("betadrift: error: report incomplete: operations/puppet: first-seen ledger"));
+        assert!(run.stderr.starts_with("betadrift: error: report incomplete: operations/puppet: "), "{}", run.stderr);
+        assert!(run.stderr.contains("first-seen ledger not updated"), "{}", run.stderr);
         let metrics = parse_prometheus(&std::fs::read_to_string(&out).unwrap());
         let success: Vec<f64> = metrics["betadrift_run_success"].values().copied().collect();
         assert_eq!(success, [0.0]);
@@ -466,6 +467,35 @@ fn report_changes_nothing_but_its_output_and_the_ledger() {
     assert_eq!(names, ["r.html", "r.json", "r.md", "r.prom", "r.txt"], "no temporary files");
     assert!(std::fs::read_to_string(out.join("r.prom")).unwrap().starts_with("# HELP"));
     parse_json(&std::fs::read_to_string(out.join("r.json")).unwrap());
+}
+
+#[test]
+fn stale_patches_show_their_consent_and_allowed_ones_get_a_drop_line() {
+    let sandbox = Sandbox::new();
+    let built = sandbox.build(&Scenario::demo());
+    let config = config(&sandbox, &built.checkout, "");
+    let run = sandbox.betadrift(&built.checkout, &["consent", "set", "--author", "ktran@example.org", "allow"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = sandbox.betadrift(&built.checkout, &["consent", "set", "--task", "T359010", "after", "8w"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    let json = parse_json(&report(&sandbox, &config, &["--format", "json"]).stdout);
+    let repo = &json.repositories[0];
+    let consent = |pos: usize| &repo.stale.iter().find(|s| s.position == pos).unwrap().consent;
+    assert_eq!(
+        (consent(1).decision.as_str(), consent(1).allowed_now, consent(1).source.as_str()),
+        ("allow", true, "author")
+    );
+    assert_eq!((consent(7).decision.as_str(), consent(7).allowed_now), ("after 8w", false), "40 days is not 8 weeks");
+    assert_eq!(consent(5).decision, "ask");
+    let stale_drops: Vec<usize> =
+        repo.actions.iter().filter(|a| a.reason == "stale-allowed").map(|a| a.position).collect();
+    assert_eq!(stale_drops, [1], "only the stale patch whose policy allows removal now");
+    assert_eq!(repo.actions.iter().find(|a| a.position == 1).unwrap().upstream_commit, None);
+
+    let text = report(&sandbox, &config, &[]).stdout;
+    assert!(text.contains("# #1 is stale and the rule for author ktran@example.org says allow"), "{text}");
+    assert!(text.contains("after 8w (in 15d)"), "{text}");
 }
 
 #[test]

@@ -18,6 +18,7 @@ use crate::error::{Error, GitContext, Result};
 use crate::objects::{Blob, Entry, ObjectRead, Tree};
 
 pub mod build;
+mod http;
 pub mod write;
 
 /// A person as recorded in a commit: raw bytes, possibly not UTF-8.
@@ -67,13 +68,15 @@ pub struct RawCommit {
     pub parents: Vec<Oid>,
     /// Committer time, seconds since the epoch.
     pub time: i64,
+    /// Author time, seconds since the epoch.
+    pub author_time: i64,
     pub message: Vec<u8>,
 }
 
 impl RawCommit {
     /// Parses a commit object body.
     fn parse(oid: Oid, data: &[u8]) -> Option<RawCommit> {
-        let split = data.windows(2).position(|w| w == b"\n\n");
+        let split = memchr::memmem::find(data, b"\n\n");
         let (header, message) = match split {
             Some(i) => (&data[..i], data[i + 2..].to_vec()),
             None => (data, Vec::new()),
@@ -81,18 +84,23 @@ impl RawCommit {
         let mut tree = None;
         let mut parents = Vec::new();
         let mut time = 0;
+        let mut author_time = 0;
+        let when = |rest: &[u8]| -> Option<i64> {
+            let close = rest.iter().rposition(|&b| b == b'>')?;
+            std::str::from_utf8(&rest[close + 1..]).ok()?.split_whitespace().next()?.parse().ok()
+        };
         for line in header.split(|&b| b == b'\n') {
             if let Some(hex) = line.strip_prefix(b"tree ") {
                 tree = Oid::from_str(std::str::from_utf8(hex).ok()?).ok();
             } else if let Some(hex) = line.strip_prefix(b"parent ") {
                 parents.push(Oid::from_str(std::str::from_utf8(hex).ok()?).ok()?);
             } else if let Some(rest) = line.strip_prefix(b"committer ") {
-                let close = rest.iter().rposition(|&b| b == b'>')?;
-                let fields = std::str::from_utf8(&rest[close + 1..]).ok()?;
-                time = fields.split_whitespace().next()?.parse().ok()?;
+                time = when(rest)?;
+            } else if let Some(rest) = line.strip_prefix(b"author ") {
+                author_time = when(rest)?;
             }
         }
-        Some(RawCommit { oid, tree: tree?, parents, time, message })
+        Some(RawCommit { oid, tree: tree?, parents, time, author_time, message })
     }
 }
 
@@ -104,6 +112,31 @@ pub struct Histories {
     pub local: Vec<RawCommit>,
     /// Upstream's commits above the merge base, oldest first.
     pub upstream: Vec<RawCommit>,
+}
+
+/// Blobs kept in memory, forgotten wholesale past a size budget.
+#[derive(Debug, Default)]
+struct BlobCache {
+    map: HashMap<Oid, Blob>,
+    bytes: usize,
+}
+
+impl BlobCache {
+    /// Memory the cache may use before it starts over.
+    const BUDGET: usize = 64 << 20;
+
+    fn get(&self, oid: &Oid) -> Option<&Blob> {
+        self.map.get(oid)
+    }
+
+    fn insert(&mut self, oid: Oid, blob: Blob) {
+        if self.bytes + blob.len() > Self::BUDGET {
+            self.map.clear();
+            self.bytes = 0;
+        }
+        self.bytes += blob.len();
+        self.map.insert(oid, blob);
+    }
 }
 
 /// How many commits [`Repo::linear_histories`] reads before giving up.
@@ -181,6 +214,8 @@ pub struct Repo {
     git_dir: PathBuf,
     workdir: Option<PathBuf>,
     trees: RefCell<HashMap<Oid, Rc<Tree>>>,
+    /// Recently read blobs (consecutive upstream commits share them).
+    blobs: RefCell<BlobCache>,
     mailmap: Option<git2::Mailmap>,
     abbrev_len: std::cell::OnceCell<usize>,
 }
@@ -222,7 +257,15 @@ impl Repo {
         let git_dir = git.path().to_owned();
         let workdir = git.workdir().map(|w| w.components().collect::<PathBuf>());
         let mailmap = git.mailmap().ok();
-        Repo { git, git_dir, workdir, trees: RefCell::new(HashMap::new()), mailmap, abbrev_len: Default::default() }
+        Repo {
+            git,
+            git_dir,
+            workdir,
+            trees: RefCell::new(HashMap::new()),
+            blobs: RefCell::default(),
+            mailmap,
+            abbrev_len: Default::default(),
+        }
     }
 
     /// The underlying libgit2 handle, for the modules that write (apply, fixtures).
@@ -666,9 +709,14 @@ impl ObjectRead for Repo {
     }
 
     fn blob(&self, oid: Oid) -> Result<Blob> {
+        if let Some(b) = self.blobs.borrow().get(&oid) {
+            return Ok(Rc::clone(b));
+        }
         let odb = self.git.odb().git_context(|| "opening the object database".into())?;
         let obj = odb.read(oid).map_err(|e| self.missing(oid, "blob", e))?;
-        Ok(Rc::from(obj.data()))
+        let blob: Blob = Rc::from(obj.data());
+        self.blobs.borrow_mut().insert(oid, Rc::clone(&blob));
+        Ok(blob)
     }
 
     fn blob_size(&self, oid: Oid) -> Result<u64> {

@@ -28,13 +28,14 @@ impl Repo {
                 continue;
             }
             for e in tree.iter() {
+                let oid = e.oid();
                 match kind_of(e.mode) {
-                    Kind::Tree => stack.push(e.oid),
+                    Kind::Tree => stack.push(oid),
                     Kind::File | Kind::Link => {
-                        if let Some(blob) = overlay.own_blob(e.oid)
-                            && !odb.exists(e.oid)
+                        if let Some(blob) = overlay.own_blob(oid)
+                            && !odb.exists(oid)
                         {
-                            self.write_object(&odb, ObjectType::Blob, &blob, e.oid)?;
+                            self.write_object(&odb, ObjectType::Blob, &blob, oid)?;
                         }
                     }
                     Kind::Gitlink => {}
@@ -185,6 +186,7 @@ impl Repo {
     /// Fetches `remote` with its configured refspecs (updating FETCH_HEAD),
     /// reporting progress through `progress` (objects received, total).
     pub fn fetch(&self, remote: &str, progress: &mut dyn FnMut(usize, usize)) -> Result<()> {
+        super::http::register();
         let mut handle = self.git().find_remote(remote).map_err(|e| {
             Error::Usage(format!("no remote named {remote} in {}: {}", self.display_path().display(), e.message()))
         })?;

@@ -87,6 +87,8 @@ pub mod wire {
         /// `ledger`, `tag:<name>` or `author-date`.
         pub since_source: String,
         pub age_seconds: i64,
+        /// What the consent policy allows for it.
+        pub consent: crate::consent::wire::Consent,
     }
 
     #[derive(Debug, Serialize, Deserialize)]
@@ -94,9 +96,10 @@ pub mod wire {
     pub struct Action {
         pub position: usize,
         pub commit: String,
-        /// `merged`, `merged-differs` or `reverted`.
+        /// `merged`, `merged-differs`, `reverted` or `stale-allowed`.
         pub reason: String,
-        pub upstream_commit: String,
+        /// The upstream commit that has it (none for `stale-allowed`).
+        pub upstream_commit: Option<String>,
         pub reverted_by: Option<String>,
         /// The arguments, lossily decoded.
         pub argv: Vec<String>,
@@ -198,6 +201,7 @@ fn stale(f: &Facts) -> Vec<wire::Stale> {
                 AgeBasis::Authored => "author-date".to_owned(),
             },
             age_seconds: s.age.as_secs(),
+            consent: (&f.status.consent[s.position - 1]).into(),
         })
         .collect()
 }
@@ -207,15 +211,16 @@ fn actions(f: &Facts) -> Vec<wire::Action> {
         .iter()
         .map(|a| {
             let (reason, upstream, reverted_by) = match a.reason {
-                DropReason::Merged { upstream } => ("merged", upstream, None),
-                DropReason::MergedDiffers { upstream } => ("merged-differs", upstream, None),
-                DropReason::Reverted { upstream, reverted_by } => ("reverted", upstream, reverted_by),
+                DropReason::Merged { upstream } => ("merged", Some(upstream), None),
+                DropReason::MergedDiffers { upstream } => ("merged-differs", Some(upstream), None),
+                DropReason::Reverted { upstream, reverted_by } => ("reverted", Some(upstream), reverted_by),
+                DropReason::StaleAllowed => ("stale-allowed", None, None),
             };
             wire::Action {
                 position: a.position,
                 commit: f.patch(a.position).commit.oid.to_string(),
                 reason: reason.to_owned(),
-                upstream_commit: upstream.to_string(),
+                upstream_commit: upstream.map(|u| u.to_string()),
                 reverted_by: reverted_by.map(|r| r.to_string()),
                 argv: a.argv.iter().map(|b| lossy(b)).collect(),
                 command: a.shell_line(),

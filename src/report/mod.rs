@@ -32,6 +32,7 @@ use crate::clock::Clock;
 use crate::config::{Config, Links};
 use crate::error::{Error, Result};
 use crate::ledger::Ledger;
+use crate::policy::Policy;
 use crate::repo::Repo;
 use crate::stack::{Patch, SeenSource, Stack, StackOptions};
 use crate::status::Status;
@@ -177,6 +178,9 @@ pub enum DropReason {
     MergedDiffers { upstream: Oid },
     /// Upstream merged it and then reverted it.
     Reverted { upstream: Oid, reverted_by: Option<Oid> },
+    /// Stale, and its consent policy allows removing it now
+    /// ([`Status::consent`] says which rule).
+    StaleAllowed,
 }
 
 /// A suggested command.
@@ -282,8 +286,12 @@ fn gather_facts(
     problems: &mut Vec<String>,
 ) -> Result<Facts> {
     let repo = &target.repo;
-    let options = StackOptions { snapshot_prefix: config.sync.snapshot_prefix.clone(), ..StackOptions::default() };
-    let mut stack = Stack::load(repo, target.head.clone(), target.upstream.clone(), &options)?;
+    let policy = Policy::load(&config.state.policy_for(repo.git_dir())).unwrap_or_else(|e| {
+        problems.push(format!("consent policy not read, every patch shown as the built-in default: {e}"));
+        Policy::default()
+    });
+    let mut stack =
+        Stack::load(repo, target.head.clone(), target.upstream.clone(), &StackOptions::from_config(config))?;
     let t = crate::timing::phase("ledger");
     if let Err(e) = use_ledger(repo, name, config, clock, mode, &mut stack) {
         problems.push(format!("first-seen ledger not updated: {e}"));
@@ -305,10 +313,10 @@ fn gather_facts(
         let dirty = dirty.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (check, dirty)
     });
-    let status = Status::from_parts(repo, name.to_owned(), stack, dirty?, clock);
+    let status = Status::with(repo, name.to_owned(), stack, &policy, dirty?, clock)?;
     let check = check?;
     let stale = stale_patches(&status.stack, clock.now, config.stale.after);
-    let actions = actions(&status.stack, &repo_argument(target));
+    let actions = actions(&status, &stale, &repo_argument(target));
     Ok(Facts { status, check, stale, actions })
 }
 
@@ -354,19 +362,25 @@ pub fn stale_patches(stack: &Stack, now: Timestamp, after: SignedDuration) -> Ve
         .collect()
 }
 
-/// `betadrift drop` lines for patches upstream already has or reverted.
-pub fn actions(stack: &Stack, repo_path: &[u8]) -> Vec<Action> {
-    stack
+/// `betadrift drop` lines for patches upstream already has or reverted, and
+/// for stale patches whose consent policy allows their removal now.
+pub fn actions(status: &Status, stale: &[StalePatch], repo_path: &[u8]) -> Vec<Action> {
+    let stale_allowed =
+        |p: &Patch| stale.iter().any(|s| s.position == p.position) && status.consent[p.position - 1].allowed_now;
+    status
+        .stack
         .patches
         .iter()
         .filter_map(|p| {
             let u = &p.upstream;
-            let upstream = u.commit?;
-            let reason = match u.state {
-                UpstreamState::Merged => DropReason::Merged { upstream },
-                UpstreamState::MergedDiffers => DropReason::MergedDiffers { upstream },
-                UpstreamState::Reverted => DropReason::Reverted { upstream, reverted_by: u.reverted_by },
-                UpstreamState::Pending => return None,
+            let reason = match (u.state, u.commit) {
+                (UpstreamState::Merged, Some(upstream)) => DropReason::Merged { upstream },
+                (UpstreamState::MergedDiffers, Some(upstream)) => DropReason::MergedDiffers { upstream },
+                (UpstreamState::Reverted, Some(upstream)) => {
+                    DropReason::Reverted { upstream, reverted_by: u.reverted_by }
+                }
+                _ if stale_allowed(p) => DropReason::StaleAllowed,
+                _ => return None,
             };
             Some(Action { position: p.position, reason, argv: drop_argv(repo_path, p) })
         })

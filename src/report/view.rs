@@ -14,9 +14,9 @@ use crate::status::{PATCH_HEADER, dirty_summary, patch_cells, plural};
 use super::{AgeBasis, DropReason, Facts, RepoReport, Report};
 
 /// The columns of the patch table.
-pub const PATCHES: [&str; 9] = PATCH_HEADER;
+pub const PATCHES: [&str; 10] = PATCH_HEADER;
 /// The columns of the stale-patch table.
-pub const STALE: [&str; 6] = ["#", "commit", "subject", "age", "since", "dated by"];
+pub const STALE: [&str; 7] = ["#", "commit", "subject", "age", "since", "dated by", "consent"];
 
 /// One line for the whole report: how many repositories, and what is wrong.
 pub fn headline(report: &Report) -> String {
@@ -85,7 +85,7 @@ fn next_rebase(f: &Facts) -> String {
 }
 
 /// The patch table's rows.
-pub fn patch_rows(f: &Facts) -> Vec<[String; 9]> {
+pub fn patch_rows(f: &Facts) -> Vec<[String; 10]> {
     f.patches().iter().map(|p| patch_cells(&f.status, p)).collect()
 }
 
@@ -189,6 +189,7 @@ pub fn stale_rows(f: &Facts) -> Vec<Vec<String>> {
                 human_age(s.age),
                 rfc3339(s.since),
                 dated_by,
+                f.status.consent[s.position - 1].summary(s.age),
             ]
         })
         .collect()
@@ -224,6 +225,13 @@ pub fn actions(f: &Facts) -> Vec<(String, String)> {
                     short(upstream),
                     reverted_by.map_or_else(String::new, |r| format!(" by {}", short(r)))
                 ),
+                DropReason::StaleAllowed => {
+                    let verdict = &f.status.consent[a.position - 1];
+                    format!(
+                        "#{} is stale and {} says {}: removing it is allowed",
+                        a.position, verdict.source, verdict.decision
+                    )
+                }
             };
             (why, a.shell_line())
         })
