@@ -44,6 +44,7 @@ td { overflow-wrap: anywhere; }
 tr.stop td { background: var(--badbg); } tr.gone td { color: var(--muted); }
 code, pre { font: .88em/1.4 ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; }
 pre { background: var(--card); border-radius: 6px; padding: 8px; overflow-x: auto; margin: 6px 0; }
+pre.cmd { white-space: pre-wrap; overflow-wrap: anywhere; }
 .stopbox { border-left: 4px solid var(--bad); padding: 2px 0 2px 10px; margin: 10px 0; }
 .muted { color: var(--muted); }
 ul { margin: 4px 0; padding-left: 20px; } li { overflow-wrap: anywhere; }
@@ -140,7 +141,7 @@ fn render_facts(report: &Report, r: &RepoReport, f: &Facts, out: &mut dyn Write)
     if !actions.is_empty() {
         writeln!(out, "<h3>Suggested actions</h3>")?;
         for (why, command) in actions {
-            writeln!(out, "<p class=\"muted\">{}</p><pre>{}</pre>", html_str(&why), html_str(&command))?;
+            writeln!(out, "<p class=\"muted\">{}</p><pre class=\"cmd\">{}</pre>", html_str(&why), html_str(&command))?;
         }
     }
     let stale = view::stale_rows(f);
