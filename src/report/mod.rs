@@ -470,6 +470,7 @@ impl Outputs {
 
     /// Renders and writes every output: files atomically, stdout as is.
     pub fn write(&self, report: &Report, out: &mut dyn Write) -> Result<()> {
+        let _t = crate::timing::phase("render and write");
         for (format, file) in &self.targets {
             let bytes = render(report, *format);
             match file {
