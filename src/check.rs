@@ -100,8 +100,11 @@ pub fn check_stack_in(
     removed: &[usize],
 ) -> Result<CheckReport> {
     let locals: Vec<Local> = stack.patches.iter().map(Local::from_patch).collect();
+    let t = crate::timing::phase("check: predict");
     let prediction =
         predict_without(repo, overlay, &stack.index, &locals, stack.upstream.oid, stack.merge_base, each, removed)?;
+    drop(t);
+    let _t = crate::timing::phase("check: explain");
     let base_tree = repo.commit_tree_and_time(stack.merge_base)?.0;
     let mut details = Vec::with_capacity(prediction.picks.len());
     let mut finder = Culprits::new(repo, &stack.index, base_tree);
@@ -247,7 +250,7 @@ fn commits(n: usize) -> String {
     if n == 1 { "1 commit".into() } else { format!("{n} commits") }
 }
 
-fn outcome_text(outcome: &Outcome) -> String {
+pub(crate) fn outcome_text(outcome: &Outcome) -> String {
     match outcome {
         Outcome::Applies => "applies".into(),
         Outcome::AlreadyUpstream { matched } => format!("already upstream ({})", &matched.to_string()[..8]),
@@ -258,7 +261,7 @@ fn outcome_text(outcome: &Outcome) -> String {
     }
 }
 
-fn render_stop(
+pub(crate) fn render_stop(
     out: &mut dyn Write,
     patch: &crate::stack::Patch,
     details: &[ConflictDetail],
@@ -301,7 +304,7 @@ fn render_stop(
     Ok(())
 }
 
-fn culprit_line(c: &Culprit) -> String {
+pub(crate) fn culprit_line(c: &Culprit) -> String {
     let tasks: Vec<String> = c.message.tasks.iter().map(ToString::to_string).collect();
     format!(
         "{} \"{}\" by {}{}",
@@ -312,25 +315,41 @@ fn culprit_line(c: &Culprit) -> String {
     )
 }
 
-fn render_hunk(out: &mut dyn Write, h: &Hunk) -> std::io::Result<()> {
+pub(crate) fn render_hunk(out: &mut dyn Write, h: &Hunk) -> std::io::Result<()> {
     writeln!(out, "    @@ line {} of the patch's base @@", h.base_start)?;
-    for (label, side) in [("upstream", &h.ours), ("this patch", &h.theirs)] {
+    for (label, lines) in hunk_sides(h) {
         writeln!(out, "    {label} changed it to:")?;
-        let base: Vec<String> = h.base.iter().map(|l| terminal(l.strip_suffix(b"\n").unwrap_or(l))).collect();
-        let new: Vec<String> = side.iter().map(|l| terminal(l.strip_suffix(b"\n").unwrap_or(l))).collect();
-        let base_refs: Vec<&str> = base.iter().map(String::as_str).collect();
-        let new_refs: Vec<&str> = new.iter().map(String::as_str).collect();
-        let diff = similar::TextDiff::from_slices(&base_refs, &new_refs);
-        for change in diff.iter_all_changes() {
-            let sign = match change.tag() {
-                similar::ChangeTag::Delete => '-',
-                similar::ChangeTag::Insert => '+',
-                similar::ChangeTag::Equal => ' ',
-            };
-            writeln!(out, "      {sign} {}", change.value())?;
+        for line in lines {
+            writeln!(out, "      {line}")?;
         }
     }
     Ok(())
+}
+
+/// Each side of a conflicting hunk as diff lines against the base
+/// (`- old`, `+ new`, `  same`), terminal-safe.
+pub(crate) fn hunk_sides(h: &Hunk) -> [(&'static str, Vec<String>); 2] {
+    let visible = |lines: &[Vec<u8>]| -> Vec<String> {
+        lines.iter().map(|l| terminal(l.strip_suffix(b"\n").unwrap_or(l))).collect()
+    };
+    let base = visible(&h.base);
+    let side = |new: &[Vec<u8>]| -> Vec<String> {
+        let new = visible(new);
+        let base_refs: Vec<&str> = base.iter().map(String::as_str).collect();
+        let new_refs: Vec<&str> = new.iter().map(String::as_str).collect();
+        let diff = similar::TextDiff::from_slices(&base_refs, &new_refs);
+        diff.iter_all_changes()
+            .map(|change| {
+                let sign = match change.tag() {
+                    similar::ChangeTag::Delete => '-',
+                    similar::ChangeTag::Insert => '+',
+                    similar::ChangeTag::Equal => ' ',
+                };
+                format!("{sign} {}", change.value())
+            })
+            .collect()
+    };
+    [("upstream", side(&h.ours)), ("this patch", side(&h.theirs))]
 }
 
 fn verdict(report: &CheckReport) -> String {

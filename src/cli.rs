@@ -33,6 +33,14 @@ pub enum Command {
     /// Exit status: 0 if the rebase will be clean, 1 if it will stop on a
     /// conflict, 2 on error.
     Check(CheckArgs),
+    /// Report status, predicted conflicts, stale patches and suggested actions
+    /// of every configured repository, for people and monitoring
+    ///
+    /// Run by a timer next to the sync. Records first-seen times of new
+    /// patches in the state directory; changes nothing in the repositories.
+    /// Exit status: 0, or 1 if a --fail-on condition holds, or 2 if a
+    /// repository could not be read (after writing everything else).
+    Report(ReportArgs),
     /// Rebase the stack onto upstream if, and only if, it will go through cleanly
     ///
     /// Replaces git-sync-upstream. Exit status: 0 synced (or nothing to do),
@@ -137,6 +145,25 @@ pub struct CheckArgs {
     /// Also try every patch alone on upstream, to tell which stops an earlier patch causes
     #[arg(long)]
     pub each: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub repo: RepoArgs,
+
+    /// Output format [default: from the --output file's extension, else text]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<crate::report::Format>,
+
+    /// Write to this file (atomically) instead of standard output; may repeat,
+    /// each file's extension (.txt .md .json .html .prom) naming its format
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Vec<PathBuf>,
+
+    /// Exit 1 when this holds in any repository; may repeat or take a comma list
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "WHAT")]
+    pub fail_on: Vec<crate::report::FailOn>,
 }
 
 #[derive(Debug, Args)]

@@ -71,6 +71,10 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// `report` wrote what it could, but some repositories failed.
+    #[error("report incomplete: {problems}")]
+    ReportIncomplete { problems: String },
+
     /// libgit2 reported an error not covered above.
     #[error("git: {context}: {message}")]
     Git { context: String, message: String },

@@ -15,6 +15,7 @@ pub mod demo;
 pub mod drop;
 pub mod error;
 pub mod fsutil;
+pub mod ledger;
 pub mod lock;
 pub mod merge;
 pub mod message;
@@ -26,6 +27,7 @@ pub mod progress;
 pub mod prune;
 pub mod renames;
 pub mod repo;
+pub mod report;
 pub mod rewrite;
 pub mod sanitize;
 pub mod scenario;
@@ -95,6 +97,10 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             let outcome = if report.has_stops() { Outcome::Findings } else { Outcome::Clean };
             exit_without_freeing((target, report));
             Ok(outcome)
+        }
+        Command::Report(args) => {
+            let clock = Clock::from_args(cli.now.as_deref())?;
+            report::run(&args, &config, clock, out)
         }
         Command::Sync(args) => {
             let clock = Clock::from_args(cli.now.as_deref())?;

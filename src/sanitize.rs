@@ -119,6 +119,13 @@ pub fn markdown_str(s: &str) -> String {
     out
 }
 
+/// Escapes an already safe string for one Markdown table cell. A `|` in
+/// the data becomes `¦`: GFM would honour `\|`, but Phabricator's Remarkup
+/// splits table cells on every `|`, escaped or not.
+pub fn markdown_cell(s: &str) -> String {
+    markdown_str(&s.replace('|', "\u{a6}"))
+}
+
 /// Escapes a Prometheus label value: backslash, double quote and newline,
 /// after making other control characters visible.
 pub fn prometheus_label(bytes: &[u8]) -> String {
@@ -131,6 +138,43 @@ pub fn prometheus_label(bytes: &[u8]) -> String {
             c => out.push(c),
         }
     }
+    out
+}
+
+/// Quotes one argument for a POSIX-style shell so that pasting the line runs
+/// exactly that argument: bare when it is all safe characters, in single
+/// quotes when printable, else as bash's `$'…'` with `\xNN` escapes (so no
+/// control character or invalid UTF-8 reaches the terminal or the document).
+pub fn shell_quote(arg: &[u8]) -> String {
+    let safe = |b: u8| b.is_ascii_alphanumeric() || b"_@%+=:,./-".contains(&b);
+    if !arg.is_empty() && arg.iter().all(|&b| safe(b)) {
+        return String::from_utf8_lossy(arg).into_owned();
+    }
+    let printable = std::str::from_utf8(arg).is_ok_and(|s| !s.chars().any(is_dangerous));
+    if printable {
+        return format!("'{}'", String::from_utf8_lossy(arg).replace('\'', r"'\''"));
+    }
+    let mut out = String::from("$'");
+    for chunk in arg.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\'' | '\\' => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                c if is_dangerous(c) => {
+                    for b in c.to_string().bytes() {
+                        let _ = write!(out, "\\x{b:02x}");
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    out.push('\'');
     out
 }
 
@@ -173,10 +217,28 @@ mod tests {
         assert_eq!(markdown(b"`code` *bold* [link](x)"), "\\`code\\` \\*bold\\* \\[link\\]\\(x\\)");
         assert_eq!(markdown(b"<img src=x>"), "&lt;img src\\=x&gt;");
         assert_eq!(markdown(b"line\nbreak"), "line\\\\nbreak");
+        assert_eq!(markdown_cell("a|b`c"), "a\u{a6}b\\`c");
     }
 
     #[test]
     fn prometheus_label_escapes_quotes_backslashes_newlines() {
         assert_eq!(prometheus_label(b"a\"b\\c\nd"), "a\\\"b\\\\c\\\\nd");
+    }
+
+    #[test]
+    fn shell_quoting_round_trips_through_bash() {
+        assert_eq!(shell_quote(b"/srv/git/operations/puppet"), "/srv/git/operations/puppet");
+        assert_eq!(shell_quote(b""), "''");
+        assert_eq!(shell_quote(b"it's here"), r"'it'\''s here'");
+        assert_eq!(shell_quote(b"a\x1b[2Jb"), r"$'a\x1b[2Jb'");
+        assert_eq!(shell_quote(b"q'\\\xff"), r"$'q\'\\\xff'");
+        assert_eq!(shell_quote("rtl\u{202e}".as_bytes()), r"$'rtl\xe2\x80\xae'");
+        for arg in
+            [&b"plain"[..], b"sp ace", b"it's", b"$(rm -rf /)", b"`x`", b"a\nb\x1b\xff'\\", "é\u{202e}".as_bytes()]
+        {
+            let line = format!("printf %s {}", shell_quote(arg));
+            let out = std::process::Command::new("bash").arg("-c").arg(&line).output().unwrap();
+            assert_eq!(out.stdout, arg, "{line}");
+        }
     }
 }

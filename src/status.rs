@@ -39,7 +39,8 @@ pub struct Status {
 }
 
 impl Status {
-    /// Reads the status of `target`.
+    /// Reads the status of `target`, with first-seen times from the snapshot
+    /// tags and the ledger.
     pub fn gather(target: &Target, config: &Config, clock: Clock) -> Result<Status> {
         let policy = Policy::load(&config.state.policy_for(target.repo.git_dir()))?;
         let options = StackOptions::from_config(config);
@@ -53,7 +54,11 @@ impl Status {
             });
             let stack = Stack::load(&target.repo, target.head.clone(), target.upstream.clone(), &options);
             let dirty = dirty.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            Status::with(&target.repo, target.name(), stack?, &policy, dirty?, clock)
+            let mut stack = stack?;
+            // Read-only: the ledger is read here, only `report` records into it.
+            let ledger = crate::ledger::Ledger::read(&crate::ledger::path(config, &target.repo, &target.name()))?;
+            ledger.apply(&target.repo, &mut stack)?;
+            Status::with(&target.repo, target.name(), stack, &policy, dirty?, clock)
         })
     }
 
@@ -63,7 +68,9 @@ impl Status {
         Status::with(repo, repo_name, stack, policy, dirty, clock)
     }
 
-    fn with(
+    /// Completes a status from a stack, its policy and a working-tree scan
+    /// made elsewhere (`status` and `report` scan on another thread).
+    pub fn with(
         repo: &Repo,
         repo_name: String,
         stack: Stack,
@@ -84,7 +91,7 @@ impl Status {
         })
     }
 
-    fn age(&self, then: Timestamp) -> String {
+    pub(crate) fn age(&self, then: Timestamp) -> String {
         human_age(self.now.duration_since(then))
     }
 }
@@ -131,7 +138,7 @@ pub fn render_text(status: &Status, out: &mut dyn Write) -> std::io::Result<()> 
 }
 
 /// One line per upstream state that calls for a decision.
-fn hints(patches: &[Patch]) -> Vec<String> {
+pub(crate) fn hints(patches: &[Patch]) -> Vec<String> {
     let positions = |state: UpstreamState| -> Vec<String> {
         patches.iter().filter(|p| p.upstream.state == state).map(|p| format!("#{}", p.position)).collect()
     };
@@ -149,7 +156,7 @@ fn hints(patches: &[Patch]) -> Vec<String> {
     out
 }
 
-fn plural(n: usize, word: &str) -> String {
+pub(crate) fn plural(n: usize, word: &str) -> String {
     match n {
         1 => format!("1 {word}"),
         _ if word.ends_with("ch") => format!("{n} {word}es"),
@@ -157,7 +164,7 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
-fn dirty_summary(d: &Dirty) -> String {
+pub(crate) fn dirty_summary(d: &Dirty) -> String {
     let mut parts = Vec::new();
     for (label, paths) in
         [("conflicted", &d.conflicted), ("modified", &d.modified), ("staged", &d.staged), ("untracked", &d.untracked)]
@@ -174,37 +181,44 @@ fn dirty_summary(d: &Dirty) -> String {
     if parts.is_empty() { "clean".into() } else { parts.join("; ") }
 }
 
-fn patch_table(status: &Status) -> comfy_table::Table {
+pub(crate) fn patch_table(status: &Status) -> comfy_table::Table {
     let mut table = comfy_table::Table::new();
     table.load_style(comfy_table::presets::NOTHING);
-    table.set_header([
-        "#", "commit", "subject", "author", "authored", "on box", "tasks", "change", "upstream", "consent",
-    ]);
-    for (p, verdict) in status.stack.patches.iter().zip(&status.consent) {
-        table.add_row(vec![
-            p.position.to_string(),
-            p.commit.oid.to_string()[..10].to_owned(),
-            terminal_short(&p.message.subject, 60),
-            terminal_short(&p.commit.author.name, 24),
-            status.age(p.commit.author_time.timestamp()),
-            p.first_seen.as_ref().map_or_else(|| "?".into(), |s| status.age(s.time)),
-            tasks_text(p),
-            p.message.change_id.as_deref().map_or_else(|| "-".into(), |c| format!("{}…", &c[..9])),
-            upstream_text(p),
-            verdict.summary(status.now.duration_since(p.since())),
-        ]);
+    table.set_header(PATCH_HEADER);
+    for p in &status.stack.patches {
+        table.add_row(patch_cells(status, p).to_vec());
     }
     table
 }
 
-fn tasks_text(p: &Patch) -> String {
+/// The columns of the patch table.
+pub(crate) const PATCH_HEADER: [&str; 10] =
+    ["#", "commit", "subject", "author", "authored", "on box", "tasks", "change", "upstream", "consent"];
+
+/// One row of the patch table, terminal-safe.
+pub(crate) fn patch_cells(status: &Status, p: &Patch) -> [String; 10] {
+    [
+        p.position.to_string(),
+        p.commit.oid.to_string()[..10].to_owned(),
+        terminal_short(&p.message.subject, 60),
+        terminal_short(&p.commit.author.name, 24),
+        status.age(p.commit.author_time.timestamp()),
+        p.first_seen.as_ref().map_or_else(|| "?".into(), |s| status.age(s.time)),
+        tasks_text(p),
+        p.message.change_id.as_deref().map_or_else(|| "-".into(), |c| format!("{}…", &c[..9])),
+        upstream_text(p),
+        status.consent[p.position - 1].summary(status.now.duration_since(p.since())),
+    ]
+}
+
+pub(crate) fn tasks_text(p: &Patch) -> String {
     if p.message.tasks.is_empty() {
         return "-".into();
     }
     p.message.tasks.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")
 }
 
-fn upstream_text(p: &Patch) -> String {
+pub(crate) fn upstream_text(p: &Patch) -> String {
     if p.is_merge() {
         return "merge (rebase drops it)".into();
     }
@@ -220,7 +234,7 @@ fn upstream_text(p: &Patch) -> String {
     }
 }
 
-fn state_summary(patches: &[Patch]) -> String {
+pub(crate) fn state_summary(patches: &[Patch]) -> String {
     let counts: Vec<String> = UpstreamState::ALL
         .iter()
         .filter_map(|&state| {
