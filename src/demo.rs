@@ -48,7 +48,13 @@ pub fn run(dir: Option<&Path>, clock: Option<Clock>, config: &Config, out: &mut 
     let repo = built.checkout.display();
     writeln!(out, "\nTry next:").map_err(io)?;
     writeln!(out, "  cd {repo}").map_err(io)?;
-    writeln!(out, "  betadrift status --json      # the same, for machines").map_err(io)?;
-    writeln!(out, "  git log --oneline origin/production..HEAD").map_err(io)?;
+    for line in [
+        "betadrift check                # where the next rebase stops, and which upstream change did it",
+        "betadrift consent explain 11   # who may remove patch #11, and why",
+        "git stash; betadrift sync      # refuses, changing nothing: the rebase would stop",
+        "betadrift status --json        # the status above, for machines",
+    ] {
+        writeln!(out, "  {line}").map_err(io)?;
+    }
     Ok(())
 }
