@@ -97,24 +97,37 @@ fn default_stale_after() -> SignedDuration {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct State {
-    /// Directory for the first-seen ledger and the audit log. Default: `<git dir>/betadrift`.
+    /// Directory holding one state directory per repository (ledger, audit
+    /// log, journal, policy). Default: `<git dir>/betadrift` of each.
     pub dir: Option<PathBuf>,
-    /// The consent policy file. Default: `<state dir>/policy.toml`.
+    /// The consent policy file, shared by every repository. Default:
+    /// `policy.toml` in each repository's state directory.
     pub policy: Option<PathBuf>,
 }
 
 impl State {
-    /// The state directory of the repository whose git directory is `git_dir`:
-    /// `dir` if set, else `<git dir>/betadrift`.
-    pub fn dir_for(&self, git_dir: &Path) -> PathBuf {
-        self.dir.clone().unwrap_or_else(|| git_dir.join("betadrift"))
+    /// The state directory of the repository `name` whose git directory is
+    /// `git_dir`: `<dir>/<name as one path component>` if `dir` is set, else
+    /// `<git dir>/betadrift`. Every state file of a repository lives here.
+    pub fn dir_for(&self, git_dir: &Path, name: &str) -> PathBuf {
+        match &self.dir {
+            Some(dir) => dir.join(slug(name)),
+            None => git_dir.join("betadrift"),
+        }
     }
 
     /// The consent policy file of that repository: `policy` if set, else
     /// `policy.toml` in its state directory.
-    pub fn policy_for(&self, git_dir: &Path) -> PathBuf {
-        self.policy.clone().unwrap_or_else(|| self.dir_for(git_dir).join("policy.toml"))
+    pub fn policy_for(&self, git_dir: &Path, name: &str) -> PathBuf {
+        self.policy.clone().unwrap_or_else(|| self.dir_for(git_dir, name).join("policy.toml"))
     }
+}
+
+/// `operations/puppet` → `operations_puppet`: one path component that does
+/// not start with a dot.
+fn slug(name: &str) -> String {
+    let s: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_".contains(c) { c } else { '_' }).collect();
+    if s.is_empty() { "_".into() } else { s }
 }
 
 /// Settings for history rewrites (sync, drop, prune, undo).
@@ -316,13 +329,17 @@ mod tests {
     fn state_paths_default_to_the_git_dir() {
         let git_dir = Path::new("/srv/puppet/.git");
         let c = Config::parse("").unwrap();
-        assert_eq!(c.state.dir_for(git_dir), Path::new("/srv/puppet/.git/betadrift"));
-        assert_eq!(c.state.policy_for(git_dir), Path::new("/srv/puppet/.git/betadrift/policy.toml"));
+        let name = "operations/puppet";
+        assert_eq!(c.state.dir_for(git_dir, name), Path::new("/srv/puppet/.git/betadrift"));
+        assert_eq!(c.state.policy_for(git_dir, name), Path::new("/srv/puppet/.git/betadrift/policy.toml"));
         let c = Config::parse("[state]\ndir = \"/var/lib/betadrift\"\n").unwrap();
-        assert_eq!(c.state.policy_for(git_dir), Path::new("/var/lib/betadrift/policy.toml"));
+        assert_eq!(c.state.dir_for(git_dir, name), Path::new("/var/lib/betadrift/operations_puppet"));
+        assert_eq!(c.state.policy_for(git_dir, name), Path::new("/var/lib/betadrift/operations_puppet/policy.toml"));
+        assert_eq!(c.state.dir_for(git_dir, "../.."), Path::new("/var/lib/betadrift/_____"));
+        assert_eq!(c.state.dir_for(git_dir, ""), Path::new("/var/lib/betadrift/_"));
         let c =
             Config::parse("[state]\ndir = \"/var/lib/betadrift\"\npolicy = \"/etc/betadrift/policy.toml\"\n").unwrap();
-        assert_eq!(c.state.policy_for(git_dir), Path::new("/etc/betadrift/policy.toml"));
+        assert_eq!(c.state.policy_for(git_dir, name), Path::new("/etc/betadrift/policy.toml"));
     }
 
     #[test]

@@ -39,7 +39,8 @@ pub fn run(args: ConsentArgs, config: &Config, now: Option<&str>, out: &mut dyn 
 /// The policy file of the checkout at `repo` (or the current directory).
 pub fn policy_file(checkout: &CheckoutArgs, config: &Config) -> Result<PathBuf> {
     let repo = crate::target::open_repo(checkout.repo.as_deref())?;
-    Ok(config.state.policy_for(repo.git_dir()))
+    let repo_config = repo.workdir().and_then(|w| config.repository_for(w));
+    Ok(config.state.policy_for(repo.git_dir(), &crate::target::repo_name(&repo, repo_config)))
 }
 
 /// The scope named on the command line; clap ensures exactly one is given.
@@ -156,7 +157,7 @@ impl<'a> Explained<'a> {
 
 fn explain(args: &ConsentExplainArgs, config: &Config, clock: Clock, out: &mut dyn Write) -> Result<()> {
     let target = Target::open(args.repo.repo.as_deref(), &args.repo.upstream_args(), config)?;
-    let path = config.state.policy_for(target.repo.git_dir());
+    let path = target.policy_file(config);
     let policy = Policy::load(&path)?;
     let options = StackOptions::from_config(config);
     let stack = Stack::load(&target.repo, target.head.clone(), target.upstream.clone(), &options)?;

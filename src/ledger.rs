@@ -38,16 +38,7 @@ pub const FILE_NAME: &str = "ledger.json";
 /// or with a configured (shared) `[state] dir`, `<dir>/<name>/ledger.json`
 /// with the repository's name made into one safe path component.
 pub fn path(config: &Config, repo: &Repo, name: &str) -> PathBuf {
-    match &config.state.dir {
-        Some(dir) => dir.join(slug(name)).join(FILE_NAME),
-        None => repo.git_dir().join("betadrift").join(FILE_NAME),
-    }
-}
-
-/// `operations/puppet` → `operations_puppet`: one path component, no dots first.
-fn slug(name: &str) -> String {
-    let s: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_".contains(c) { c } else { '_' }).collect();
-    if s.is_empty() { "_".into() } else { s }
+    config.state.dir_for(repo.git_dir(), name).join(FILE_NAME)
 }
 
 /// The ledger file as stored: one per repository.
@@ -192,13 +183,6 @@ mod tests {
         assert!(err.contains("ledger.json") && err.contains("extra"), "{err}");
         std::fs::write(&path, b"{\"schema_version\": 9, \"repository\": \"r\", \"patches\": {}}").unwrap();
         assert!(Ledger::read(&path).unwrap_err().to_string().contains("schema_version 9"));
-    }
-
-    #[test]
-    fn names_become_one_path_component() {
-        assert_eq!(slug("operations/puppet"), "operations_puppet");
-        assert_eq!(slug("../.."), "_____");
-        assert_eq!(slug(""), "_");
     }
 
     #[test]

@@ -42,7 +42,7 @@ impl Status {
     /// Reads the status of `target`, with first-seen times from the snapshot
     /// tags and the ledger.
     pub fn gather(target: &Target, config: &Config, clock: Clock) -> Result<Status> {
-        let policy = Policy::load(&config.state.policy_for(target.repo.git_dir()))?;
+        let policy = Policy::load(&target.policy_file(config))?;
         let options = StackOptions::from_config(config);
         // Scanning the working tree is mostly system calls, reading history
         // mostly CPU: on a two-core puppetmaster they overlap well.

@@ -101,10 +101,21 @@ impl Target {
 
     /// The name reports use for this repository.
     pub fn name(&self) -> String {
-        match &self.repo_config {
-            Some(c) => c.display_name(),
-            None => self.repo.display_path().display().to_string(),
-        }
+        repo_name(&self.repo, self.repo_config.as_ref())
+    }
+
+    /// The consent policy file of this repository.
+    pub fn policy_file(&self, config: &Config) -> PathBuf {
+        config.state.policy_for(self.repo.git_dir(), &self.name())
+    }
+}
+
+/// The name of a repository in reports and state paths: its config entry's,
+/// else its path.
+pub fn repo_name(repo: &Repo, repo_config: Option<&RepoConfig>) -> String {
+    match repo_config {
+        Some(c) => c.display_name(),
+        None => repo.display_path().display().to_string(),
     }
 }
 

@@ -83,7 +83,7 @@ impl<'c> Session<'c> {
     ) -> Result<Self> {
         let target = Target::open(path, upstream, config)?;
         rewrite::refuse_unsafe_state(&target.repo, kind)?;
-        let policy = Policy::load(&config.state.policy_for(target.repo.git_dir()))?;
+        let policy = Policy::load(&target.policy_file(config))?;
         let options = StackOptions::from_config(config);
         let stack = Stack::load(&target.repo, target.head.clone(), target.upstream.clone(), &options)?;
         Ok(Session { target, stack, policy, config, clock })

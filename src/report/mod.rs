@@ -286,7 +286,7 @@ fn gather_facts(
     problems: &mut Vec<String>,
 ) -> Result<Facts> {
     let repo = &target.repo;
-    let policy = Policy::load(&config.state.policy_for(repo.git_dir())).unwrap_or_else(|e| {
+    let policy = Policy::load(&target.policy_file(config)).unwrap_or_else(|e| {
         problems.push(format!("consent policy not read, every patch shown as the built-in default: {e}"));
         Policy::default()
     });
