@@ -43,12 +43,14 @@ pub fn run(
     out: &mut dyn Write,
 ) -> Result<crate::Outcome> {
     let io = |e: std::io::Error| Error::io("writing", "standard output", e);
-    let mut target = Target::open(path, upstream, config)?;
+    // Fetch before resolving the upstream: a SHA file or URL names a commit
+    // that only the fetch brings.
+    let repo = crate::target::open_repo(path)?;
+    let repo_config = repo.workdir().and_then(|w| config.repository_for(w)).cloned();
     if options.fetch {
-        fetch(&target)?;
-        let repo = crate::repo::Repo::discover(target.repo.display_path())?;
-        target = Target::resolve(repo, upstream, target.repo_config.clone())?;
+        fetch(&repo)?;
     }
+    let target = Target::resolve(repo, upstream, repo_config)?;
     rewrite::refuse_unsafe_state(&target.repo, Kind::Sync)?;
     let options_stack = StackOptions { snapshot_prefix: String::new(), ..StackOptions::default() };
     let stack = Stack::load(&target.repo, target.head.clone(), target.upstream.clone(), &options_stack)?;
@@ -76,14 +78,31 @@ pub fn run(
         return Ok(crate::Outcome::Findings);
     }
     let old_tree = target.repo.commit_tree_and_time(report.stack.head.oid)?.0;
-    let plan = plan(&report, old_tree, config, clock);
+    let mut plan = plan(&report, old_tree, config, clock);
     write_plan(&plan, &report, out).map_err(io)?;
+    // Tags name the minute: a second sync within it is dated by the first.
+    if let Some(tag) = &plan.snapshot_tag
+        && target.repo.ref_target(&format!("refs/tags/{tag}"))?.is_some()
+    {
+        writeln!(
+            out,
+            "snapshot tag {} exists already (a sync earlier this minute): not tagging",
+            terminal(tag.as_bytes())
+        )
+        .map_err(io)?;
+        plan.snapshot_tag = None;
+    }
     if options.dry_run {
         writeln!(out, "\n--dry-run: nothing was changed").map_err(io)?;
         return Ok(crate::Outcome::Clean);
     }
     let setup = Setup::for_target(&target, Some(&overlay), config, clock, options.lock_wait)?;
     let done = rewrite::execute(&setup, &plan, Permit::granted())?;
+    // The patches kept were on the checkout now, whatever their new ids:
+    // the ledger keeps their first-seen times across this rebase.
+    if let Err(e) = record_first_seen(&target, &report.stack, config, clock) {
+        writeln!(out, "warning: first-seen ledger not updated: {e}").map_err(io)?;
+    }
     rewrite::report_done(&plan, done, out)?;
     Ok(crate::Outcome::Clean)
 }
@@ -92,11 +111,19 @@ fn short(oid: git2::Oid) -> String {
     oid.to_string()[..10].to_owned()
 }
 
-/// Fetches the branch's remote, with progress on a terminal.
-fn fetch(target: &Target) -> Result<()> {
-    let remote = target.repo.branch_remote(&target.head.name);
+/// Fetches the current branch's remote, with progress on a terminal.
+fn fetch(repo: &crate::repo::Repo) -> Result<()> {
+    let remote = repo.branch_remote(&repo.head_branch()?.name);
     let bar = crate::progress::counter(&format!("fetching {remote}"));
-    target.repo.fetch(&remote, &mut |done, total| bar.update(done, total))
+    repo.fetch(&remote, &mut |done, total| bar.update(done, total))
+}
+
+/// Records the stack's patches in the first-seen ledger, as `report` does.
+fn record_first_seen(target: &Target, stack: &Stack, config: &Config, clock: Clock) -> Result<()> {
+    let name = target.name();
+    let mut ledger = crate::ledger::Ledger::read(&crate::ledger::path(config, &target.repo, &name))?;
+    let changed = ledger.record(&target.repo, &name, stack, clock.now)?;
+    ledger.save(changed)
 }
 
 /// Patches whose Change-Id upstream has merged (and not reverted).
@@ -159,6 +186,15 @@ fn plan(report: &CheckReport, old_tree: git2::Oid, config: &Config, clock: Clock
     }
 }
 
+/// "1 patch", "2 patches".
+fn count(n: usize, noun: &str) -> String {
+    match (n, noun.ends_with("ch")) {
+        (1, _) => format!("{n} {noun}"),
+        (_, true) => format!("{n} {noun}es"),
+        (_, false) => format!("{n} {noun}s"),
+    }
+}
+
 fn write_plan(plan: &Plan, report: &CheckReport, out: &mut dyn Write) -> std::io::Result<()> {
     let s = &report.stack;
     let kept = match &plan.change {
@@ -167,11 +203,11 @@ fn write_plan(plan: &Plan, report: &CheckReport, out: &mut dyn Write) -> std::io
     };
     writeln!(
         out,
-        "rebase {} onto {} ({} new upstream commits): {} patches kept, {} dropped",
+        "rebase {} onto {} ({}): {} kept, {} dropped",
         terminal(s.head.name.as_bytes()),
         terminal(s.upstream.name.as_bytes()),
-        s.behind,
-        kept,
+        count(s.behind, "new upstream commit"),
+        count(kept, "patch"),
         plan.removed.len()
     )?;
     for r in &plan.removed {

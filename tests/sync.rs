@@ -82,6 +82,16 @@ fn random_clean_stacks_sync_like_git() {
     assert!(compared >= 20, "only {compared} clean random stacks");
 }
 
+/// Pushes a new commit to the upstream repository; returns its id.
+fn push_upstream_commit(sandbox: &Sandbox, built: &betadrift::repo::build::Built) -> String {
+    let work = sandbox.path().join("upstream-work");
+    sandbox.git(sandbox.path(), &["clone", "-q", &built.upstream.to_string_lossy(), "upstream-work"]);
+    std::fs::write(work.join("README.md"), "new upstream text\n").unwrap();
+    sandbox.git(&work, &["commit", "-qam", "upstream: README"]);
+    sandbox.git(&work, &["push", "-q", "origin", "HEAD:production"]);
+    sandbox.git(&work, &["rev-parse", "HEAD"]).trim().to_owned()
+}
+
 #[test]
 fn fetch_from_a_file_url_then_sync() {
     let sandbox = Sandbox::new();
@@ -91,18 +101,69 @@ fn fetch_from_a_file_url_then_sync() {
     scenario.later = later[..1].to_vec();
     let built = sandbox.build(&scenario);
     // Upstream gains a commit the checkout has never seen.
-    let work = sandbox.path().join("upstream-work");
-    sandbox.git(sandbox.path(), &["clone", "-q", &built.upstream.to_string_lossy(), "upstream-work"]);
-    std::fs::write(work.join("README.md"), "new upstream text\n").unwrap();
-    sandbox.git(&work, &["commit", "-qam", "upstream: README"]);
-    sandbox.git(&work, &["push", "-q", "origin", "HEAD:production"]);
-    let new_tip = sandbox.git(&work, &["rev-parse", "HEAD"]).trim().to_owned();
+    let new_tip = push_upstream_commit(&sandbox, &built);
 
     let run = run_sync(&sandbox, &built.checkout, &["--fetch"]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert_eq!(sandbox.git(&built.checkout, &["rev-parse", "origin/production"]).trim(), new_tip);
     let base = sandbox.git(&built.checkout, &["merge-base", "HEAD", "origin/production"]);
     assert_eq!(base.trim(), new_tip, "the stack now sits on the fetched upstream");
+}
+
+#[test]
+fn fetch_comes_before_reading_the_upstream_sha_file() {
+    let sandbox = Sandbox::new();
+    let mut scenario = clean_demo();
+    scenario.later.truncate(1);
+    let built = sandbox.build(&scenario);
+    let new_tip = push_upstream_commit(&sandbox, &built);
+    // As on deployment-prep: the SHA production deployed, which only the
+    // fetch brings into the checkout.
+    let sha_file = sandbox.path().join("puppet-sha1.txt");
+    std::fs::write(&sha_file, format!("{new_tip}\n")).unwrap();
+
+    let run = run_sync(&sandbox, &built.checkout, &["--fetch", "--upstream-sha-file", sha_file.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let base = sandbox.git(&built.checkout, &["merge-base", "HEAD", &new_tip]);
+    assert_eq!(base.trim(), new_tip, "the stack sits on the SHA from the file");
+}
+
+#[test]
+fn a_second_sync_in_the_same_minute_completes_without_a_new_tag() {
+    let sandbox = Sandbox::new();
+    let built = sandbox.build(&clean_demo());
+    let marker = sandbox.path().join("deployed");
+    let config = sandbox.path().join("config.toml");
+    std::fs::write(&config, format!("[sync]\npost_update = [\"touch\", {:?}]\n", marker.to_str().unwrap())).unwrap();
+    let cfg = config.to_str().unwrap();
+    let first = run_sync(&sandbox, &built.checkout, &["--config", cfg]);
+    assert_eq!(first.code, 0, "{}{}", first.stdout, first.stderr);
+    let synced = sandbox.git(&built.checkout, &["rev-parse", "HEAD"]);
+    let undo = sandbox.betadrift(&built.checkout, &["undo", "--config", cfg]);
+    assert_eq!(undo.code, 0, "{}{}", undo.stdout, undo.stderr);
+    std::fs::remove_file(&marker).unwrap();
+
+    // Same clock, so the same minute: the tag exists and points elsewhere.
+    let second = run_sync(&sandbox, &built.checkout, &["--config", cfg]);
+    assert_eq!(second.code, 0, "{}{}", second.stdout, second.stderr);
+    assert!(second.stdout.contains("exists already"), "{}", second.stdout);
+    assert!(marker.exists(), "the post-update command ran");
+    assert_eq!(sandbox.git(&built.checkout, &["rev-parse", "snapshot-202611251200"]), synced, "the first tag stays");
+    let list = sandbox.betadrift(&built.checkout, &["undo", "--list", "--config", cfg]);
+    assert!(!list.stdout.contains("INTERRUPTED"), "no journal left behind: {}", list.stdout);
+}
+
+#[test]
+fn sync_records_first_seen_times_in_the_ledger() {
+    let sandbox = Sandbox::new();
+    let built = sandbox.build(&clean_demo());
+    let run = run_sync(&sandbox, &built.checkout, &[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let ledger = built.checkout.join(".git/betadrift/ledger.json");
+    let text = std::fs::read_to_string(&ledger).expect("sync writes the ledger");
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let patches = json["patches"].as_object().expect("patches by identity");
+    assert_eq!(patches.len(), 11, "every patch of the synced stack: {text}");
 }
 
 #[test]

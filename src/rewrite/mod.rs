@@ -39,7 +39,7 @@ use crate::lock::{RepoLock, ensure_git_idle};
 use crate::objects::Overlay;
 use crate::repo::write::Ident;
 use crate::repo::{HeadBranch, Repo};
-use crate::sanitize::terminal_short;
+use crate::sanitize::{terminal, terminal_short};
 use crate::target::Target;
 
 /// The command a plan belongs to.
@@ -170,6 +170,8 @@ pub struct Done {
     pub backup: String,
     /// The post-update command's failure, if it failed (the branch moved anyway).
     pub post_update_error: Option<String>,
+    /// Steps after the branch moved that failed without undoing it.
+    pub warnings: Vec<String>,
 }
 
 /// Environment variable naming a step at which to SIGKILL the process (tests).
@@ -209,13 +211,20 @@ pub fn execute(setup: &Setup<'_>, plan: &Plan, _permit: Permit) -> Result<Done> 
     let old_tree = plan.recovering.as_ref().map_or(plan.old_tree, |j| j.new_tree);
     worktree::update(repo, old_tree, plan.new_tree, plan.recovering.as_ref())?;
     fault_point("worktree");
-    if let Some(tag) = &plan.snapshot_tag {
-        repo.create_ref(&format!("refs/tags/{tag}"), new_head, &log)?;
+    // The branch has moved: from here on a failure is reported, never a
+    // reason to stop before the deployment.
+    let mut warnings = Vec::new();
+    if let Some(tag) = &plan.snapshot_tag
+        && let Err(e) = repo.create_ref(&format!("refs/tags/{tag}"), new_head, &log)
+    {
+        warnings.push(format!("snapshot tag {tag} not created: {e}"));
     }
-    Journal::remove(&setup.state_dir)?;
+    if let Err(e) = Journal::remove(&setup.state_dir) {
+        warnings.push(format!("journal not removed (betadrift undo --list will show the rewrite as interrupted): {e}"));
+    }
     let post_update_error = run_post_update(&setup.post_update, repo).err();
     fault_point("post-update");
-    Ok(Done { old_head: plan.branch.oid, new_head, backup, post_update_error })
+    Ok(Done { old_head: plan.branch.oid, new_head, backup, post_update_error, warnings })
 }
 
 /// Refuses to plan a rewrite over a half-done git operation (which the
@@ -252,8 +261,13 @@ pub fn report_done(plan: &Plan, done: Done, out: &mut dyn Write) -> Result<()> {
     writeln!(out, "\nmoved {} from {} to {}", plan.branch.refname, short(done.old_head), short(done.new_head))
         .map_err(io)?;
     writeln!(out, "backup of the old tip: {}  (betadrift undo puts it back)", done.backup).map_err(io)?;
-    if let Some(tag) = &plan.snapshot_tag {
+    if let Some(tag) = &plan.snapshot_tag
+        && done.warnings.iter().all(|w| !w.starts_with("snapshot tag"))
+    {
         writeln!(out, "tagged {tag}").map_err(io)?;
+    }
+    for w in &done.warnings {
+        writeln!(out, "warning: {}", terminal(w.as_bytes())).map_err(io)?;
     }
     match done.post_update_error {
         Some(err) => Err(Error::Usage(format!("the branch moved, but {err}"))),
@@ -360,8 +374,5 @@ pub fn committer(repo: &Repo, config: &crate::config::Config) -> Result<Ident> {
 /// Where betadrift keeps its records for `repo`: the config's `[state] dir`
 /// (one subdirectory per repository name), else `<git dir>/betadrift`.
 pub fn state_dir(repo: &Repo, config: &crate::config::Config, name: &str) -> PathBuf {
-    match &config.state.dir {
-        Some(dir) => dir.join(name.replace('/', "_")),
-        None => repo.git_dir().join("betadrift"),
-    }
+    config.state.dir_for(repo.git_dir(), name)
 }
