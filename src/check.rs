@@ -425,7 +425,8 @@ pub mod wire {
     pub struct Conflict {
         pub path: String,
         pub paths: Vec<String>,
-        pub kind: String,
+        /// kebab-case: `content`, `add-add`, `modify-delete`, ….
+        pub kind: crate::merge::ConflictKind,
         pub hunks: Vec<Hunk>,
         pub culprits: Vec<Culprit>,
     }
@@ -479,7 +480,7 @@ pub fn to_wire(report: &CheckReport) -> wire::Check {
                 .map(|d| wire::Conflict {
                     path: d.conflict.paths.first().map(|p| lossy(p)).unwrap_or_default(),
                     paths: d.conflict.paths.iter().map(|p| lossy(p)).collect(),
-                    kind: d.conflict.kind.as_str().to_owned(),
+                    kind: d.conflict.kind,
                     hunks: d
                         .hunks
                         .iter()

@@ -141,10 +141,9 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             Ok(Outcome::Clean)
         }
         Command::Demo(args) => {
-            let clock = match cli.now.as_deref() {
-                Some(now) => Some(Clock::from_args(Some(now))?),
-                None => None,
-            };
+            // --now or BETADRIFT_NOW, else the demo's own fixed time.
+            let given = cli.now.is_some() || std::env::var_os(crate::clock::NOW_ENV).is_some_and(|v| !v.is_empty());
+            let clock = if given { Some(Clock::from_args(cli.now.as_deref())?) } else { None };
             demo::run(args.dir.as_deref(), clock, &config, out)?;
             Ok(Outcome::Clean)
         }

@@ -54,7 +54,7 @@ impl Version {
 }
 
 /// The kind of a conflict, in merge-ort's terms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ConflictKind {
     /// Both sides changed the same lines of a text file.
