@@ -17,7 +17,7 @@ use crate::error::Result;
 use crate::merge::{Conflict, ConflictKind, Version};
 use crate::message::MessageInfo;
 use crate::objects::{Kind, ObjectRead, Overlay, kind_of};
-use crate::predict::{Local, Outcome, Prediction, Stop, predict_without};
+use crate::predict::{Local, Outcome, Prediction, predict_without};
 use crate::repo::{Person, Repo};
 use crate::sanitize::{lossy, terminal, terminal_short};
 use crate::stack::{Stack, StackOptions};
@@ -77,7 +77,7 @@ impl CheckReport {
 
 /// Predicts the rebase of `target`'s stack and explains the stops.
 pub fn check(target: &Target, config: &Config, each: bool) -> Result<CheckReport> {
-    let options = StackOptions { snapshot_prefix: String::new(), ..StackOptions::default() };
+    let options = StackOptions { snapshot_prefix: String::new(), upstream_states: false, ..StackOptions::default() };
     let stack = Stack::load(&target.repo, target.head.clone(), target.upstream.clone(), &options)?;
     let _ = config;
     check_stack(&target.repo, target.name(), stack, target.private(), each)
@@ -105,16 +105,7 @@ pub fn check_stack_in(
         predict_without(repo, overlay, &stack.index, &locals, stack.upstream.oid, stack.merge_base, each, removed)?;
     drop(t);
     let _t = crate::timing::phase("check: explain");
-    let base_tree = repo.commit_tree_and_time(stack.merge_base)?.0;
-    let mut details = Vec::with_capacity(prediction.picks.len());
-    let mut finder = Culprits::new(repo, &stack.index, base_tree);
-    for pick in &prediction.picks {
-        details.push(match &pick.outcome {
-            Outcome::Conflict(stop) => explain(repo, overlay, &mut finder, stop, private)?,
-            _ => Vec::new(),
-        });
-    }
-    drop(finder);
+    let details = explain(repo, overlay, &stack.index, stack.merge_base, &prediction, private)?;
     Ok(CheckReport {
         repo_name,
         repo_path: repo.display_path().display().to_string(),
@@ -125,37 +116,128 @@ pub fn check_stack_in(
     })
 }
 
+/// One conflict to explain: where its stop's patch came from, and the
+/// lines in conflict (none for conflicts other than text).
+struct Question<'p> {
+    patch_base: Oid,
+    conflict: &'p Conflict,
+    regions: Vec<Option<Range<usize>>>,
+}
+
+/// Below this many upstream commits, culprits are found on one thread.
+const PARALLEL_CULPRITS_MIN: usize = 256;
+
+/// Hunks and culprits for every conflict of every stop, per pick.
+///
+/// Finding culprits walks the whole upstream range once per conflicting
+/// path: with a few thousand commits that is most of `check`'s time, so the
+/// paths are shared out between this thread and a second one.
 fn explain(
     repo: &Repo,
     overlay: &Overlay<'_, Repo>,
-    finder: &mut Culprits<'_>,
-    stop: &Stop,
+    index: &crate::upstream::UpstreamIndex,
+    merge_base: Oid,
+    prediction: &Prediction,
     private: bool,
-) -> Result<Vec<ConflictDetail>> {
-    let mut out = Vec::new();
-    for conflict in &stop.conflicts {
-        let regions = conflict_regions(overlay, conflict)?;
-        let mut blamed: Vec<Oid> = Vec::new();
-        let lookups: Vec<Option<Range<usize>>> =
-            if regions.is_empty() { vec![None] } else { regions.iter().map(|r| Some(r.0.clone())).collect() };
-        for region in lookups {
-            for oid in finder.find(stop.trees[0], conflict, region)? {
-                if !blamed.contains(&oid) {
-                    blamed.push(oid);
+) -> Result<Vec<Vec<ConflictDetail>>> {
+    let base_tree = repo.commit_tree_and_time(merge_base)?.0;
+    let mut questions = Vec::new();
+    let mut hunks = Vec::new();
+    for pick in &prediction.picks {
+        let Outcome::Conflict(stop) = &pick.outcome else { continue };
+        for conflict in &stop.conflicts {
+            let regions = conflict_regions(overlay, conflict)?;
+            let lookups =
+                if regions.is_empty() { vec![None] } else { regions.iter().map(|r| Some(r.0.clone())).collect() };
+            questions.push(Question { patch_base: stop.trees[0], conflict, regions: lookups });
+            hunks.push(if private { Vec::new() } else { regions.into_iter().map(|r| r.1).collect() });
+        }
+    }
+    // Questions about one path stay together: its history is read once.
+    let mut mine = Vec::new();
+    let mut theirs = Vec::new();
+    let mut by_path: Vec<(&[u8], Vec<usize>)> = Vec::new();
+    for (i, q) in questions.iter().enumerate() {
+        let path = q.conflict.paths.first().map_or(&[][..], |p| p.as_slice());
+        match by_path.iter_mut().find(|(p, _)| *p == path) {
+            Some((_, v)) => v.push(i),
+            None => by_path.push((path, vec![i])),
+        }
+    }
+    // Balanced by how often upstream changed each path, which is what the
+    // search costs (a path the scan did not follow counts as average).
+    let weight = |path: &[u8], questions: usize| {
+        questions * index.path_history(path).map_or(index.ahead / 20, |h| h.len()).max(1)
+    };
+    let mut groups: Vec<(usize, Vec<usize>)> = by_path.into_iter().map(|(p, v)| (weight(p, v.len()), v)).collect();
+    groups.sort_by_key(|(w, _)| std::cmp::Reverse(*w));
+    let (mut mine_weight, mut theirs_weight) = (0, 0);
+    for (w, group) in groups {
+        if mine_weight <= theirs_weight {
+            mine_weight += w;
+            mine.extend(group);
+        } else {
+            theirs_weight += w;
+            theirs.extend(group);
+        }
+    }
+    let answer = |repo: &Repo, which: &[usize]| -> Result<Vec<(usize, Vec<Oid>)>> {
+        let mut finder = Culprits::new(repo, index, base_tree);
+        let mut out = Vec::with_capacity(which.len());
+        for &i in which {
+            let q = &questions[i];
+            let mut blamed: Vec<Oid> = Vec::new();
+            for region in &q.regions {
+                for oid in finder.find(q.patch_base, q.conflict, region.clone())? {
+                    if !blamed.contains(&oid) {
+                        blamed.push(oid);
+                    }
                 }
             }
+            out.push((i, blamed));
         }
-        let culprits = blamed
-            .into_iter()
-            .map(|oid| {
-                let c = repo.commit(oid)?;
-                Ok(Culprit { commit: oid, message: MessageInfo::parse(&c.message), author: c.author })
-            })
-            .collect::<Result<_>>()?;
-        let hunks = if private { Vec::new() } else { regions.into_iter().map(|r| r.1).collect() };
-        out.push(ConflictDetail { conflict: conflict.clone(), hunks, culprits });
+        Ok(out)
+    };
+    let answers = if theirs.is_empty() || index.ahead < PARALLEL_CULPRITS_MIN {
+        mine.append(&mut theirs);
+        answer(repo, &mine)?
+    } else {
+        let (mut a, b) = std::thread::scope(|s| {
+            let git_dir = repo.git_dir();
+            let helper = s.spawn(|| answer(&Repo::open_git_dir(git_dir)?, &theirs));
+            let a = answer(repo, &mine);
+            (a, helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        });
+        if let Ok(a) = &mut a {
+            a.extend(b?);
+        }
+        a?
+    };
+    let mut blamed: Vec<Vec<Oid>> = vec![Vec::new(); questions.len()];
+    for (i, oids) in answers {
+        blamed[i] = oids;
     }
-    Ok(out)
+    let mut details = Vec::with_capacity(prediction.picks.len());
+    let mut next = questions.iter().zip(hunks).zip(blamed);
+    for pick in &prediction.picks {
+        let Outcome::Conflict(stop) = &pick.outcome else {
+            details.push(Vec::new());
+            continue;
+        };
+        let mut out = Vec::with_capacity(stop.conflicts.len());
+        for ((q, hunks), oids) in next.by_ref().take(stop.conflicts.len()) {
+            let culprits = oids
+                .into_iter()
+                .map(|oid| {
+                    let c = repo.commit(oid)?;
+                    Ok(Culprit { commit: oid, message: MessageInfo::parse(&c.message), author: c.author })
+                })
+                .collect::<Result<_>>()?;
+            out.push(ConflictDetail { conflict: q.conflict.clone(), hunks, culprits });
+        }
+        details.push(out);
+    }
+    Ok(details)
 }
 
 /// For a text conflict, the conflicting regions (base line range and the

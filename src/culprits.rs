@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use git2::Oid;
 
@@ -19,7 +20,7 @@ use crate::error::Result;
 use crate::merge::{Conflict, ConflictKind};
 use crate::objects::{EntryRef, ObjectRead};
 use crate::repo::{Repo, lookup_path};
-use crate::upstream::UpstreamIndex;
+use crate::upstream::{PathChange, UpstreamIndex};
 use crate::xdiff::{self, Algorithm, Change};
 
 /// How many culprits to name per conflict, newest last.
@@ -31,14 +32,6 @@ const MAX_CULPRITS: usize = 5;
 /// (compaction), so the margin must exceed any realistic slide.
 const SLIDE_MARGIN: usize = 150;
 
-/// One upstream commit's change to one path: (mode, blob) before and after.
-#[derive(Debug, Clone, Copy)]
-struct FileChange {
-    commit: Oid,
-    before: Option<(u32, Oid)>,
-    after: Option<(u32, Oid)>,
-}
-
 /// Finds culprits for every conflict of one check run. A run has a dozen
 /// stops with a few conflicts and hunks each, often in the same files, and
 /// each question walks thousands of upstream commits: the history of each
@@ -47,7 +40,7 @@ pub struct Culprits<'a> {
     repo: &'a Repo,
     index: &'a UpstreamIndex,
     merge_base_tree: Oid,
-    histories: HashMap<Vec<u8>, Rc<[FileChange]>>,
+    histories: HashMap<Vec<u8>, Arc<[PathChange]>>,
     diffs: HashMap<(Oid, Oid), Option<Rc<[Change]>>>,
     ends: HashMap<(Oid, Oid), Ends>,
 }
@@ -96,21 +89,26 @@ impl<'a> Culprits<'a> {
         Ok(found)
     }
 
-    /// The upstream commits since the merge base that changed `path`, found
-    /// by comparing tree ids down the path and stopping at the first level
-    /// where parent and commit agree.
-    fn history(&mut self, path: &[u8]) -> Result<Rc<[FileChange]>> {
+    /// The upstream commits since the merge base that changed `path`: as
+    /// the patch-id scan saw them if it followed the path (conflicts are on
+    /// paths local patches touch), else found by comparing tree ids down the
+    /// path, stopping at the first level where parent and commit agree.
+    fn history(&mut self, path: &[u8]) -> Result<Arc<[PathChange]>> {
         if let Some(h) = self.histories.get(path) {
-            return Ok(Rc::clone(h));
+            return Ok(Arc::clone(h));
+        }
+        if let Some(h) = self.index.path_history(path) {
+            self.histories.insert(path.to_vec(), Arc::clone(&h));
+            return Ok(h);
         }
         let mut changes = Vec::new();
         for (commit, parent, tree) in self.index.since_base() {
             if let Some((before, after)) = changed_entry(self.repo, parent, tree, path)? {
-                changes.push(FileChange { commit, before, after });
+                changes.push(PathChange { commit, before, after });
             }
         }
-        let changes: Rc<[FileChange]> = changes.into();
-        self.histories.insert(path.to_vec(), Rc::clone(&changes));
+        let changes: Arc<[PathChange]> = changes.into();
+        self.histories.insert(path.to_vec(), Arc::clone(&changes));
         Ok(changes)
     }
 

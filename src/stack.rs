@@ -81,11 +81,18 @@ pub struct StackOptions {
     pub snapshot_prefix: String,
     /// How far below the merge base to look for Change-Ids merged long ago.
     pub lookback: SignedDuration,
+    /// Whether to find each patch's upstream state (merged, reverted…);
+    /// `check` only replays, and `git rebase` needs patch-ids alone.
+    pub upstream_states: bool,
 }
 
 impl Default for StackOptions {
     fn default() -> Self {
-        StackOptions { snapshot_prefix: "snapshot-".into(), lookback: SignedDuration::from_hours(30 * 24) }
+        StackOptions {
+            snapshot_prefix: "snapshot-".into(),
+            lookback: SignedDuration::from_hours(30 * 24),
+            upstream_states: true,
+        }
     }
 }
 
@@ -145,7 +152,8 @@ impl Stack {
                 parent_tree,
             });
         }
-        let lookback_until = lookback_start(&patches, merge_base_time, options.lookback);
+        let lookback_until =
+            options.upstream_states.then(|| lookback_start(&patches, merge_base_time, options.lookback)).flatten();
         drop(t);
         // Upstream's first-parent chain, newest first, as far as it is known.
         let chain: Vec<(Oid, i64, Option<Oid>)> =
@@ -166,10 +174,12 @@ impl Stack {
                 let t = crate::timing::phase("upstream index");
                 let index = UpstreamIndex::build(repo, merge_base, upstream.oid, newer, lookback_until)?;
                 drop(t);
-                let _t = crate::timing::phase("classify");
-                let locals: Vec<LocalChange> = patches.iter().map(Patch::local_change).collect();
-                for (p, m) in patches.iter_mut().zip(index.classify(repo, &locals)?) {
-                    p.upstream = m;
+                if options.upstream_states {
+                    let _t = crate::timing::phase("classify");
+                    let locals: Vec<LocalChange> = patches.iter().map(Patch::local_change).collect();
+                    for (p, m) in patches.iter_mut().zip(index.classify(repo, &locals)?) {
+                        p.upstream = m;
+                    }
                 }
                 Ok(index)
             })();

@@ -52,7 +52,12 @@ pub fn run(
     }
     let target = Target::resolve(repo, upstream, repo_config)?;
     rewrite::refuse_unsafe_state(&target.repo, Kind::Sync)?;
-    let options_stack = StackOptions { snapshot_prefix: String::new(), ..StackOptions::default() };
+    let options_stack = StackOptions {
+        snapshot_prefix: String::new(),
+        // Only --drop-merged asks what upstream merged.
+        upstream_states: options.drop_merged,
+        ..StackOptions::default()
+    };
     let stack = Stack::load(&target.repo, target.head.clone(), target.upstream.clone(), &options_stack)?;
     if stack.behind == 0 {
         writeln!(

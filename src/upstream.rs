@@ -22,7 +22,7 @@ use serde::Serialize;
 use crate::error::Result;
 use crate::message::MessageInfo;
 use crate::objects::ObjectRead;
-use crate::patchid::{FileShape, PatchId, diff_trees, patch_id, patch_shape};
+use crate::patchid::{BlobShapes, FileShape, PatchId, diff_trees, patch_id, patch_shape, patch_shape_cached};
 use crate::repo::{RawCommit, Repo};
 
 /// How upstream relates to a local patch.
@@ -133,6 +133,28 @@ pub struct UpstreamIndex {
     /// commit, if any. `status` and `check` both ask; the scan is the
     /// costliest step of each, so it runs once.
     scanned: Arc<Mutex<HashMap<Oid, Option<usize>>>>,
+    /// What the scans learnt on the way: for each path they followed, the
+    /// upstream commits (oldest first) that changed it. Culprit search
+    /// needs exactly that.
+    histories: Arc<Mutex<PathHistories>>,
+}
+
+/// Upstream changes by path, oldest first.
+type PathHistories = HashMap<Vec<u8>, Arc<[PathChange]>>;
+
+/// What one scan over a range finds: (local patch, upstream commit) pairs
+/// with equal patch-ids, and (path, change) along the trie.
+type ScanResult = (Vec<(usize, usize)>, Vec<(Vec<u8>, PathChange)>);
+
+/// (mode, object id) of a path on one side, `None` where absent.
+pub type Side = Option<(u32, Oid)>;
+
+/// One upstream commit's change to one path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PathChange {
+    pub commit: Oid,
+    pub before: Side,
+    pub after: Side,
 }
 
 impl UpstreamIndex {
@@ -176,6 +198,7 @@ impl UpstreamIndex {
             reverted_by: HashMap::new(),
             ahead,
             scanned: Arc::default(),
+            histories: Arc::default(),
         };
         let n_older = older.len();
         for (i, c) in older.into_iter().chain(newer).enumerate() {
@@ -298,19 +321,41 @@ impl UpstreamIndex {
         let range: Vec<usize> =
             (0..self.commits.len()).filter(|&u| !self.commits[u].before_base && !self.commits[u].is_merge).collect();
         let scan = Scan { index: self, patches, wanted: &wanted, trie: &trie };
-        if range.len() < PARALLEL_SCAN_MIN {
-            return scan.run(repo, &range);
+        let (found, history) = if range.len() < PARALLEL_SCAN_MIN {
+            scan.run(repo, &range)?
+        } else {
+            // The helper starts with empty caches but this thread has read
+            // the history already: an even split in work is not quite half.
+            let (older, newer) = range.split_at(range.len() * 9 / 20);
+            let (first, later) = std::thread::scope(|s| {
+                let git_dir = repo.git_dir();
+                let helper = s.spawn(|| scan.run(&Repo::open_git_dir(git_dir)?, newer));
+                let first = scan.run(repo, older);
+                (first, helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            });
+            let ((mut found, mut history), (found_later, history_later)) = (first?, later?);
+            let seen: HashSet<usize> = found.iter().map(|&(i, _)| i).collect();
+            found.extend(found_later.into_iter().filter(|(i, _)| !seen.contains(i)));
+            history.extend(history_later);
+            (found, history)
+        };
+        // Every path of the trie has now been followed through the whole
+        // range: its history is complete, including when empty.
+        let mut histories = self.histories.lock().unwrap_or_else(|e| e.into_inner());
+        let mut fresh: HashMap<&[u8], Vec<PathChange>> = HashMap::new();
+        for (_, paths) in &wanted {
+            for path in paths {
+                fresh.entry(path.as_slice()).or_default();
+            }
         }
-        let (older, newer) = range.split_at(range.len() / 2);
-        let (found, later) = std::thread::scope(|s| {
-            let git_dir = repo.git_dir();
-            let helper = s.spawn(|| scan.run(&Repo::open_git_dir(git_dir)?, newer));
-            let found = scan.run(repo, older);
-            (found, helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-        });
-        let mut found = found?;
-        let seen: HashSet<usize> = found.iter().map(|&(i, _)| i).collect();
-        found.extend(later?.into_iter().filter(|(i, _)| !seen.contains(i)));
+        for (path, change) in &history {
+            if let Some(v) = fresh.get_mut(path.as_slice()) {
+                v.push(*change);
+            }
+        }
+        for (path, changes) in fresh {
+            histories.entry(path.to_vec()).or_insert_with(|| changes.into());
+        }
         Ok(found)
     }
 
@@ -351,6 +396,12 @@ impl UpstreamIndex {
     /// (commit, committer time, first parent), newest first.
     pub fn chain_newest_first(&self) -> impl Iterator<Item = (Oid, i64, Option<Oid>)> + '_ {
         self.commits.iter().rev().filter(|c| !c.before_base).map(|c| (c.oid, c.time, c.parent))
+    }
+
+    /// The upstream commits since the merge base (oldest first) that changed
+    /// `path`, if a patch-id scan followed it.
+    pub fn path_history(&self, path: &[u8]) -> Option<Arc<[PathChange]>> {
+        self.histories.lock().unwrap_or_else(|e| e.into_inner()).get(path).cloned()
     }
 
     /// Upstream commits whose Change-Id is `id`, oldest first.
@@ -431,16 +482,26 @@ struct Scan<'a> {
 }
 
 impl Scan<'_> {
-    /// The oldest match in `range` (ascending indexes) for each wanted patch.
-    fn run(&self, repo: &Repo, range: &[usize]) -> Result<Vec<(usize, usize)>> {
+    /// The oldest match in `range` (ascending indexes) for each wanted
+    /// patch, and how the trie's paths changed along the range.
+    fn run(&self, repo: &Repo, range: &[usize]) -> Result<ScanResult> {
         let patches = self.patches;
         let mut local_ids: HashMap<usize, PatchId> = HashMap::new();
         let mut local_shapes: HashMap<usize, Vec<FileShape>> = HashMap::new();
         let mut found = Vec::new();
         let mut matched: HashSet<usize> = HashSet::new();
+        let mut history = Vec::new();
+        let mut entries = Vec::new();
+        let mut blobs = BlobShapes::new();
         for &u in range {
             let up = &self.index.commits[u];
-            let changed = self.trie.changed_leaves(repo, up.parent_tree, up.tree)?;
+            entries.clear();
+            let changed = self.trie.changed_leaves(repo, up.parent_tree, up.tree, &mut entries)?;
+            history.extend(
+                entries
+                    .iter()
+                    .map(|&(path, before, after)| (path.to_vec(), PathChange { commit: up.oid, before, after })),
+            );
             if changed.is_empty() {
                 continue;
             }
@@ -464,11 +525,13 @@ impl Scan<'_> {
                 // Equal patch-ids imply equal shapes; shapes are far cheaper.
                 let local_shape = match local_shapes.get(i) {
                     Some(s) => s,
-                    None => local_shapes.entry(*i).or_insert(patch_shape(repo, p.parent_tree, p.tree)?),
+                    None => {
+                        local_shapes.entry(*i).or_insert(patch_shape_cached(repo, p.parent_tree, p.tree, &mut blobs)?)
+                    }
                 };
                 let shape = match &upstream_shape {
                     Some(s) => s,
-                    None => upstream_shape.insert(patch_shape(repo, up.parent_tree, up.tree)?),
+                    None => upstream_shape.insert(patch_shape_cached(repo, up.parent_tree, up.tree, &mut blobs)?),
                 };
                 if shape != local_shape {
                     continue;
@@ -487,7 +550,7 @@ impl Scan<'_> {
                 }
             }
         }
-        Ok(found)
+        Ok((found, history))
     }
 }
 
@@ -512,31 +575,48 @@ impl PathTrie {
         root
     }
 
-    /// The paths of this trie whose entries differ between two trees.
-    fn changed_leaves(&self, repo: &Repo, old: Option<Oid>, new: Oid) -> Result<HashSet<&[u8]>> {
+    /// The paths of this trie whose entries differ between two trees: as
+    /// files (a set, for matching patches), and as entries of any kind with
+    /// their (mode, id) on each side (for path histories).
+    fn changed_leaves<'s>(
+        &'s self,
+        repo: &Repo,
+        old: Option<Oid>,
+        new: Oid,
+        entries: &mut Vec<(&'s [u8], Side, Side)>,
+    ) -> Result<HashSet<&'s [u8]>> {
         let mut out = HashSet::new();
         if old != Some(new) {
-            self.walk(repo, old, Some(new), &mut out)?;
+            self.walk(repo, old, Some(new), &mut out, entries)?;
         }
         Ok(out)
     }
 
-    fn walk<'s>(&'s self, repo: &Repo, a: Option<Oid>, b: Option<Oid>, out: &mut HashSet<&'s [u8]>) -> Result<()> {
+    fn walk<'s>(
+        &'s self,
+        repo: &Repo,
+        a: Option<Oid>,
+        b: Option<Oid>,
+        out: &mut HashSet<&'s [u8]>,
+        entries: &mut Vec<(&'s [u8], Side, Side)>,
+    ) -> Result<()> {
         let (ta, tb) = (a.map(|o| repo.tree(o)).transpose()?, b.map(|o| repo.tree(o)).transpose()?);
         for (name, child) in &self.children {
             let ea = ta.as_ref().and_then(|t| t.get(name));
             let eb = tb.as_ref().and_then(|t| t.get(name));
-            if ea.map(|e| (e.mode, e.id)) == eb.map(|e| (e.mode, e.id)) {
+            let (sa, sb) = (ea.map(|e| (e.mode, e.oid())), eb.map(|e| (e.mode, e.oid())));
+            if sa == sb {
                 continue;
             }
-            if let Some(leaf) = &child.leaf
-                && (ea.is_some_and(|e| !e.is_tree()) || eb.is_some_and(|e| !e.is_tree()))
-            {
-                out.insert(leaf);
+            if let Some(leaf) = &child.leaf {
+                entries.push((leaf, sa, sb));
+                if ea.is_some_and(|e| !e.is_tree()) || eb.is_some_and(|e| !e.is_tree()) {
+                    out.insert(leaf);
+                }
             }
             if !child.children.is_empty() {
                 let sub = |e: Option<crate::objects::EntryRef<'_>>| e.filter(|e| e.is_tree()).map(|e| e.oid());
-                child.walk(repo, sub(ea), sub(eb), out)?;
+                child.walk(repo, sub(ea), sub(eb), out, entries)?;
             }
         }
         Ok(())

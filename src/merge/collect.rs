@@ -16,7 +16,7 @@ use git2::Oid;
 
 use super::{Merge, PathInfo, Version, join};
 use crate::error::Result;
-use crate::objects::{Entry, ObjectRead, Tree, kind_of};
+use crate::objects::{Entry, EntryRef, ObjectRead, Tree, kind_of};
 use crate::renames::{DirRelevance, Pair, Side, SourceRelevance};
 
 const BASE: usize = 0;
@@ -63,16 +63,30 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
     /// order (plain byte order of names; a file and a directory of the same
     /// name are visited together).
     fn traverse(&mut self, dir: &[u8], trees: [Option<Rc<Tree>>; 3]) -> Result<()> {
-        let mut names: Vec<&[u8]> = trees.iter().flatten().flat_map(|t| t.iter().map(|e| e.name)).collect();
-        names.sort_unstable();
-        names.dedup();
-        let visits: Vec<Names> = names
-            .iter()
-            .map(|name| {
-                let find = |t: &Option<Rc<Tree>>| t.as_ref().and_then(|t| t.get(name)).map(|e| e.to_entry());
-                [find(&trees[0]), find(&trees[1]), find(&trees[2])]
-            })
-            .collect();
+        // Every name of the three trees in byte order, with each tree's entry
+        // of that name (the file, if a malformed tree has both a file and a
+        // directory of one name): a merge of the three trees' entries, each
+        // sorted by name. Tree order differs from byte order only where
+        // directories sort as "name/", so these sorts find long runs.
+        let sorted = trees.each_ref().map(|t| {
+            let mut v: Vec<EntryRef<'_>> = t.as_deref().map(|t| t.iter().collect()).unwrap_or_default();
+            v.sort_by(|a, b| a.name.cmp(b.name));
+            v
+        });
+        let mut next = [0usize; 3];
+        let mut visits: Vec<Names> = Vec::new();
+        while let Some(name) = (0..3).filter_map(|i| sorted[i].get(next[i]).map(|e| e.name)).min() {
+            let mut names: Names = [None, None, None];
+            for i in 0..3 {
+                if let Some(e) = sorted[i].get(next[i]).filter(|e| e.name == name) {
+                    names[i] = Some(e.to_entry());
+                    while sorted[i].get(next[i]).is_some_and(|e| e.name == name) {
+                        next[i] += 1;
+                    }
+                }
+            }
+            visits.push(names);
+        }
         // merge-ort's traverse_trees_wrapper: when an ancestor was removed on
         // one side, a file added here by the other side makes this whole
         // directory need directory-rename detection, before any entry of
