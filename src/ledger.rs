@@ -3,11 +3,12 @@
 //! Every sync rewrites the local commits, so their ids and committer dates
 //! say nothing about how long a patch has been on the puppetmaster. Snapshot
 //! tags backfill that for the past, but they are pruned, renamed, or were
-//! never made. So every `betadrift report` run writes down, per patch
-//! identity (Change-Id, else patch-id), the first time it saw it, in a small
-//! JSON file in the state directory (never in refs, the index, the object
-//! store or the working tree). `status` and `report` then take the earlier of
-//! the ledger and the snapshot tags.
+//! never made. So every `betadrift report` run, and every `sync` that moves
+//! the branch, writes down, per patch identity (Change-Id, else patch-id),
+//! the first time it saw it, in a small JSON file in the state directory
+//! (never in refs, the index, the object store or the working tree).
+//! `status` and `report` then take the earlier of the ledger and the
+//! snapshot tags.
 //!
 //! The run that creates the ledger cannot tell when the patches already on
 //! the checkout arrived: it only knows "at or before now". Those entries are
@@ -34,9 +35,9 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// File name of the ledger inside the state directory.
 pub const FILE_NAME: &str = "ledger.json";
 
-/// Where the ledger of a repository lives: `<git dir>/betadrift/ledger.json`,
-/// or with a configured (shared) `[state] dir`, `<dir>/<name>/ledger.json`
-/// with the repository's name made into one safe path component.
+/// Where the ledger of a repository lives: `ledger.json` in its state
+/// directory ([`crate::config::State::dir_for`]): `<git dir>/betadrift/`, or
+/// with `[state] dir` set, `<dir>/<name as one safe path component>/`.
 pub fn path(config: &Config, repo: &Repo, name: &str) -> PathBuf {
     config.state.dir_for(repo.git_dir(), name).join(FILE_NAME)
 }

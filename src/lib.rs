@@ -55,8 +55,10 @@ use rewrite::Kind;
 pub enum Outcome {
     /// Nothing to report (exit 0).
     Clean,
-    /// The command worked and found what the user asked to be told about:
-    /// a predicted conflict, a `--fail-on` match (exit 1).
+    /// The command worked, found what the user asked to be told about and
+    /// changed nothing (exit 1): a predicted rebase stop (`check`, and `sync`,
+    /// which then refuses), a remaining patch that would conflict (`drop`,
+    /// which then refuses), a `--fail-on` match (`report`).
     Findings,
 }
 

@@ -1,6 +1,6 @@
 //! Patch selectors: how a person names local patches on the command line.
 //!
-//! Whoever runs `consent explain`, `drop` or `undo` has just read `status` or
+//! Whoever runs `consent explain` or `drop` has just read `status` or
 //! a task, and names a patch by what they saw there: its position (`3`,
 //! `#3`), a few characters of its commit id, its Gerrit Change-Id (or enough
 //! of it to be unique), or a Phabricator task (`T123456`, meaning every patch

@@ -55,7 +55,7 @@ impl Status {
             let stack = Stack::load(&target.repo, target.head.clone(), target.upstream.clone(), &options);
             let dirty = dirty.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             let mut stack = stack?;
-            // Read-only: the ledger is read here, only `report` records into it.
+            // Read-only: the ledger is read here; `report` and `sync` record into it.
             let ledger = crate::ledger::Ledger::read(&crate::ledger::path(config, &target.repo, &target.name()))?;
             ledger.apply(&target.repo, &mut stack)?;
             Status::with(&target.repo, target.name(), stack, &policy, dirty?, clock)

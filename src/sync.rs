@@ -7,7 +7,8 @@
 //! exits 1. Otherwise it builds the rebased commits in memory and moves the
 //! branch with the same safety as `drop`: lock, backup ref, audit line,
 //! compare-and-swap, then only the changed files; then it tags the snapshot
-//! and runs the post-update command (deployment-prep deploys the code).
+//! and runs the post-update command (deployment-prep deploys the code), and
+//! records the patches in the first-seen ledger.
 
 use std::io::Write;
 use std::time::Duration;

@@ -13,7 +13,9 @@
 //! 5. write a journal of the rewrite, then an audit-log line;
 //! 6. move the branch, compare-and-swap on the old tip;
 //! 7. rewrite only the changed paths of the working tree and index;
-//! 8. remove the journal, then run the post-update command.
+//! 8. create the snapshot tag (sync), remove the journal, then run the
+//!    post-update command; a tag or journal failure here is a warning in
+//!    [`Done`], never a reason to skip the deployment.
 //!
 //! If the process dies anywhere, HEAD is the old or the new commit, the old
 //! commits are reachable from the backup ref, and `betadrift undo` uses the
@@ -132,7 +134,7 @@ pub struct Setup<'a> {
     pub state_dir: PathBuf,
     pub committer: Ident,
     pub now: Timestamp,
-    /// Who asked: `$SUDO_USER`, else `$USER`.
+    /// Who asked: `$SUDO_USER`, else `$USER`, else `$LOGNAME` ([`actor`]).
     pub actor: String,
     pub post_update: Vec<String>,
     pub lock_wait: Duration,
@@ -347,7 +349,8 @@ pub fn post_update(repo_config: Option<&RepoConfig>, config: &Config) -> Vec<Str
     repo_config.and_then(|c| c.post_update.clone()).unwrap_or_else(|| config.sync.post_update.clone())
 }
 
-/// Who is running betadrift: `$SUDO_USER`, else `$USER`, else "unknown".
+/// Who is running betadrift: `$SUDO_USER`, else `$USER`, else `$LOGNAME`,
+/// else "unknown" (the first that is set and not empty).
 pub fn actor() -> String {
     ["SUDO_USER", "USER", "LOGNAME"]
         .iter()
