@@ -310,3 +310,62 @@ mod hostile {
         assert_eq!(s.patches[0].tasks, vec!["T100001"]);
     }
 }
+
+/// `status` asks `git status` for the dirty files and falls back to libgit2;
+/// both must say the same, for every kind of entry and any path.
+#[test]
+fn dirty_files_by_git_and_by_libgit2_agree() {
+    let sandbox = Sandbox::new();
+    let dir = sandbox.path().join("dirty");
+    std::fs::create_dir_all(&dir).unwrap();
+    let git = |args: &[&str]| sandbox.git(&dir, args);
+    let write = |path: &str, text: &str| {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    git(&["init", "-q", "-b", "production"]);
+    for path in ["a.pp", "with space.pp", "gone.pp", "staged.pp", "both.pp", "conflict.pp", "dir/x.pp"] {
+        write(path, "one\n");
+    }
+    git(&["add", "."]);
+    git(&["commit", "-qm", "base"]);
+    git(&["checkout", "-qb", "other"]);
+    write("conflict.pp", "theirs\n");
+    git(&["commit", "-qam", "theirs"]);
+    git(&["checkout", "-q", "production"]);
+    write("conflict.pp", "ours\n");
+    git(&["commit", "-qam", "ours"]);
+    let merge = sandbox.git_output(&dir, &["merge", "-q", "other"]);
+    assert!(!merge.status.success(), "the merge conflicts");
+
+    write("a.pp", "two\n");
+    write("with space.pp", "two\n");
+    std::fs::remove_file(dir.join("gone.pp")).unwrap();
+    write("staged.pp", "two\n");
+    git(&["add", "staged.pp"]);
+    write("both.pp", "two\n");
+    git(&["add", "both.pp"]);
+    write("both.pp", "three\n");
+    write("new file\twith tab.pp", "x\n");
+    write("newdir/inner/y.pp", "x\n");
+    write("dir/untracked.pp", "x\n");
+    write(".gitignore", "*.log\n");
+    write("ignored.log", "x\n");
+    std::fs::write(dir.join(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(b"latin1-\xe9.pp")), "x")
+        .unwrap();
+
+    let repo = betadrift::repo::Repo::discover(&dir).unwrap();
+    let by_git = repo.dirty_by_git(sandbox.command(common::git_binary())).expect("git status answers");
+    let by_libgit2 = repo.dirty_by_libgit2().unwrap();
+    assert_eq!(by_git, by_libgit2);
+    let names = |paths: &[Vec<u8>]| paths.iter().map(|p| String::from_utf8_lossy(p).into_owned()).collect::<Vec<_>>();
+    assert_eq!(names(&by_git.modified), ["a.pp", "both.pp", "gone.pp", "with space.pp"]);
+    assert_eq!(names(&by_git.staged), ["both.pp", "staged.pp"]);
+    assert_eq!(names(&by_git.conflicted), ["conflict.pp"]);
+    assert_eq!(by_git.untracked.len(), 5, "{:?}", names(&by_git.untracked));
+
+    // A program that is not git: the fallback answers instead.
+    let repo_status = repo.dirty_by_git(std::process::Command::new("/nonexistent/git"));
+    assert_eq!(repo_status, None);
+}
