@@ -13,6 +13,11 @@ pub enum Error {
     #[error("{} is not inside a git repository; pass --repo PATH or run betadrift in the checkout", .path.display())]
     NotARepository { path: PathBuf },
 
+    /// The repository belongs to another user and git's `safe.directory`
+    /// does not list it (git refuses it too: "dubious ownership").
+    #[error("{} belongs to {owner}, not to the user running betadrift, and git's safe.directory does not list it; run betadrift as {owner} (e.g. `sudo -u {owner} betadrift ...`) or trust it with `git config --global --add safe.directory {}`", .path.display(), .path.display())]
+    NotOwner { path: PathBuf, owner: String },
+
     /// The repository has no working tree.
     #[error("{} is a bare repository; betadrift needs the puppetmaster's checkout (a working tree)", .path.display())]
     BareRepository { path: PathBuf },

@@ -182,6 +182,31 @@ mod errors {
         sandbox.betadrift(&built.upstream, &["status"]).assert_error("is a bare repository");
     }
 
+    /// The puppetmaster's checkout belongs to gitpuppet; root (or anyone
+    /// else) is refused as git refuses, with how to proceed, unless git's
+    /// safe.directory lists it. Changing a file's owner needs root (as the
+    /// test runs here and in CI).
+    #[test]
+    fn checkout_owned_by_another_user() {
+        use std::os::unix::fs::MetadataExt;
+        let sandbox = Sandbox::new();
+        let built = demo(&sandbox);
+        let me = std::fs::metadata("/proc/self").unwrap().uid();
+        if me == 0 {
+            let out = std::process::Command::new("chown").args(["-R", "65534"]).arg(&built.checkout).output().unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        } else {
+            eprintln!("not root: cannot give the checkout to another user, nothing checked");
+            return;
+        }
+        let run = sandbox.betadrift(&built.checkout, &["status"]);
+        run.assert_error("not to the user running betadrift, and git's safe.directory does not list it");
+        assert!(run.stderr.contains("sudo -u "), "{}", run.stderr);
+        sandbox.git(sandbox.path(), &["config", "--file", "home/.gitconfig", "--add", "safe.directory", "*"]);
+        let run = sandbox.betadrift(&built.checkout, &["status"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+
     #[test]
     fn unknown_upstream() {
         let sandbox = Sandbox::new();

@@ -244,6 +244,7 @@ impl Repo {
     pub fn discover_any(start: &Path) -> Result<Repo> {
         let git = git2::Repository::discover(start).map_err(|e| match e.code() {
             ErrorCode::NotFound => Error::NotARepository { path: start.to_owned() },
+            ErrorCode::Owner => not_owner(start),
             _ => Error::git(format!("opening {}", start.display()), e),
         })?;
         Ok(Repo::from_git(git))
@@ -272,8 +273,10 @@ impl Repo {
     /// handle, with caches of its own, for another thread (a `Repo` is not
     /// `Send`; pass [`Repo::git_dir`] across).
     pub fn open_git_dir(git_dir: &Path) -> Result<Repo> {
-        let git =
-            git2::Repository::open(git_dir).map_err(|e| Error::git(format!("opening {}", git_dir.display()), e))?;
+        let git = git2::Repository::open(git_dir).map_err(|e| match e.code() {
+            ErrorCode::Owner => not_owner(git_dir),
+            _ => Error::git(format!("opening {}", git_dir.display()), e),
+        })?;
         Ok(Repo::from_git(git))
     }
 
@@ -784,6 +787,38 @@ impl ObjectRead for Repo {
         let (size, _) = odb.read_header(oid).map_err(|e| self.missing(oid, "blob", e))?;
         Ok(size as u64)
     }
+}
+
+/// The error for a repository at or above `start` that another user owns,
+/// naming that user as `/etc/passwd` does (else by uid).
+fn not_owner(start: &Path) -> Error {
+    use std::os::unix::fs::MetadataExt;
+    let mut dir = start.to_owned();
+    // The repository's top: the first directory upwards holding `.git`, or
+    // a git directory itself.
+    let top = loop {
+        if dir.join(".git").exists() || dir.join("HEAD").is_file() {
+            break dir;
+        }
+        if !dir.pop() {
+            break start.to_owned();
+        }
+    };
+    let owner = match std::fs::metadata(&top) {
+        Ok(meta) => user_name(meta.uid()).unwrap_or_else(|| format!("uid {}", meta.uid())),
+        Err(_) => "another user".to_owned(),
+    };
+    Error::NotOwner { path: top, owner }
+}
+
+/// The name of user `uid` in `/etc/passwd`.
+fn user_name(uid: u32) -> Option<String> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        (fields.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_owned())
+    })
 }
 
 /// Reads `git status --porcelain=v2 -z` output.
