@@ -154,10 +154,20 @@ impl Stack {
         }
         let lookback_until =
             options.upstream_states.then(|| lookback_start(&patches, merge_base_time, options.lookback)).flatten();
+        let older = match lookback_until {
+            Some(until) => crate::upstream::lookback(repo, merge_base, until)?,
+            _ => Vec::new(),
+        };
         drop(t);
-        // Upstream's first-parent chain, newest first, as far as it is known.
-        let chain: Vec<(Oid, i64, Option<Oid>)> =
-            newer.iter().flatten().rev().map(|c| (c.oid, c.time, c.parents.first().copied())).collect();
+        // Upstream's first-parent chain, newest first, as far as it is known
+        // (first-seen reads below the base too: not twice).
+        let chain: Vec<(Oid, i64, Option<Oid>)> = newer
+            .iter()
+            .flatten()
+            .rev()
+            .chain(older.iter().rev())
+            .map(|c| (c.oid, c.time, c.parents.first().copied()))
+            .collect();
         let keys: Vec<PatchKey> = patches.iter().map(PatchKey::of).collect();
         let prefix = options.snapshot_prefix.as_str();
         let (index, first_seen) = std::thread::scope(|s| {
@@ -172,7 +182,7 @@ impl Stack {
             });
             let index = (|| {
                 let t = crate::timing::phase("upstream index");
-                let index = UpstreamIndex::build(repo, merge_base, upstream.oid, newer, lookback_until)?;
+                let index = UpstreamIndex::build(repo, merge_base, upstream.oid, newer, older)?;
                 drop(t);
                 if options.upstream_states {
                     let _t = crate::timing::phase("classify");

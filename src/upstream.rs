@@ -159,28 +159,16 @@ pub struct PathChange {
 
 impl UpstreamIndex {
     /// Indexes upstream commits in `merge_base..upstream` (`newer`, oldest
-    /// first, when the caller already read them), and first-parent ancestors
-    /// of the merge base committed after `lookback_until`.
+    /// first, when the caller already read them), and `older`, the
+    /// look-back window below them ([`lookback`]).
     pub fn build(
         repo: &Repo,
         merge_base: Oid,
         upstream: Oid,
         newer: Option<Vec<RawCommit>>,
-        lookback_until: Option<i64>,
+        older: Vec<RawCommit>,
     ) -> Result<UpstreamIndex> {
         let base = repo.raw_commit(merge_base)?;
-        let mut older = Vec::new();
-        if let Some(until) = lookback_until {
-            let mut next = Some(base.clone());
-            while let Some(c) = next.take() {
-                if c.time < until || older.len() >= MAX_LOOKBACK {
-                    break;
-                }
-                next = c.parents.first().map(|&p| repo.raw_commit(p)).transpose()?;
-                older.push(c);
-            }
-            older.reverse();
-        }
         let newer = match newer {
             Some(commits) => commits,
             None => repo
@@ -408,6 +396,23 @@ impl UpstreamIndex {
     pub fn commits_with_change_id(&self, id: &str) -> Vec<Oid> {
         self.by_change_id.get(id).map(|v| v.iter().map(|&i| self.commits[i].oid).collect()).unwrap_or_default()
     }
+}
+
+/// The first-parent ancestors of the merge base committed after `until`,
+/// the base included, oldest first: changes merged upstream shortly before
+/// the base may still be on the local stack. At most [`MAX_LOOKBACK`].
+pub fn lookback(repo: &Repo, merge_base: Oid, until: i64) -> Result<Vec<RawCommit>> {
+    let mut older = Vec::new();
+    let mut next = Some(repo.raw_commit(merge_base)?);
+    while let Some(c) = next.take() {
+        if c.time < until || older.len() >= MAX_LOOKBACK {
+            break;
+        }
+        next = c.parents.first().map(|&p| repo.raw_commit(p)).transpose()?;
+        older.push(c);
+    }
+    older.reverse();
+    Ok(older)
 }
 
 /// What matching needs of one upstream commit, and its Change-Id.
