@@ -143,7 +143,10 @@ pub fn predict_without(
             is_merge: l.is_merge,
         })
         .collect();
+    let t = crate::timing::phase("predict: cherry-pick scan");
     let cherry = index.cherry_picked(repo, &changes)?;
+    drop(t);
+    let _t = crate::timing::phase("predict: replay");
     let skip: Vec<Skip> = cherry
         .iter()
         .enumerate()

@@ -13,6 +13,7 @@
 //! tree ids along those paths only.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
 use git2::Oid;
@@ -144,8 +145,6 @@ type PathHistories = HashMap<Vec<u8>, Arc<[PathChange]>>;
 
 /// What one scan over a range finds: (local patch, upstream commit) pairs
 /// with equal patch-ids, and (path, change) along the trie.
-type ScanResult = (Vec<(usize, usize)>, Vec<(Vec<u8>, PathChange)>);
-
 /// (mode, object id) of a path on one side, `None` where absent.
 pub type Side = Option<(u32, Oid)>;
 
@@ -308,25 +307,32 @@ impl UpstreamIndex {
         let trie = PathTrie::new(wanted.iter().flat_map(|(_, paths)| paths.iter()));
         let range: Vec<usize> =
             (0..self.commits.len()).filter(|&u| !self.commits[u].before_base && !self.commits[u].is_merge).collect();
-        let scan = Scan { index: self, patches, wanted: &wanted, trie: &trie };
-        let (found, history) = if range.len() < PARALLEL_SCAN_MIN {
-            scan.run(repo, &range)?
+        let best = Mutex::new(HashMap::new());
+        let scan = Scan { index: self, patches, wanted: &wanted, trie: &trie, best: &best };
+        let chunks: Vec<&[usize]> = range.chunks(SCAN_CHUNK).collect();
+        let mut done: Vec<ChunkHistory> = if range.len() < PARALLEL_SCAN_MIN {
+            scan.work(repo, &chunks, &AtomicUsize::new(0))?
         } else {
-            // The helper starts with empty caches but this thread has read
-            // the history already: an even split in work is not quite half.
-            let (older, newer) = range.split_at(range.len() * 9 / 20);
-            let (first, later) = std::thread::scope(|s| {
+            // Both threads take the next chunk as they finish one: where
+            // the work lies (big files local patches also touch) is not
+            // known in advance, so an even split of the range is not one
+            // of the work.
+            let next = AtomicUsize::new(0);
+            let (mine, helpers) = std::thread::scope(|s| {
                 let git_dir = repo.git_dir();
-                let helper = s.spawn(|| scan.run(&Repo::open_git_dir(git_dir)?, newer));
-                let first = scan.run(repo, older);
-                (first, helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                let (scan, chunks, next) = (&scan, &chunks, &next);
+                let helper = s.spawn(move || scan.work(&Repo::open_git_dir(git_dir)?, chunks, next));
+                let mine = scan.work(repo, chunks, next);
+                (mine, helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
             });
-            let ((mut found, mut history), (found_later, history_later)) = (first?, later?);
-            let seen: HashSet<usize> = found.iter().map(|&(i, _)| i).collect();
-            found.extend(found_later.into_iter().filter(|(i, _)| !seen.contains(i)));
-            history.extend(history_later);
-            (found, history)
+            let mut done = mine?;
+            done.extend(helpers?);
+            done
         };
+        done.sort_unstable_by_key(|(k, _)| *k);
+        let history: Vec<(Vec<u8>, PathChange)> = done.into_iter().flat_map(|(_, h)| h).collect();
+        let mut found: Vec<(usize, usize)> = best.into_inner().unwrap_or_else(|e| e.into_inner()).into_iter().collect();
+        found.sort_unstable();
         // Every path of the trie has now been followed through the whole
         // range: its history is complete, including when empty.
         let mut histories = self.histories.lock().unwrap_or_else(|e| e.into_inner());
@@ -477,27 +483,53 @@ pub fn changed_paths(repo: &impl ObjectRead, old: Option<Oid>, new: Oid) -> Resu
 /// Below this many upstream commits, a second thread costs more than it saves.
 const PARALLEL_SCAN_MIN: usize = 512;
 
-/// One patch-id scan over a range of upstream commits.
+/// Upstream commits per unit of work of a patch-id scan: small enough for
+/// two threads to share the work evenly, large enough that each unit reads
+/// few trees the previous one did not.
+const SCAN_CHUNK: usize = 64;
+
+/// One patch-id scan over upstream commits, shared by the threads that run it.
 struct Scan<'a> {
     index: &'a UpstreamIndex,
     patches: &'a [LocalChange],
-    /// Local patches still looking for a match, with the paths they touch.
+    /// Local patches looking for a match, with the paths they touch.
     wanted: &'a [(usize, Vec<Vec<u8>>)],
     trie: &'a PathTrie,
+    /// The oldest match found so far per patch, by any thread.
+    best: &'a Mutex<HashMap<usize, usize>>,
+}
+
+/// A chunk's number, and how the trie's paths changed along it.
+type ChunkHistory = (usize, Vec<(Vec<u8>, PathChange)>);
+
+/// What one scanning thread keeps between its units of work.
+#[derive(Default)]
+struct ScanCaches {
+    local_ids: HashMap<usize, PatchId>,
+    local_shapes: HashMap<usize, Vec<FileShape>>,
+    blobs: BlobShapes,
 }
 
 impl Scan<'_> {
-    /// The oldest match in `range` (ascending indexes) for each wanted
-    /// patch, and how the trie's paths changed along the range.
-    fn run(&self, repo: &Repo, range: &[usize]) -> Result<ScanResult> {
+    /// Takes chunks (by `next`) until none are left; returns each chunk's
+    /// number and how the trie's paths changed along it.
+    fn work(&self, repo: &Repo, chunks: &[&[usize]], next: &AtomicUsize) -> Result<Vec<ChunkHistory>> {
+        let mut caches = ScanCaches::default();
+        let mut out = Vec::new();
+        loop {
+            let k = next.fetch_add(1, Ordering::Relaxed);
+            let Some(chunk) = chunks.get(k) else { return Ok(out) };
+            out.push((k, self.run(repo, chunk, &mut caches)?));
+        }
+    }
+
+    /// Records matches in `range` (ascending indexes) into `best`, and
+    /// returns how the trie's paths changed along the range.
+    fn run(&self, repo: &Repo, range: &[usize], caches: &mut ScanCaches) -> Result<Vec<(Vec<u8>, PathChange)>> {
         let patches = self.patches;
-        let mut local_ids: HashMap<usize, PatchId> = HashMap::new();
-        let mut local_shapes: HashMap<usize, Vec<FileShape>> = HashMap::new();
-        let mut found = Vec::new();
-        let mut matched: HashSet<usize> = HashSet::new();
+        let ScanCaches { local_ids, local_shapes, blobs } = caches;
         let mut history = Vec::new();
         let mut entries = Vec::new();
-        let mut blobs = BlobShapes::new();
         for &u in range {
             let up = &self.index.commits[u];
             entries.clear();
@@ -510,11 +542,15 @@ impl Scan<'_> {
             if changed.is_empty() {
                 continue;
             }
-            let candidates: Vec<&(usize, Vec<Vec<u8>>)> = self
-                .wanted
-                .iter()
-                .filter(|(i, paths)| !matched.contains(i) && paths.iter().all(|p| changed.contains(p.as_slice())))
-                .collect();
+            let candidates: Vec<&(usize, Vec<Vec<u8>>)> = {
+                let best = self.best.lock().unwrap_or_else(|e| e.into_inner());
+                self.wanted
+                    .iter()
+                    .filter(|(i, paths)| {
+                        best.get(i).is_none_or(|&m| m > u) && paths.iter().all(|p| changed.contains(p.as_slice()))
+                    })
+                    .collect()
+            };
             if candidates.is_empty() {
                 continue;
             }
@@ -530,13 +566,11 @@ impl Scan<'_> {
                 // Equal patch-ids imply equal shapes; shapes are far cheaper.
                 let local_shape = match local_shapes.get(i) {
                     Some(s) => s,
-                    None => {
-                        local_shapes.entry(*i).or_insert(patch_shape_cached(repo, p.parent_tree, p.tree, &mut blobs)?)
-                    }
+                    None => local_shapes.entry(*i).or_insert(patch_shape_cached(repo, p.parent_tree, p.tree, blobs)?),
                 };
                 let shape = match &upstream_shape {
                     Some(s) => s,
-                    None => upstream_shape.insert(patch_shape_cached(repo, up.parent_tree, up.tree, &mut blobs)?),
+                    None => upstream_shape.insert(patch_shape_cached(repo, up.parent_tree, up.tree, blobs)?),
                 };
                 if shape != local_shape {
                     continue;
@@ -550,12 +584,13 @@ impl Scan<'_> {
                     None => *upstream_id.insert(patch_id(repo, up.parent_tree, up.tree)?),
                 };
                 if theirs == local {
-                    found.push((*i, u));
-                    matched.insert(*i);
+                    let mut best = self.best.lock().unwrap_or_else(|e| e.into_inner());
+                    let at = best.entry(*i).or_insert(u);
+                    *at = (*at).min(u);
                 }
             }
         }
-        Ok((found, history))
+        Ok(history)
     }
 }
 

@@ -159,3 +159,101 @@ fn private_repository_shows_no_hunks() {
     assert!(!text.stdout.contains("primary_pool"), "no content line: {}", text.stdout);
     assert!(text.stdout.contains("caused by upstream"), "{}", text.stdout);
 }
+
+/// Over a long upstream range the patch-id scan is split between threads
+/// that take chunks of commits as they go. Whatever order the chunks finish
+/// in, every patch upstream has is found, and it is matched to the oldest
+/// upstream commit with its patch-id, as in a scan from the merge base up.
+#[test]
+fn long_upstream_scan_finds_the_oldest_match() {
+    use std::fmt::Write as _;
+    use std::io::Write as _;
+    let sandbox = Sandbox::new();
+    let dir = sandbox.path().join("long");
+    std::fs::create_dir_all(&dir).unwrap();
+    sandbox.git(&dir, &["init", "-q", "-b", "production"]);
+    // One fast-import stream: a base, 1,500 upstream commits, 4 local ones.
+    let mut stream = String::new();
+    let mut mark = 0;
+    let mut commit = |stream: &mut String, branch: &str, from: Option<usize>, msg: &str, ops: &str| -> usize {
+        mark += 1;
+        let time = 1_700_000_000 + mark * 60;
+        write!(stream, "commit refs/heads/{branch}\nmark :{mark}\n").unwrap();
+        writeln!(stream, "author Up Stream <up@example.org> {time} +0000").unwrap();
+        writeln!(stream, "committer Up Stream <up@example.org> {time} +0000").unwrap();
+        write!(stream, "data {}\n{msg}\n", msg.len()).unwrap();
+        if let Some(from) = from {
+            writeln!(stream, "from :{from}").unwrap();
+        }
+        stream.push_str(ops);
+        stream.push('\n');
+        mark
+    };
+    let file = |path: &str, text: &str| format!("M 100644 inline {path}\ndata {}\n{text}\n", text.len());
+    let mut base_ops = String::new();
+    for f in 0..10 {
+        base_ops += &file(&format!("f{f}.txt"), "start\n");
+    }
+    let base = commit(&mut stream, "upstream", None, "base", &base_ops);
+    let mut tip = base;
+    let mut text: Vec<String> = vec!["start\n".into(); 10];
+    let mut marks = std::collections::HashMap::new();
+    for k in 1..=1500usize {
+        let ops = match k {
+            // The same new file, twice: the first is the match.
+            150 | 1350 => file("shared.txt", "shared line\n"),
+            700 => "D shared.txt\n".to_owned(),
+            // Only once, late: found by whichever thread scans it.
+            1234 => file("late.txt", "late line\n"),
+            // Same path as a local patch, other content: not a match.
+            900 => file("hack.txt", "upstream's version\n"),
+            1000 => "D hack.txt\n".to_owned(),
+            _ => {
+                let f = k % 10;
+                text[f].push_str(&format!("line {k}\n"));
+                file(&format!("f{f}.txt"), &text[f])
+            }
+        };
+        tip = commit(&mut stream, "upstream", Some(tip), &format!("upstream {k}"), &ops);
+        marks.insert(k, tip);
+    }
+    let mut local = base;
+    for (name, ops) in [
+        ("shared", file("shared.txt", "shared line\n")),
+        ("late", file("late.txt", "late line\n")),
+        ("hack", file("hack.txt", "local version\n")),
+        ("own", file("own.txt", "nobody else\n")),
+    ] {
+        local = commit(&mut stream, "production", Some(local), &format!("local {name}"), &ops);
+    }
+    stream.push_str("done\n");
+    let mut import = sandbox
+        .command(common::git_binary())
+        .current_dir(&dir)
+        .args(["fast-import", "--quiet", "--done"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    import.stdin.take().unwrap().write_all(stream.as_bytes()).unwrap();
+    assert!(import.wait().unwrap().success());
+    sandbox.git(&dir, &["checkout", "-qf", "production"]);
+    let oid = |k: usize| sandbox.git(&dir, &["rev-parse", &format!("upstream~{}", 1500 - k)]).trim().to_owned();
+
+    let (code, check) = check_json(&sandbox, &dir, &["--upstream", "upstream"]);
+    assert_eq!(code, 0);
+    let outcomes: Vec<(&str, Option<&str>)> =
+        check.patches.iter().map(|p| (p.outcome.as_str(), p.matched_upstream.as_deref())).collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("already-upstream", Some(oid(150).as_str())),
+            ("already-upstream", Some(oid(1234).as_str())),
+            ("applies", None),
+            ("applies", None)
+        ]
+    );
+    // git agrees on which commits upstream has.
+    let kept =
+        sandbox.git(&dir, &["log", "--cherry-pick", "--right-only", "--no-merges", "--format=%s", "upstream...HEAD"]);
+    assert_eq!(kept.lines().collect::<Vec<_>>(), ["local own", "local hack"]);
+}
