@@ -11,10 +11,12 @@
 //! snapshot tags.
 //!
 //! The run that creates the ledger cannot tell when the patches already on
-//! the checkout arrived: it only knows "at or before now". Those entries are
-//! marked `present_at_start` and do not date a patch (its snapshot tag, else
-//! its author date, does); every patch that appears later is dated by the
-//! run that first saw it.
+//! the checkout arrived: it only knows "at or before now". A patch a
+//! snapshot tag holds is recorded with that tag's time; the others are
+//! marked `present_at_start` and do not date a patch (its author date
+//! does); every patch that appears later is dated by the run that first saw
+//! it. Entries made after a snapshot search are `backfilled`: newer tags
+//! cannot date them earlier, so the (costly) search is not repeated.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -65,6 +67,15 @@ pub struct Entry {
     pub present_at_start: bool,
     /// The subject when first seen, for people reading the file.
     pub subject: String,
+    /// The snapshot tag that dated the patch: `first_seen` is that tag's
+    /// time, earlier than any run of betadrift saw it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<String>,
+    /// The snapshot tags were searched for this patch when the entry was
+    /// made (or since): newer tags cannot date it earlier, so `status` and
+    /// `report` do not search them again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub backfilled: bool,
 }
 
 /// A loaded ledger.
@@ -117,20 +128,56 @@ impl Ledger {
         &self.file.patches
     }
 
-    /// Records every patch of `stack` not in the ledger yet as first seen
-    /// `now`. Returns whether anything changed.
+    /// Records every patch of `stack` not in the ledger yet: as first seen
+    /// at its snapshot tag if the stack's search found one, else `now`.
+    /// When the stack searched the snapshot tags (`stack.first_seen_searched`),
+    /// entries are marked `backfilled`, and older entries made without a
+    /// search (by `sync`) take what it found. Returns whether anything changed.
     pub fn record(&mut self, repo: &Repo, repo_name: &str, stack: &Stack, now: Timestamp) -> Result<bool> {
         let starting = !self.exists;
-        let mut added = starting || self.file.repository != repo_name;
+        let searched = stack.first_seen_searched;
+        let mut changed = starting || self.file.repository != repo_name;
         self.file.repository = repo_name.to_owned();
         for p in &stack.patches {
-            if let std::collections::btree_map::Entry::Vacant(slot) = self.file.patches.entry(key(&p.identity(repo)?)) {
-                let subject = lossy(&p.message.subject).chars().take(200).collect();
-                slot.insert(Entry { first_seen: rfc3339(now), present_at_start: starting, subject });
-                added = true;
+            let tagged = match &p.first_seen {
+                Some(Seen { time, source: SeenSource::Snapshot(name) }) if *time < now => Some((*time, name.clone())),
+                _ => None,
+            };
+            match self.file.patches.entry(key(&p.identity(repo)?)) {
+                std::collections::btree_map::Entry::Vacant(slot) => {
+                    let subject = lossy(&p.message.subject).chars().take(200).collect();
+                    slot.insert(Entry {
+                        first_seen: rfc3339(tagged.as_ref().map_or(now, |(time, _)| *time)),
+                        present_at_start: starting && tagged.is_none(),
+                        subject,
+                        snapshot: tagged.map(|(_, name)| name),
+                        backfilled: searched,
+                    });
+                    changed = true;
+                }
+                std::collections::btree_map::Entry::Occupied(mut slot) if searched && !slot.get().backfilled => {
+                    let entry = slot.get_mut();
+                    if let Some((time, name)) = tagged {
+                        let recorded = parse_timestamp(&entry.first_seen, "ledger first_seen").ok();
+                        if entry.present_at_start || recorded.is_none_or(|r| time < r) {
+                            entry.first_seen = rfc3339(time);
+                            entry.present_at_start = false;
+                            entry.snapshot = Some(name);
+                        }
+                    }
+                    entry.backfilled = true;
+                    changed = true;
+                }
+                std::collections::btree_map::Entry::Occupied(_) => {}
             }
         }
-        Ok(added)
+        Ok(changed)
+    }
+
+    /// The keys whose snapshot search is done ([`Entry::backfilled`]), for
+    /// [`crate::stack::StackOptions::first_seen_known`].
+    pub fn backfilled_keys(&self) -> std::collections::HashSet<String> {
+        self.file.patches.iter().filter(|(_, e)| e.backfilled).map(|(k, _)| k.clone()).collect()
     }
 
     /// Writes the ledger atomically if it changed or does not exist yet.
@@ -158,10 +205,11 @@ impl Ledger {
             if entry.present_at_start {
                 continue;
             }
+            let source = entry.snapshot.clone().map_or(SeenSource::Ledger, SeenSource::Snapshot);
             let time = parse_timestamp(&entry.first_seen, "ledger first_seen")
                 .map_err(|e| Error::Usage(format!("ledger {}: {e}", self.path.display())))?;
             if p.first_seen.as_ref().is_none_or(|s| time < s.time) {
-                p.first_seen = Some(Seen { time, source: SeenSource::Ledger });
+                p.first_seen = Some(Seen { time, source });
             }
         }
         Ok(())
@@ -191,7 +239,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state/ledger.json");
         let mut ledger = Ledger::read(&path).unwrap();
-        let entry = Entry { first_seen: "2026-11-25T12:00:00Z".into(), present_at_start: false, subject: "s".into() };
+        let entry = Entry {
+            first_seen: "2026-11-25T12:00:00Z".into(),
+            present_at_start: false,
+            subject: "s".into(),
+            snapshot: None,
+            backfilled: false,
+        };
         ledger.file.patches.insert("change-id:I1".into(), entry.clone());
         ledger.save(true).unwrap();
         let again = Ledger::read(&path).unwrap();

@@ -84,6 +84,9 @@ pub struct StackOptions {
     /// Whether to find each patch's upstream state (merged, reverted…);
     /// `check` only replays, and `git rebase` needs patch-ids alone.
     pub upstream_states: bool,
+    /// Patch identities ([`crate::ledger::key`]) the ledger has already
+    /// dated with a snapshot search: not searched again.
+    pub first_seen_known: std::collections::HashSet<String>,
 }
 
 impl Default for StackOptions {
@@ -92,6 +95,7 @@ impl Default for StackOptions {
             snapshot_prefix: "snapshot-".into(),
             lookback: SignedDuration::from_hours(30 * 24),
             upstream_states: true,
+            first_seen_known: Default::default(),
         }
     }
 }
@@ -115,6 +119,9 @@ pub struct Stack {
     pub patches: Vec<Patch>,
     /// Upstream since the merge base (and a look-back window below it).
     pub index: UpstreamIndex,
+    /// Whether snapshot tags were searched for first-seen times (patches
+    /// in [`StackOptions::first_seen_known`] excepted).
+    pub first_seen_searched: bool,
 }
 
 impl Stack {
@@ -170,6 +177,7 @@ impl Stack {
             .collect();
         let keys: Vec<PatchKey> = patches.iter().map(PatchKey::of).collect();
         let prefix = options.snapshot_prefix.as_str();
+        let known = &options.first_seen_known;
         let (index, first_seen) = std::thread::scope(|s| {
             let git_dir = repo.git_dir();
             let upstream_oid = upstream.oid;
@@ -178,7 +186,7 @@ impl Stack {
                 if prefix.is_empty() {
                     return Ok(vec![None; keys.len()]);
                 }
-                first_seen(&Repo::open_git_dir(git_dir)?, prefix, upstream_oid, chain, &keys)
+                first_seen(&Repo::open_git_dir(git_dir)?, prefix, upstream_oid, chain, &keys, known)
             });
             let index = (|| {
                 let t = crate::timing::phase("upstream index");
@@ -200,7 +208,8 @@ impl Stack {
             p.first_seen = seen;
         }
         let behind = index.ahead;
-        Ok(Stack { head, upstream, merge_base, merge_base_time, behind, patches, index })
+        let first_seen_searched = !prefix.is_empty();
+        Ok(Stack { head, upstream, merge_base, merge_base_time, behind, patches, index, first_seen_searched })
     }
 
     /// Looks up a patch by position.
@@ -232,27 +241,41 @@ impl PatchKey {
 }
 
 /// For each patch, the oldest snapshot tag whose stack holds it. `chain` is
-/// upstream's first-parent history already read, newest first.
+/// upstream's first-parent history already read, newest first. Patches
+/// whose identity is in `known` are left to the ledger (`None`).
 fn first_seen(
     repo: &Repo,
     prefix: &str,
     upstream: Oid,
     chain: Vec<(Oid, i64, Option<Oid>)>,
     keys: &[PatchKey],
+    known: &std::collections::HashSet<String>,
 ) -> Result<Vec<Option<Seen>>> {
+    let mut wanted = Vec::with_capacity(keys.len());
+    for k in keys {
+        let identity = match &k.change_id {
+            Some(id) => Identity::ChangeId(id.clone()),
+            None => Identity::PatchId(crate::patchid::patch_id(repo, k.parent_tree, k.tree)?),
+        };
+        wanted.push((!known.contains(&crate::ledger::key(&identity))).then_some(identity));
+    }
+    if wanted.iter().all(Option::is_none) {
+        return Ok(vec![None; keys.len()]);
+    }
     let tags = snapshots::list(repo, prefix)?;
     if tags.is_empty() {
         return Ok(vec![None; keys.len()]);
     }
     let mut search = FirstSeen::new(repo, tags, upstream, chain.into_iter());
     let mut out = Vec::with_capacity(keys.len());
-    for k in keys {
-        let (identity, shape) = match &k.change_id {
-            Some(id) => (Identity::ChangeId(id.clone()), None),
-            None => (
-                Identity::PatchId(crate::patchid::patch_id(repo, k.parent_tree, k.tree)?),
-                Some(crate::patchid::patch_shape(repo, k.parent_tree, k.tree)?),
-            ),
+    for (k, identity) in keys.iter().zip(wanted) {
+        let Some(identity) = identity else {
+            out.push(None);
+            continue;
+        };
+        let shape = match identity {
+            Identity::ChangeId(_) => None,
+            Identity::PatchId(_) => Some(crate::patchid::patch_shape(repo, k.parent_tree, k.tree)?),
         };
         let wanted = Wanted { identity, subject: k.subject.clone(), author_time: k.author_time, shape };
         out.push(

@@ -43,7 +43,9 @@ impl Status {
     /// tags and the ledger.
     pub fn gather(target: &Target, config: &Config, clock: Clock) -> Result<Status> {
         let policy = Policy::load(&target.policy_file(config))?;
-        let options = StackOptions::from_config(config);
+        // Read-only: the ledger is read here; `report` and `sync` record into it.
+        let ledger = crate::ledger::Ledger::read(&crate::ledger::path(config, &target.repo, &target.name()))?;
+        let options = StackOptions { first_seen_known: ledger.backfilled_keys(), ..StackOptions::from_config(config) };
         // Scanning the working tree is mostly system calls, reading history
         // mostly CPU: on a two-core puppetmaster they overlap well.
         let path = target.repo.display_path().to_owned();
@@ -55,8 +57,6 @@ impl Status {
             let stack = Stack::load(&target.repo, target.head.clone(), target.upstream.clone(), &options);
             let dirty = dirty.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             let mut stack = stack?;
-            // Read-only: the ledger is read here; `report` and `sync` record into it.
-            let ledger = crate::ledger::Ledger::read(&crate::ledger::path(config, &target.repo, &target.name()))?;
             ledger.apply(&target.repo, &mut stack)?;
             Status::with(&target.repo, target.name(), stack, &policy, dirty?, clock)
         })

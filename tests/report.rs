@@ -363,13 +363,17 @@ mod ledger {
         status(&sandbox, dir, "2026-11-25T12:00:00Z");
         assert!(!ledger_path(dir).exists(), "status only reads the ledger");
 
-        // First run: every patch is recorded as present from the start.
+        // First run: every patch is recorded, dated by its snapshot tag,
+        // else as present from the start; the tags need no search again.
         assert_eq!(report(&sandbox, &config, &["--format", "json"]).code, 0);
         let ledger: serde_json::Value = serde_json::from_slice(&std::fs::read(ledger_path(dir)).unwrap()).unwrap();
         assert_eq!(ledger["repository"], "operations/puppet");
         let entries = ledger["patches"].as_object().unwrap();
         assert_eq!(entries.len(), 13);
-        assert!(entries.values().all(|e| e["present_at_start"] == true));
+        assert!(entries.values().all(|e| e["backfilled"] == true));
+        assert!(entries.values().all(|e| (e["present_at_start"] == true) != e["snapshot"].is_string()), "{entries:?}");
+        let tagged = entries.values().filter(|e| e["snapshot"].is_string()).count();
+        assert!(tagged > 0 && tagged < 13, "{entries:?}");
         assert!(
             entries.keys().any(|k| k.starts_with("patch-id:")) && entries.keys().any(|k| k.starts_with("change-id:"))
         );
@@ -401,6 +405,13 @@ mod ledger {
         assert_eq!(new.first_seen.as_deref(), Some(later));
         assert_eq!(new.first_seen_source.as_deref(), Some("ledger"));
         assert_eq!(after.patches[0].first_seen_source.as_deref(), Some("tag:snapshot-202606021130"));
+        // The ledger keeps what the tags said: pruned tags change nothing.
+        let tags = sandbox.git(dir, &["tag", "--list", "snapshot-*"]);
+        sandbox.git(dir, &["tag", "-d"].into_iter().chain(tags.lines()).collect::<Vec<_>>().as_slice());
+        let pruned = status(&sandbox, dir, "2026-12-30T08:00:00Z");
+        for (a, b) in after.patches.iter().zip(&pruned.patches) {
+            assert_eq!((&a.first_seen, &a.first_seen_source), (&b.first_seen, &b.first_seen_source), "{}", a.subject);
+        }
         let json =
             parse_json(&report(&sandbox, &config, &["--format", "json", "--now", "2026-12-30T08:00:00Z"]).stdout);
         let stale = json.repositories[0].stale.iter().find(|s| s.position == 14).expect("34 days after first seen");

@@ -164,6 +164,15 @@ fn sync_records_first_seen_times_in_the_ledger() {
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
     let patches = json["patches"].as_object().expect("patches by identity");
     assert_eq!(patches.len(), 11, "every patch of the synced stack: {text}");
+    // sync does not search snapshot tags; the next report does, once.
+    assert!(patches.values().all(|e| e.get("backfilled").is_none()), "{text}");
+    let run = sandbox.betadrift(&built.checkout, &["report", "--repo", "."]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let text = std::fs::read_to_string(&ledger).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let backfilled = json["patches"].as_object().unwrap().values().filter(|e| e["backfilled"] == true).count();
+    let on_stack = sandbox.git(&built.checkout, &["rev-list", "--count", "origin/production..HEAD"]);
+    assert_eq!(backfilled.to_string(), on_stack.trim(), "every patch still on the stack: {text}");
 }
 
 #[test]

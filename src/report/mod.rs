@@ -290,8 +290,11 @@ fn gather_facts(
         problems.push(format!("consent policy not read, every patch shown as the built-in default: {e}"));
         Policy::default()
     });
-    let mut stack =
-        Stack::load(repo, target.head.clone(), target.upstream.clone(), &StackOptions::from_config(config))?;
+    // Patches the ledger has dated need no snapshot search; a ledger that
+    // cannot be read is reported by `use_ledger` below.
+    let known = Ledger::read(&crate::ledger::path(config, repo, name)).map(|l| l.backfilled_keys()).unwrap_or_default();
+    let options = StackOptions { first_seen_known: known, ..StackOptions::from_config(config) };
+    let mut stack = Stack::load(repo, target.head.clone(), target.upstream.clone(), &options)?;
     let t = crate::timing::phase("ledger");
     if let Err(e) = use_ledger(repo, name, config, clock, mode, &mut stack) {
         problems.push(format!("first-seen ledger not updated: {e}"));
