@@ -197,7 +197,6 @@ fn long_upstream_scan_finds_the_oldest_match() {
     let base = commit(&mut stream, "upstream", None, "base", &base_ops);
     let mut tip = base;
     let mut text: Vec<String> = vec!["start\n".into(); 10];
-    let mut marks = std::collections::HashMap::new();
     for k in 1..=1500usize {
         let ops = match k {
             // The same new file, twice: the first is the match.
@@ -215,7 +214,6 @@ fn long_upstream_scan_finds_the_oldest_match() {
             }
         };
         tip = commit(&mut stream, "upstream", Some(tip), &format!("upstream {k}"), &ops);
-        marks.insert(k, tip);
     }
     let mut local = base;
     for (name, ops) in [

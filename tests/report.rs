@@ -407,7 +407,7 @@ mod ledger {
         assert_eq!(after.patches[0].first_seen_source.as_deref(), Some("tag:snapshot-202606021130"));
         // The ledger keeps what the tags said: pruned tags change nothing.
         let tags = sandbox.git(dir, &["tag", "--list", "snapshot-*"]);
-        sandbox.git(dir, &["tag", "-d"].into_iter().chain(tags.lines()).collect::<Vec<_>>().as_slice());
+        sandbox.git(dir, ["tag", "-d"].into_iter().chain(tags.lines()).collect::<Vec<_>>().as_slice());
         let pruned = status(&sandbox, dir, "2026-12-30T08:00:00Z");
         for (a, b) in after.patches.iter().zip(&pruned.patches) {
             assert_eq!((&a.first_seen, &a.first_seen_source), (&b.first_seen, &b.first_seen_source), "{}", a.subject);
