@@ -255,6 +255,9 @@ impl Repo {
         // libgit2 re-hashes every object it inflates to check its id; git
         // does not, and on a large history it costs more than the reads.
         git2::opts::strict_hash_verification(false);
+        // betadrift keeps its own caches of what it parsed; libgit2 caching
+        // the raw commits and small trees as well costs memory and locking.
+        git2::opts::enable_caching(false);
         let git_dir = git.path().to_owned();
         let workdir = git.workdir().map(|w| w.components().collect::<PathBuf>());
         let mailmap = git.mailmap().ok();
@@ -592,6 +595,11 @@ impl Repo {
             .arg("--work-tree")
             .arg(workdir)
             .args([
+                // git's threads that stat the index in parallel would take
+                // the second core from betadrift's own (a fifth of git's CPU
+                // time on operations/puppet, for no gain in wall time).
+                "-c",
+                "core.preloadIndex=false",
                 "--no-optional-locks",
                 "status",
                 "--porcelain=v2",
