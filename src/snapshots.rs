@@ -16,7 +16,7 @@ use jiff::civil::DateTime;
 
 use crate::error::Result;
 use crate::message::MessageInfo;
-use crate::patchid::{FileShape, PatchId, patch_id, patch_shape};
+use crate::patchid::{BlobShapes, FileChange, FileShape, PatchId, diff_trees, patch_id, patch_shape_cached};
 use crate::repo::Repo;
 
 /// The time encoded in a snapshot tag name (`<prefix>YYYYmmddHHMM`, UTC).
@@ -45,6 +45,10 @@ pub struct Wanted {
     pub author_time: i64,
     /// For patch-id identities, the patch's shape (a cheaper necessary condition).
     pub shape: Option<Vec<FileShape>>,
+    /// For patch-id identities, the files the patch changes, old and new
+    /// entries: an old commit changing the same files the same way has the
+    /// same patch-id (a rebase that changed no context leaves them so).
+    pub changes: Option<Vec<FileChange>>,
 }
 
 /// A snapshot tag and the instant it stands for.
@@ -94,6 +98,9 @@ pub struct FirstSeen<'r> {
     upstream: UpstreamChain,
     stacks: HashMap<usize, OldStack>,
     patch_ids: HashMap<Oid, PatchId>,
+    /// Blob shapes: the versions of one hack in successive snapshots share
+    /// most blobs.
+    blobs: BlobShapes,
 }
 
 impl std::fmt::Debug for FirstSeen<'_> {
@@ -115,7 +122,14 @@ impl<'r> FirstSeen<'r> {
     ) -> FirstSeen<'r> {
         let mut chain = UpstreamChain::new(upstream);
         chain.seed(known);
-        FirstSeen { repo, snapshots, upstream: chain, stacks: HashMap::new(), patch_ids: HashMap::new() }
+        FirstSeen {
+            repo,
+            snapshots,
+            upstream: chain,
+            stacks: HashMap::new(),
+            patch_ids: HashMap::new(),
+            blobs: BlobShapes::default(),
+        }
     }
 
     /// The oldest snapshot holding the patch, if any holds it.
@@ -171,8 +185,14 @@ impl<'r> FirstSeen<'r> {
             }
         };
         for (oid, parent, tree) in candidates {
+            if wanted.changes.as_ref().is_some_and(|changes| {
+                diff_trees(self.repo, Some(parent.unwrap_or_else(crate::objects::empty_tree)), Some(tree))
+                    .is_ok_and(|theirs| theirs == *changes)
+            }) {
+                return Ok(true); // the same files changed the same way
+            }
             if let Some(shape) = &wanted.shape
-                && patch_shape(self.repo, parent, tree)? != *shape
+                && patch_shape_cached(self.repo, parent, tree, &mut self.blobs)? != *shape
             {
                 continue; // equal patch-ids need equal shapes
             }

@@ -273,11 +273,18 @@ fn first_seen(
             out.push(None);
             continue;
         };
-        let shape = match identity {
-            Identity::ChangeId(_) => None,
-            Identity::PatchId(_) => Some(crate::patchid::patch_shape(repo, k.parent_tree, k.tree)?),
+        let (shape, changes) = match identity {
+            Identity::ChangeId(_) => (None, None),
+            Identity::PatchId(_) => (
+                Some(crate::patchid::patch_shape(repo, k.parent_tree, k.tree)?),
+                Some(crate::patchid::diff_trees(
+                    repo,
+                    Some(k.parent_tree.unwrap_or_else(crate::objects::empty_tree)),
+                    Some(k.tree),
+                )?),
+            ),
         };
-        let wanted = Wanted { identity, subject: k.subject.clone(), author_time: k.author_time, shape };
+        let wanted = Wanted { identity, subject: k.subject.clone(), author_time: k.author_time, shape, changes };
         out.push(
             search.find(&wanted)?.map(|snap| Seen { time: snap.time, source: SeenSource::Snapshot(snap.name.clone()) }),
         );
