@@ -59,6 +59,10 @@ main() {
     "$BENCH_SRC_DIR/git-predict.sh" --repo "$SCENARIO" >/dev/null || rc=$?
     ((rc <= 1)) || die "bench/git-predict.sh fails on $SCENARIO (exit $rc)"
     "$BENCH_SRC_DIR/git-rebase-skip.sh" --repo "$SCENARIO"
+    # That rebase wrote a scratch checkout: let the kernel write it back
+    # before timing, not during betadrift's runs (which come first).
+    sync
+    sleep 5
 
     local json="$BENCH_DIR/check.json"
     hyperfine --shell=bash --ignore-failure --warmup "$warmup" --min-runs "$runs" --export-json "$json" \
