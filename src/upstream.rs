@@ -292,8 +292,8 @@ impl UpstreamIndex {
 
     /// The scan behind [`Self::match_patch_ids`]. Reading the trees of
     /// thousands of upstream commits is most of the cost of `status` and
-    /// `check`, so a long range is split between this thread and a second
-    /// one with its own handle on the repository.
+    /// `check`, so a long range is shared, in chunks, between this thread
+    /// and a second one with its own handle on the repository.
     fn scan_patch_ids(&self, repo: &Repo, patches: &[LocalChange], which: &[usize]) -> Result<Vec<(usize, usize)>> {
         let mut wanted: Vec<(usize, Vec<Vec<u8>>)> = Vec::new();
         for &i in which {
