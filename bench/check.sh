@@ -16,9 +16,6 @@ set -euo pipefail
 # shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() {
-    sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
-}
 
 # `betadrift check` arrives after `status`: until then, say so and skip.
 require_check_subcommand() {
@@ -42,10 +39,7 @@ main() {
         esac
         shift
     done
-    need_tool hyperfine
-    need_tool jq
-    need_scenario
-    find_betadrift
+    need_timing_tools
     require_check_subcommand
 
     # All three exit 1 when the rebase stops (it does here), so hyperfine must

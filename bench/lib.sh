@@ -9,6 +9,12 @@ die() {
     exit 2
 }
 
+# --help: the calling script's header comment, from its second line to the
+# first line that is not a comment.
+usage() {
+    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
+}
+
 log() {
     printf '%s: %s\n' "${0##*/}" "$*" >&2
 }
@@ -62,6 +68,15 @@ need_puppet_repo() {
 need_scenario() {
     [[ -d "$SCENARIO/.git" ]] ||
         die "no scenario at $SCENARIO: run bench/make-puppet-scenario.sh first (BETADRIFT_BENCH_DIR=$BENCH_DIR)"
+}
+
+# What the timing scripts (status, check, report) need: hyperfine, jq, the
+# scenario and the binary.
+need_timing_tools() {
+    need_tool hyperfine
+    need_tool jq
+    need_scenario
+    find_betadrift
 }
 
 need_tool() {

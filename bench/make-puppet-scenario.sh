@@ -34,9 +34,6 @@ POOL_AGE_DAYS=240                        # picks were authored at most this long
 SYNC_NAME="root"
 SYNC_EMAIL="root@deployment-puppetserver-1.deployment-prep.eqiad1.wikimedia.cloud"
 
-usage() {
-    sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
-}
 
 # --- small plumbing helpers ------------------------------------------------------
 

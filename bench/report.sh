@@ -15,9 +15,6 @@ set -euo pipefail
 # shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() {
-    sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
-}
 
 main() {
     local max_median=0.5 runs=20 warmup=3
@@ -31,10 +28,7 @@ main() {
         esac
         shift
     done
-    need_tool hyperfine
-    need_tool jq
-    need_scenario
-    find_betadrift
+    need_timing_tools
     export BETADRIFT_NOW="${BETADRIFT_NOW:-2024-10-25T00:00:00Z}"
 
     local out="$BENCH_DIR/report" config="$BENCH_DIR/report-config.toml"

@@ -16,9 +16,6 @@ set -euo pipefail
 # shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() {
-    sed -n '2,/^set /{/^#/p}' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
-}
 
 main() {
     local max_median=0.15 runs=20 warmup=3
@@ -32,10 +29,7 @@ main() {
         esac
         shift
     done
-    need_tool hyperfine
-    need_tool jq
-    need_scenario
-    find_betadrift
+    need_timing_tools
     # Ages in the output are relative to "now": pin it, so runs are alike.
     export BETADRIFT_NOW="${BETADRIFT_NOW:-2024-10-25T00:00:00Z}"
 
