@@ -248,21 +248,10 @@ fn assert_markdown_tables(md: &str) {
 mod hostile {
     use super::*;
 
-    fn scenario() -> Scenario {
-        let mut s = Scenario::from_toml(include_str!("../fixtures/hostile.toml")).unwrap();
-        let mut huge = s.local[0].clone();
-        huge.id = "huge".into();
-        huge.author = Some("Big Subject <big@example.org>".into());
-        huge.message = Some(format!("{}\n", "A".repeat(100 * 1024)));
-        huge.files = [("huge.txt".to_string(), "x\n".to_string())].into();
-        s.local.push(huge);
-        s
-    }
-
     /// The hostile repository under a hostile name, rendered in every format.
     fn outputs() -> HashMap<&'static str, String> {
         let sandbox = Sandbox::new();
-        let built = sandbox.build(&scenario());
+        let built = sandbox.build(&common::hostile_scenario());
         let path = sandbox.path().join("config.toml");
         let name = r#"evil \"repo\"\n\\ {x=\"y\"}, <script>|`"#;
         let text = format!("[[repository]]\nname = \"{name}\"\npath = \"{}\"\n", built.checkout.display());

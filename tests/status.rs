@@ -293,22 +293,10 @@ mod errors {
 mod hostile {
     use super::*;
 
-    fn hostile_scenario() -> Scenario {
-        let mut s = Scenario::from_toml(include_str!("../fixtures/hostile.toml")).unwrap();
-        // A 100 KB subject, too big to keep in the fixture file.
-        let mut huge = s.local[0].clone();
-        huge.id = "huge".into();
-        huge.author = Some("Big Subject <big@example.org>".into());
-        huge.message = Some(format!("{}\n", "A".repeat(100 * 1024)));
-        huge.files = [("huge.txt".to_string(), "x\n".to_string())].into();
-        s.local.push(huge);
-        s
-    }
-
     #[test]
     fn text_output_is_safe() {
         let sandbox = Sandbox::new();
-        let built = sandbox.build(&hostile_scenario());
+        let built = sandbox.build(&common::hostile_scenario());
         let run = sandbox.betadrift(&built.checkout, &["status"]);
         assert_eq!(run.code, 0, "{}", run.stderr);
         for c in run.stdout.chars() {
@@ -326,7 +314,7 @@ mod hostile {
     #[test]
     fn json_output_is_valid_and_complete() {
         let sandbox = Sandbox::new();
-        let built = sandbox.build(&hostile_scenario());
+        let built = sandbox.build(&common::hostile_scenario());
         let s = status_json(&sandbox, &built.checkout, &[]);
         assert_eq!(s.patches.len(), 6);
         assert!(s.patches[0].subject.starts_with("\u{1b}[2J"), "JSON keeps the text, escaped by JSON");

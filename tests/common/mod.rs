@@ -15,6 +15,20 @@ use std::process::{Command, Output};
 use betadrift::repo::build::{Built, build};
 use betadrift::scenario::Scenario;
 
+/// fixtures/hostile.toml (terminal escapes, markup, invalid UTF-8 in names
+/// and subjects) plus a patch with a 100 KB subject, too big to keep in the
+/// fixture file.
+pub fn hostile_scenario() -> Scenario {
+    let mut s = Scenario::from_toml(include_str!("../../fixtures/hostile.toml")).unwrap();
+    let mut huge = s.local[0].clone();
+    huge.id = "huge".into();
+    huge.author = Some("Big Subject <big@example.org>".into());
+    huge.message = Some(format!("{}\n", "A".repeat(100 * 1024)));
+    huge.files = [("huge.txt".to_string(), "x\n".to_string())].into();
+    s.local.push(huge);
+    s
+}
+
 /// The git used as the oracle: git 2.47 unless `BETADRIFT_GIT` says otherwise.
 pub fn git_binary() -> PathBuf {
     if let Some(git) = std::env::var_os("BETADRIFT_GIT") {
