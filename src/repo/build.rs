@@ -144,12 +144,7 @@ impl Builder<'_> {
             body.extend_from_slice(format!("parent {p}\n").as_bytes());
         }
         for (field, (who, when)) in [("author", author), ("committer", committer)] {
-            body.extend_from_slice(field.as_bytes());
-            body.push(b' ');
-            body.extend_from_slice(&who.name);
-            body.extend_from_slice(b" <");
-            body.extend_from_slice(&who.email);
-            body.extend_from_slice(format!("> {} +0000\n", when.as_second()).as_bytes());
+            super::push_ident_line(&mut body, field, &who.name, &who.email, when.as_second());
         }
         body.push(b'\n');
         body.extend_from_slice(message);

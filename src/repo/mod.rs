@@ -829,6 +829,16 @@ fn user_name(uid: u32) -> Option<String> {
     })
 }
 
+/// Appends an `author` or `committer` header line of a commit object, UTC.
+fn push_ident_line(body: &mut Vec<u8>, field: &str, name: &[u8], email: &[u8], seconds: i64) {
+    body.extend_from_slice(field.as_bytes());
+    body.push(b' ');
+    body.extend_from_slice(name);
+    body.extend_from_slice(b" <");
+    body.extend_from_slice(email);
+    body.extend_from_slice(format!("> {seconds} +0000\n").as_bytes());
+}
+
 /// Reads `git status --porcelain=v2 -z` output.
 fn parse_porcelain_v2(out: &[u8]) -> Option<Dirty> {
     let mut dirty = Dirty::default();

@@ -91,11 +91,7 @@ impl Repo {
                 }
             }
             if line.starts_with(b"author ") {
-                body.extend_from_slice(b"committer ");
-                body.extend_from_slice(&committer.name);
-                body.extend_from_slice(b" <");
-                body.extend_from_slice(&committer.email);
-                body.extend_from_slice(format!("> {} +0000\n", time.as_second()).as_bytes());
+                super::push_ident_line(&mut body, "committer", &committer.name, &committer.email, time.as_second());
             }
         }
         body.push(b'\n');
