@@ -41,6 +41,9 @@ pub struct Patch {
     pub first_seen: Option<Seen>,
     /// The tree of the first parent (the patch is the change from it).
     pub parent_tree: Option<Oid>,
+    /// The patch-id, once computed: first-seen, the ledger and the upstream
+    /// scan all need it, and it costs a diff.
+    pub patch_id: std::sync::OnceLock<crate::patchid::PatchId>,
 }
 
 impl Patch {
@@ -51,10 +54,14 @@ impl Patch {
 
     /// How the patch is recognised across rebases: Change-Id, else patch-id.
     pub fn identity(&self, repo: &Repo) -> Result<Identity> {
-        match &self.message.change_id {
-            Some(id) => Ok(Identity::ChangeId(id.clone())),
-            None => Ok(Identity::PatchId(crate::patchid::patch_id(repo, self.parent_tree, self.commit.tree)?)),
+        if let Some(id) = &self.message.change_id {
+            return Ok(Identity::ChangeId(id.clone()));
         }
+        if let Some(id) = self.patch_id.get() {
+            return Ok(Identity::PatchId(*id));
+        }
+        let id = crate::patchid::patch_id(repo, self.parent_tree, self.commit.tree)?;
+        Ok(Identity::PatchId(*self.patch_id.get_or_init(|| id)))
     }
 
     /// The patch as upstream matching and the rebase replay see it.
@@ -157,6 +164,7 @@ impl Stack {
                 upstream: UpstreamMatch::default(),
                 first_seen: None,
                 parent_tree,
+                patch_id: Default::default(),
             });
         }
         let lookback_until =
@@ -181,10 +189,10 @@ impl Stack {
         let (index, first_seen) = std::thread::scope(|s| {
             let git_dir = repo.git_dir();
             let upstream_oid = upstream.oid;
-            let seen = s.spawn(move || -> Result<Vec<Option<Seen>>> {
+            let seen = s.spawn(move || -> Result<FirstSeenFound> {
                 let _t = crate::timing::phase("first seen (in parallel)");
                 if prefix.is_empty() {
-                    return Ok(vec![None; keys.len()]);
+                    return Ok((vec![None; keys.len()], Vec::new()));
                 }
                 first_seen(&Repo::open_git_dir(git_dir)?, prefix, upstream_oid, chain, &keys, known)
             });
@@ -204,8 +212,14 @@ impl Stack {
             (index, seen.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
         });
         let index = index?;
-        for (p, seen) in patches.iter_mut().zip(first_seen?) {
+        let (seen, identities) = first_seen?;
+        for (p, seen) in patches.iter_mut().zip(seen) {
             p.first_seen = seen;
+        }
+        for (p, identity) in patches.iter_mut().zip(identities) {
+            if let Identity::PatchId(id) = identity {
+                p.patch_id = id.into();
+            }
         }
         let behind = index.ahead;
         let first_seen_searched = !prefix.is_empty();
@@ -240,6 +254,10 @@ impl PatchKey {
     }
 }
 
+/// What [`first_seen`] found per patch, and the identity of each patch it
+/// computed (none when it searched nothing).
+type FirstSeenFound = (Vec<Option<Seen>>, Vec<Identity>);
+
 /// For each patch, the oldest snapshot tag whose stack holds it. `chain` is
 /// upstream's first-parent history already read, newest first. Patches
 /// whose identity is in `known` are left to the ledger (`None`).
@@ -250,29 +268,30 @@ fn first_seen(
     chain: Vec<(Oid, i64, Option<Oid>)>,
     keys: &[PatchKey],
     known: &std::collections::HashSet<String>,
-) -> Result<Vec<Option<Seen>>> {
-    let mut wanted = Vec::with_capacity(keys.len());
+) -> Result<FirstSeenFound> {
+    let mut identities = Vec::with_capacity(keys.len());
     for k in keys {
-        let identity = match &k.change_id {
+        identities.push(match &k.change_id {
             Some(id) => Identity::ChangeId(id.clone()),
             None => Identity::PatchId(crate::patchid::patch_id(repo, k.parent_tree, k.tree)?),
-        };
-        wanted.push((!known.contains(&crate::ledger::key(&identity))).then_some(identity));
+        });
     }
-    if wanted.iter().all(Option::is_none) {
-        return Ok(vec![None; keys.len()]);
+    let unknown = |identity: &Identity| !known.contains(&crate::ledger::key(identity));
+    if !identities.iter().any(unknown) {
+        return Ok((vec![None; keys.len()], identities));
     }
     let tags = snapshots::list(repo, prefix)?;
     if tags.is_empty() {
-        return Ok(vec![None; keys.len()]);
+        return Ok((vec![None; keys.len()], identities));
     }
     let mut search = FirstSeen::new(repo, tags, upstream, chain.into_iter());
     let mut out = Vec::with_capacity(keys.len());
-    for (k, identity) in keys.iter().zip(wanted) {
-        let Some(identity) = identity else {
+    for (k, identity) in keys.iter().zip(&identities) {
+        if !unknown(identity) {
             out.push(None);
             continue;
-        };
+        }
+        let identity = identity.clone();
         let (shape, changes) = match identity {
             Identity::ChangeId(_) => (None, None),
             Identity::PatchId(_) => (
@@ -289,7 +308,7 @@ fn first_seen(
             search.find(&wanted)?.map(|snap| Seen { time: snap.time, source: SeenSource::Snapshot(snap.name.clone()) }),
         );
     }
-    Ok(out)
+    Ok((out, identities))
 }
 
 /// Upstream commits older than this cannot hold a local Change-Id: the
@@ -335,6 +354,7 @@ pub(crate) mod testing {
             upstream: UpstreamMatch::default(),
             first_seen: None,
             parent_tree: None,
+            patch_id: Default::default(),
         }
     }
 }

@@ -48,11 +48,11 @@ impl Status {
         let options = StackOptions { first_seen_known: ledger.backfilled_keys(), ..StackOptions::from_config(config) };
         // Scanning the working tree is mostly system calls, reading history
         // mostly CPU: on a two-core puppetmaster they overlap well.
-        let path = target.repo.display_path().to_owned();
+        let (git_dir, workdir) = (target.repo.git_dir(), target.repo.workdir());
         std::thread::scope(|scope| {
             let dirty = scope.spawn(move || -> Result<Dirty> {
                 let _t = crate::timing::phase("dirty (in parallel)");
-                Repo::discover_any(&path)?.dirty()
+                crate::repo::dirty_at(git_dir, workdir)
             });
             let stack = Stack::load(&target.repo, target.head.clone(), target.upstream.clone(), &options);
             let dirty = dirty.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));

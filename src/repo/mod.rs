@@ -583,45 +583,9 @@ impl Repo {
     }
 
     /// [`Repo::dirty`] by `git status`, run as `git` (a program, with its
-    /// environment), or `None` if git cannot say: not installed, a bare
-    /// repository, or git refuses the repository (ownership, an extension
-    /// it does not know). Porcelain v2, NUL-separated, so that any path
-    /// comes through intact.
-    pub fn dirty_by_git(&self, mut git: std::process::Command) -> Option<Dirty> {
-        let workdir = self.workdir.as_ref()?;
-        let output = git
-            .arg("--git-dir")
-            .arg(&self.git_dir)
-            .arg("--work-tree")
-            .arg(workdir)
-            .args([
-                // git's threads that stat the index in parallel would take
-                // the second core from betadrift's own (a fifth of git's CPU
-                // time on operations/puppet, for no gain in wall time).
-                "-c",
-                "core.preloadIndex=false",
-                "--no-optional-locks",
-                "status",
-                "--porcelain=v2",
-                "-z",
-                "--untracked-files=normal",
-                "--ignore-submodules=all",
-                "--no-renames",
-            ])
-            .current_dir(workdir)
-            .env_remove("GIT_INDEX_FILE")
-            .env_remove("GIT_OBJECT_DIRECTORY")
-            .env_remove("GIT_COMMON_DIR")
-            // A partial clone must not go to the network for a blob.
-            .env("GIT_NO_LAZY_FETCH", "1")
-            .stdin(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .output()
-            .ok()?;
-        if !output.status.success() {
-            return None;
-        }
-        parse_porcelain_v2(&output.stdout)
+    /// environment), or `None` if git cannot say ([`dirty_by_git_at`]).
+    pub fn dirty_by_git(&self, git: std::process::Command) -> Option<Dirty> {
+        dirty_by_git_at(git, &self.git_dir, self.workdir.as_ref()?)
     }
 
     /// [`Repo::dirty`] by libgit2 alone.
@@ -827,6 +791,58 @@ fn user_name(uid: u32) -> Option<String> {
         let name = fields.next()?;
         (fields.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_owned())
     })
+}
+
+/// [`Repo::dirty`] from another thread, by the repository's paths (a `Repo`
+/// is not `Send`): git answers without the repository being opened here;
+/// libgit2, opening it, only if git cannot.
+pub fn dirty_at(git_dir: &Path, workdir: Option<&Path>) -> Result<Dirty> {
+    let workdir = workdir.ok_or_else(|| Error::BareRepository { path: git_dir.to_owned() })?;
+    match dirty_by_git_at(std::process::Command::new("git"), git_dir, workdir) {
+        Some(dirty) => Ok(dirty),
+        None => Repo::open_git_dir(git_dir)?.dirty_by_libgit2(),
+    }
+}
+
+/// What is uncommitted in `workdir`, by `git status`, run as `git` (a
+/// program, with its environment), or `None` if git cannot say: not
+/// installed, or git refuses the repository (ownership, an extension it
+/// does not know). Porcelain v2, NUL-separated, so that any path comes
+/// through intact.
+fn dirty_by_git_at(mut git: std::process::Command, git_dir: &Path, workdir: &Path) -> Option<Dirty> {
+    let output = git
+        .arg("--git-dir")
+        .arg(git_dir)
+        .arg("--work-tree")
+        .arg(workdir)
+        .args([
+            // git's threads that stat the index in parallel would take
+            // the second core from betadrift's own (a fifth of git's CPU
+            // time on operations/puppet, for no gain in wall time).
+            "-c",
+            "core.preloadIndex=false",
+            "--no-optional-locks",
+            "status",
+            "--porcelain=v2",
+            "-z",
+            "--untracked-files=normal",
+            "--ignore-submodules=all",
+            "--no-renames",
+        ])
+        .current_dir(workdir)
+        .env_remove("GIT_INDEX_FILE")
+        .env_remove("GIT_OBJECT_DIRECTORY")
+        .env_remove("GIT_COMMON_DIR")
+        // A partial clone must not go to the network for a blob.
+        .env("GIT_NO_LAZY_FETCH", "1")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    parse_porcelain_v2(&output.stdout)
 }
 
 /// Appends an `author` or `committer` header line of a commit object, UTC.

@@ -292,22 +292,22 @@ fn gather_facts(
     });
     // Patches the ledger has dated need no snapshot search; a ledger that
     // cannot be read is reported by `use_ledger` below.
-    let known = Ledger::read(&crate::ledger::path(config, repo, name)).map(|l| l.backfilled_keys()).unwrap_or_default();
+    let ledger = Ledger::read(&crate::ledger::path(config, repo, name));
+    let known = ledger.as_ref().map(Ledger::backfilled_keys).unwrap_or_default();
     let options = StackOptions { first_seen_known: known, ..StackOptions::from_config(config) };
     let mut stack = Stack::load(repo, target.head.clone(), target.upstream.clone(), &options)?;
     let t = crate::timing::phase("ledger");
-    if let Err(e) = use_ledger(repo, name, config, clock, mode, &mut stack) {
+    if let Err(e) = use_ledger(ledger, repo, name, clock, mode, &mut stack) {
         problems.push(format!("first-seen ledger not updated: {e}"));
     }
     drop(t);
     // The working-tree scan reads files, the prediction reads objects: on a
     // second core they overlap.
     let (check, dirty) = std::thread::scope(|scope| {
-        let workdir = repo.workdir().map(Path::to_owned);
+        let (git_dir, workdir) = (repo.git_dir(), repo.workdir());
         let dirty = scope.spawn(move || {
             let _t = crate::timing::phase("dirty (in parallel)");
-            let path = workdir.ok_or_else(|| Error::Usage("the checkout has no working tree".into()))?;
-            Repo::discover(&path)?.dirty()
+            crate::repo::dirty_at(git_dir, workdir)
         });
         let check = {
             let _t = crate::timing::phase("check");
@@ -323,18 +323,18 @@ fn gather_facts(
     Ok(Facts { status, check, stale, actions })
 }
 
-/// Records new patches in the ledger (in [`LedgerMode::Record`]) and dates
-/// the stack from it. A ledger that cannot be read or written is a problem
-/// of the run, not a reason to report nothing.
+/// Records new patches in the `ledger` just read (in [`LedgerMode::Record`])
+/// and dates the stack from it. A ledger that cannot be read or written is a
+/// problem of the run, not a reason to report nothing.
 fn use_ledger(
+    ledger: Result<Ledger>,
     repo: &Repo,
     name: &str,
-    config: &Config,
     clock: Clock,
     mode: LedgerMode,
     stack: &mut Stack,
 ) -> Result<()> {
-    let mut ledger = Ledger::read(&crate::ledger::path(config, repo, name))?;
+    let mut ledger = ledger?;
     if mode == LedgerMode::Record {
         let changed = ledger.record(repo, name, stack, clock.now)?;
         ledger.save(changed)?;
