@@ -109,38 +109,14 @@ pub struct Tree {
 
 impl Tree {
     /// Parses the body of a tree object.
-    ///
-    /// This is the hottest loop of `status` (thousands of large upstream
-    /// trees), hence byte loops rather than `memchr`: modes are a few
-    /// digits and names a few dozen bytes, too short for vector search to
-    /// pay for its set-up.
     pub fn parse(data: &[u8]) -> std::result::Result<Tree, String> {
         let mut names = Vec::with_capacity(data.len() / 2);
         let mut slots = Vec::with_capacity(data.len() / 40);
-        let mut pos = 0;
-        while pos < data.len() {
-            let mut mode = 0u32;
-            let mut digits = 0;
-            loop {
-                match data.get(pos) {
-                    Some(&d @ b'0'..=b'7') if digits < 7 => mode = mode * 8 + u32::from(d - b'0'),
-                    Some(b' ') if digits > 0 => break,
-                    Some(_) => return Err("bad mode".into()),
-                    None => return Err("entry without a mode".into()),
-                }
-                digits += 1;
-                pos += 1;
-            }
-            let name_start = pos + 1;
-            let mut nul = name_start;
-            while *data.get(nul).ok_or("entry without a name terminator")? != 0 {
-                nul += 1;
-            }
-            let id: [u8; 20] = data.get(nul + 1..nul + 21).ok_or("truncated object id")?.try_into().expect("20 bytes");
+        for entry in RawEntries::new(data) {
+            let EntryRef { name, mode, id } = entry?;
             let start = u32::try_from(names.len()).map_err(|_| "tree too large")?;
-            names.extend_from_slice(&data[name_start..nul]);
-            slots.push(Slot { start, len: (nul - name_start) as u32, mode, id });
-            pos = nul + 21;
+            names.extend_from_slice(name);
+            slots.push(Slot { start, len: name.len() as u32, mode, id });
         }
         Ok(Tree { names: names.into(), slots: slots.into() })
     }
@@ -226,6 +202,64 @@ pub fn tree_order(a: &[u8], a_dir: bool, b: &[u8], b_dir: bool) -> Ordering {
         }
     };
     next(a, a_dir).cmp(&next(b, b_dir))
+}
+
+/// The entries of a tree object's body, in stored order, without copying:
+/// for a caller that wants a few entries of a large tree once.
+///
+/// Byte loops rather than `memchr`: modes are a few digits and names a few
+/// dozen bytes, too short for vector search to pay for its set-up. After a
+/// malformed entry the iterator ends.
+#[derive(Debug, Clone)]
+pub struct RawEntries<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> RawEntries<'a> {
+    pub fn new(data: &'a [u8]) -> Self {
+        RawEntries { data, pos: 0 }
+    }
+
+    fn entry(&mut self) -> std::result::Result<EntryRef<'a>, String> {
+        let data = self.data;
+        let mut pos = self.pos;
+        let mut mode = 0u32;
+        let mut digits = 0;
+        loop {
+            match data.get(pos) {
+                Some(&d @ b'0'..=b'7') if digits < 7 => mode = mode * 8 + u32::from(d - b'0'),
+                Some(b' ') if digits > 0 => break,
+                Some(_) => return Err("bad mode".into()),
+                None => return Err("entry without a mode".into()),
+            }
+            digits += 1;
+            pos += 1;
+        }
+        let name_start = pos + 1;
+        let mut nul = name_start;
+        while *data.get(nul).ok_or("entry without a name terminator")? != 0 {
+            nul += 1;
+        }
+        let id: [u8; 20] = data.get(nul + 1..nul + 21).ok_or("truncated object id")?.try_into().expect("20 bytes");
+        self.pos = nul + 21;
+        Ok(EntryRef { name: &data[name_start..nul], mode, id })
+    }
+}
+
+impl<'a> Iterator for RawEntries<'a> {
+    type Item = std::result::Result<EntryRef<'a>, String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.pos >= self.data.len() {
+            return None;
+        }
+        let entry = self.entry();
+        if entry.is_err() {
+            self.pos = self.data.len();
+        }
+        Some(entry)
+    }
 }
 
 /// The id git gives an object of `kind` ("blob", "tree", "commit") with this body.

@@ -12,7 +12,8 @@
 //! commits that touch exactly the paths of a local patch, found by comparing
 //! tree ids along those paths only.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
@@ -20,9 +21,9 @@ use git2::Oid;
 use regex::bytes::Regex;
 use serde::Serialize;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::message::MessageInfo;
-use crate::objects::ObjectRead;
+use crate::objects::{Kind, ObjectRead, RawEntries, kind_of, tree_order};
 use crate::patchid::{BlobShapes, FileShape, PatchId, diff_trees, patch_id, patch_shape, patch_shape_cached};
 use crate::repo::{RawCommit, Repo};
 
@@ -143,8 +144,6 @@ pub struct UpstreamIndex {
 /// Upstream changes by path, oldest first.
 type PathHistories = HashMap<Vec<u8>, Arc<[PathChange]>>;
 
-/// What one scan over a range finds: (local patch, upstream commit) pairs
-/// with equal patch-ids, and (path, change) along the trie.
 /// (mode, object id) of a path on one side, `None` where absent.
 pub type Side = Option<(u32, Oid)>;
 
@@ -508,6 +507,7 @@ struct ScanCaches {
     local_ids: HashMap<usize, PatchId>,
     local_shapes: HashMap<usize, Vec<FileShape>>,
     blobs: BlobShapes,
+    trees: TrieTrees,
 }
 
 impl Scan<'_> {
@@ -527,13 +527,13 @@ impl Scan<'_> {
     /// returns how the trie's paths changed along the range.
     fn run(&self, repo: &Repo, range: &[usize], caches: &mut ScanCaches) -> Result<Vec<(Vec<u8>, PathChange)>> {
         let patches = self.patches;
-        let ScanCaches { local_ids, local_shapes, blobs } = caches;
+        let ScanCaches { local_ids, local_shapes, blobs, trees } = caches;
         let mut history = Vec::new();
         let mut entries = Vec::new();
         for &u in range {
             let up = &self.index.commits[u];
             entries.clear();
-            let changed = self.trie.changed_leaves(repo, up.parent_tree, up.tree, &mut entries)?;
+            let changed = self.trie.changed_leaves(repo, trees, up.parent_tree, up.tree, &mut entries)?;
             history.extend(
                 entries
                     .iter()
@@ -598,8 +598,17 @@ impl Scan<'_> {
 /// without diffing whole trees.
 #[derive(Debug, Default)]
 struct PathTrie {
-    children: BTreeMap<Vec<u8>, PathTrie>,
+    /// Sorted by name.
+    children: Vec<(Vec<u8>, PathTrie)>,
     leaf: Option<Vec<u8>>,
+    /// This node's number, unique in its trie.
+    id: usize,
+    /// The greatest of the children's names followed by `/`: in a tree,
+    /// an entry that sorts after it is past every child.
+    bound: Vec<u8>,
+    /// The first bytes of the children's names, as a bit set: most entries
+    /// of a large tree are ruled out by one test.
+    first_bytes: [u64; 4],
 }
 
 impl PathTrie {
@@ -608,11 +617,62 @@ impl PathTrie {
         for path in paths {
             let mut node = &mut root;
             for part in path.split(|&b| b == b'/') {
-                node = node.children.entry(part.to_vec()).or_default();
+                let k = match node.children.binary_search_by(|(name, _)| name.as_slice().cmp(part)) {
+                    Ok(k) => k,
+                    Err(k) => {
+                        node.children.insert(k, (part.to_vec(), PathTrie::default()));
+                        k
+                    }
+                };
+                node = &mut node.children[k].1;
             }
             node.leaf = Some(path.clone());
         }
+        root.finish(&mut 0);
         root
+    }
+
+    fn finish(&mut self, next: &mut usize) {
+        self.id = *next;
+        *next += 1;
+        self.bound = self.children.iter().map(|(name, _)| [name.as_slice(), b"/"].concat()).max().unwrap_or_default();
+        for (name, _) in &self.children {
+            let first = name.first().copied().unwrap_or(0);
+            self.first_bytes[usize::from(first >> 6)] |= 1 << (first & 63);
+        }
+        for (_, child) in &mut self.children {
+            child.finish(next);
+        }
+    }
+
+    /// The entries of a tree body that this node's children name, in the
+    /// children's order; reads no further than the last of them.
+    fn project(&self, data: &[u8]) -> std::result::Result<Box<[Side]>, String> {
+        let mut out = vec![None; self.children.len()].into_boxed_slice();
+        let mut left = out.len();
+        let last_first = self.bound.first().copied().unwrap_or(0);
+        for entry in RawEntries::new(data) {
+            let e = entry?;
+            let first = e.name.first().copied().unwrap_or(0);
+            if self.first_bytes[usize::from(first >> 6)] & (1 << (first & 63)) == 0 {
+                if first > last_first {
+                    break;
+                }
+                continue;
+            }
+            if let Ok(k) = self.children.binary_search_by(|(name, _)| name.as_slice().cmp(e.name)) {
+                if out[k].is_none() {
+                    out[k] = Some((e.mode, e.oid()));
+                    left -= 1;
+                }
+                if left == 0 {
+                    break;
+                }
+            } else if tree_order(e.name, e.is_tree(), &self.bound, false) == std::cmp::Ordering::Greater {
+                break;
+            }
+        }
+        Ok(out)
     }
 
     /// The paths of this trie whose entries differ between two trees: as
@@ -621,13 +681,14 @@ impl PathTrie {
     fn changed_leaves<'s>(
         &'s self,
         repo: &Repo,
+        trees: &mut TrieTrees,
         old: Option<Oid>,
         new: Oid,
         entries: &mut Vec<(&'s [u8], Side, Side)>,
     ) -> Result<HashSet<&'s [u8]>> {
         let mut out = HashSet::new();
         if old != Some(new) {
-            self.walk(repo, old, Some(new), &mut out, entries)?;
+            self.walk(repo, trees, old, Some(new), &mut out, entries)?;
         }
         Ok(out)
     }
@@ -635,30 +696,100 @@ impl PathTrie {
     fn walk<'s>(
         &'s self,
         repo: &Repo,
+        trees: &mut TrieTrees,
         a: Option<Oid>,
         b: Option<Oid>,
         out: &mut HashSet<&'s [u8]>,
         entries: &mut Vec<(&'s [u8], Side, Side)>,
     ) -> Result<()> {
-        let (ta, tb) = (a.map(|o| repo.tree(o)).transpose()?, b.map(|o| repo.tree(o)).transpose()?);
-        for (name, child) in &self.children {
-            let ea = ta.as_ref().and_then(|t| t.get(name));
-            let eb = tb.as_ref().and_then(|t| t.get(name));
-            let (sa, sb) = (ea.map(|e| (e.mode, e.oid())), eb.map(|e| (e.mode, e.oid())));
+        let (pa, pb) =
+            (a.map(|o| trees.get(repo, self, o)).transpose()?, b.map(|o| trees.get(repo, self, o)).transpose()?);
+        let is_tree = |side: Side| side.is_some_and(|(mode, _)| kind_of(mode) == Kind::Tree);
+        for (k, (_, child)) in self.children.iter().enumerate() {
+            let (sa, sb) = (pa.as_ref().and_then(|p| p[k]), pb.as_ref().and_then(|p| p[k]));
             if sa == sb {
                 continue;
             }
             if let Some(leaf) = &child.leaf {
                 entries.push((leaf, sa, sb));
-                if ea.is_some_and(|e| !e.is_tree()) || eb.is_some_and(|e| !e.is_tree()) {
+                if (sa.is_some() && !is_tree(sa)) || (sb.is_some() && !is_tree(sb)) {
                     out.insert(leaf);
                 }
             }
             if !child.children.is_empty() {
-                let sub = |e: Option<crate::objects::EntryRef<'_>>| e.filter(|e| e.is_tree()).map(|e| e.oid());
-                child.walk(repo, sub(ea), sub(eb), out, entries)?;
+                let sub = |side: Side| side.filter(|_| is_tree(side)).map(|(_, oid)| oid);
+                child.walk(repo, trees, sub(sa), sub(sb), out, entries)?;
             }
         }
         Ok(())
+    }
+}
+
+/// Trees as the trie's nodes see them, by (node, tree id): consecutive
+/// upstream commits share most of their trees.
+#[derive(Debug, Default)]
+struct TrieTrees(HashMap<(usize, Oid), Rc<[Side]>>);
+
+impl TrieTrees {
+    fn get(&mut self, repo: &Repo, node: &PathTrie, oid: Oid) -> Result<Rc<[Side]>> {
+        if let Some(seen) = self.0.get(&(node.id, oid)) {
+            return Ok(Rc::clone(seen));
+        }
+        let projected: Rc<[Side]> = repo
+            .with_raw_tree(oid, |data| node.project(data))?
+            .map_err(|message| Error::Git { context: format!("parsing tree {oid}"), message })?
+            .into();
+        self.0.insert((node.id, oid), Rc::clone(&projected));
+        Ok(projected)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::objects::{Entry, MODE_FILE, MODE_TREE, Tree, empty_tree, hash_object};
+
+    /// Names around every edge of git's tree order: a directory sorts as
+    /// "name/", so "a!" ('!' < '/') comes before directory "a", "a0"
+    /// ('0' > '/') after it, and a file "a" before both.
+    const NAMES: [&[u8]; 10] = [b"a", b"a!", b"a-", b"a.b", b"a0", b"ab", b"b", b"A", b"_", b"\xff"];
+
+    /// A small deterministic generator, so a failure names its case.
+    fn bits(seed: &mut u64) -> u64 {
+        *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        *seed >> 33
+    }
+
+    #[test]
+    fn projecting_a_tree_finds_what_lookup_finds() {
+        let blob = hash_object("blob", b"x");
+        let mut seed = 7;
+        for case in 0..3000 {
+            let (in_tree, dirs, wanted) = (bits(&mut seed), bits(&mut seed), bits(&mut seed));
+            let entries: Vec<Entry> = (0..NAMES.len())
+                .filter(|k| in_tree & (1 << k) != 0)
+                .map(|k| {
+                    let dir = dirs & (1 << k) != 0;
+                    let (mode, oid) = if dir { (MODE_TREE, empty_tree()) } else { (MODE_FILE, blob) };
+                    Entry { name: NAMES[k].into(), mode, oid }
+                })
+                .collect();
+            let tree = Tree::from_entries(entries);
+            let paths: Vec<Vec<u8>> =
+                (0..NAMES.len()).filter(|k| wanted & (1 << k) != 0).map(|k| NAMES[k].to_vec()).collect();
+            let trie = PathTrie::new(paths.iter());
+            let projected = trie.project(&tree.serialize()).unwrap();
+            for (k, (name, _)) in trie.children.iter().enumerate() {
+                let expected = tree.get(name).map(|e| (e.mode, e.oid()));
+                assert_eq!(projected[k], expected, "case {case}: {:?} in {tree:?}", String::from_utf8_lossy(name));
+            }
+        }
+    }
+
+    #[test]
+    fn a_malformed_tree_is_an_error_not_a_guess() {
+        let trie = PathTrie::new([b"a".to_vec()].iter());
+        assert!(trie.project(b"100644 a").is_err());
+        assert!(trie.project(b"10x644 a\0").is_err());
     }
 }

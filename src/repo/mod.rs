@@ -553,6 +553,22 @@ impl Repo {
         Ok((c.tree_id(), c.parent_ids().collect(), c.time().seconds()))
     }
 
+    /// Hands the body of tree `oid` to `f`, past the cache of parsed trees:
+    /// for scans that look at a few entries of thousands of trees, once
+    /// each, where parsing and keeping every tree would cost more than the
+    /// reads (tens of MiB of memory on operations/puppet).
+    pub fn with_raw_tree<R>(&self, oid: Oid, f: impl FnOnce(&[u8]) -> R) -> Result<R> {
+        let odb = self.git.odb().git_context(|| "opening the object database".into())?;
+        let obj = odb.read(oid).map_err(|e| self.missing(oid, "tree", e))?;
+        if obj.kind() != ObjectType::Tree {
+            return Err(Error::Git {
+                context: format!("reading tree {oid}"),
+                message: format!("it is a {}", kind_name(Some(obj.kind()))),
+            });
+        }
+        Ok(f(obj.data()))
+    }
+
     fn mailmapped(&self, sig: &git2::Signature<'_>) -> Person {
         match &self.mailmap {
             Some(map) => map.resolve_signature(sig).map(|s| person(&s)).unwrap_or_else(|_| person(sig)),
@@ -727,18 +743,9 @@ impl ObjectRead for Repo {
         if let Some(t) = self.trees.borrow().get(&oid) {
             return Ok(Rc::clone(t));
         }
-        let odb = self.git.odb().git_context(|| "opening the object database".into())?;
-        let obj = odb.read(oid).map_err(|e| self.missing(oid, "tree", e))?;
-        if obj.kind() != ObjectType::Tree {
-            return Err(Error::Git {
-                context: format!("reading tree {oid}"),
-                message: format!("it is a {}", kind_name(Some(obj.kind()))),
-            });
-        }
-        let tree = Rc::new(
-            Tree::parse(obj.data())
-                .map_err(|message| Error::Git { context: format!("parsing tree {oid}"), message })?,
-        );
+        let tree = Rc::new(self.with_raw_tree(oid, |data| {
+            Tree::parse(data).map_err(|message| Error::Git { context: format!("parsing tree {oid}"), message })
+        })??);
         self.trees.borrow_mut().insert(oid, Rc::clone(&tree));
         Ok(tree)
     }
