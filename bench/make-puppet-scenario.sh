@@ -6,8 +6,9 @@
 #   BETADRIFT_PUPPET_REPO=/path/to/operations-puppet bench/make-puppet-scenario.sh [--rebuild]
 #
 # Result: $BETADRIFT_BENCH_DIR/puppet (default /tmp/betadrift-bench/puppet) and
-# $BETADRIFT_BENCH_DIR/scenario-summary.txt. The checkout borrows the real
-# repository's objects (objects/info/alternates), so it costs a few MiB.
+# $BETADRIFT_BENCH_DIR/scenario-summary.txt. Like a puppetmaster's, the
+# checkout is a full clone with objects of its own, in packs: it takes the
+# real repository's packs by hard link (a copy across file systems).
 #
 # Everything is made with plumbing (merge-tree, commit-tree) under fixed
 # identities and dates, so the same mirror gives the same commit ids on every
@@ -18,7 +19,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Bump when the recipe changes: a scenario built by another recipe is rebuilt.
-RECIPE=1
+RECIPE=2
 
 # How the stack is made; overridable for experiments, not needed normally.
 UPSTREAM_REV="${BETADRIFT_BENCH_UPSTREAM:-production}"
@@ -592,6 +593,26 @@ finish_checkout() {
     printf '%s\n' "profile::mediawiki::php::enable_fpm: true" >"$dir/$DP/hosts/deployment-jobrunner05.yaml"
 }
 
+# A puppetmaster's checkout is a full clone: its objects are its own, in
+# packs (git gc packs what the syncs leave loose). The build borrows the
+# mirror's objects through an alternate; at the end the checkout takes the
+# mirror's packs by hard link, packs every loose object (its own and any
+# of the mirror's) beside them, and drops the alternate, so no object is
+# looked up through another repository.
+own_objects() {
+    local dir="$1" objects="$1/.git/objects" f
+    find "$objects" "$PUPPET_GIT_DIR/objects" -path '*/objects/[0-9a-f][0-9a-f]/*' -type f |
+        sed -E 's#.*/([0-9a-f]{2})/([0-9a-f]{38})$#\1\2#' >"$W/loose"
+    g -C "$dir" pack-objects -q "$objects/pack/pack" <"$W/loose" >/dev/null
+    for f in "$PUPPET_GIT_DIR"/objects/pack/*; do
+        [[ -f "$f" ]] || continue
+        ln -f -- "$f" "$objects/pack/" 2>/dev/null || cp -f -- "$f" "$objects/pack/"
+    done
+    rm -f -- "$objects/info/alternates"
+    g -C "$dir" prune-packed
+    g -C "$dir" cat-file -e "$U^{tree}" || die "the checkout lost upstream objects when it took the mirror's packs"
+}
+
 # --- summary -----------------------------------------------------------------------
 
 write_summary() {
@@ -716,6 +737,7 @@ main() {
     log "stack: $(wc -l <"$W/manifest") patches; building $N_TAGS snapshot tags"
     build_snapshots
     finish_checkout "$building"
+    own_objects "$building"
 
     rm -rf -- "$SCENARIO"
     mv -- "$building" "$SCENARIO"
