@@ -20,6 +20,7 @@ pub mod lock;
 pub mod merge;
 pub mod message;
 pub mod objects;
+pub mod pack;
 pub mod patchid;
 pub mod policy;
 pub mod predict;

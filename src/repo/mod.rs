@@ -218,6 +218,9 @@ pub struct Repo {
     blobs: RefCell<BlobCache>,
     mailmap: Option<git2::Mailmap>,
     abbrev_len: std::cell::OnceCell<usize>,
+    /// The fast path for object reads, made at the first read; `None`
+    /// inside when turned off (`BETADRIFT_LIBGIT2_READS`).
+    packs: std::cell::OnceCell<Option<RefCell<crate::pack::Reader>>>,
 }
 
 impl std::fmt::Debug for Repo {
@@ -269,6 +272,7 @@ impl Repo {
             blobs: RefCell::default(),
             mailmap,
             abbrev_len: Default::default(),
+            packs: Default::default(),
         }
     }
 
@@ -495,13 +499,41 @@ impl Repo {
     /// database, without signatures or mailmap: the fast path for walking
     /// thousands of upstream commits.
     pub fn raw_commit(&self, oid: Oid) -> Result<RawCommit> {
-        let odb = self.git.odb().git_context(|| "opening the object database".into())?;
-        let obj = odb.read(oid).map_err(|e| self.missing(oid, "commit", e))?;
-        if obj.kind() != ObjectType::Commit {
-            return Err(Error::Git { context: format!("reading commit {oid}"), message: "not a commit".into() });
-        }
-        RawCommit::parse(oid, obj.data())
+        let data = self.read_object(oid, ObjectType::Commit)?;
+        RawCommit::parse(oid, &data)
             .ok_or_else(|| Error::Git { context: format!("parsing commit {oid}"), message: "malformed header".into() })
+    }
+
+    /// The body of object `oid`, which must be of type `want`: from the
+    /// pack reader ([`crate::pack`]) when it can, else through libgit2,
+    /// which names what is missing or broken.
+    fn read_object(&self, oid: Oid, want: ObjectType) -> Result<Rc<[u8]>> {
+        let what = kind_name(Some(want));
+        let fast = self.packs.get_or_init(|| {
+            if std::env::var_os("BETADRIFT_LIBGIT2_READS").is_some() {
+                return None;
+            }
+            let store = crate::pack::Store::shared(&self.git.commondir().join("objects"));
+            Some(RefCell::new(crate::pack::Reader::new(store)))
+        });
+        let id: &[u8; 20] = oid.as_bytes().try_into().expect("SHA-1 ids are 20 bytes");
+        // An object of another type than asked for is read again by
+        // libgit2, whose answer (or error) stands.
+        let (kind, data) = match fast.as_ref().and_then(|r| r.borrow_mut().read(id)).filter(|(kind, _)| *kind == want) {
+            Some(found) => found,
+            None => {
+                let odb = self.git.odb().git_context(|| "opening the object database".into())?;
+                let obj = odb.read(oid).map_err(|e| self.missing(oid, what, e))?;
+                (obj.kind(), Rc::from(obj.data()))
+            }
+        };
+        if kind != want {
+            return Err(Error::Git {
+                context: format!("reading {what} {oid}"),
+                message: format!("it is a {}", kind_name(Some(kind))),
+            });
+        }
+        Ok(data)
     }
 
     /// Walks the first-parent chains of `head` and `upstream` together, as
@@ -558,15 +590,7 @@ impl Repo {
     /// each, where parsing and keeping every tree would cost more than the
     /// reads (tens of MiB of memory on operations/puppet).
     pub fn with_raw_tree<R>(&self, oid: Oid, f: impl FnOnce(&[u8]) -> R) -> Result<R> {
-        let odb = self.git.odb().git_context(|| "opening the object database".into())?;
-        let obj = odb.read(oid).map_err(|e| self.missing(oid, "tree", e))?;
-        if obj.kind() != ObjectType::Tree {
-            return Err(Error::Git {
-                context: format!("reading tree {oid}"),
-                message: format!("it is a {}", kind_name(Some(obj.kind()))),
-            });
-        }
-        Ok(f(obj.data()))
+        Ok(f(&self.read_object(oid, ObjectType::Tree)?))
     }
 
     fn mailmapped(&self, sig: &git2::Signature<'_>) -> Person {
@@ -754,9 +778,7 @@ impl ObjectRead for Repo {
         if let Some(b) = self.blobs.borrow().get(&oid) {
             return Ok(Rc::clone(b));
         }
-        let odb = self.git.odb().git_context(|| "opening the object database".into())?;
-        let obj = odb.read(oid).map_err(|e| self.missing(oid, "blob", e))?;
-        let blob: Blob = Rc::from(obj.data());
+        let blob: Blob = self.read_object(oid, ObjectType::Blob)?;
         self.blobs.borrow_mut().insert(oid, Rc::clone(&blob));
         Ok(blob)
     }
