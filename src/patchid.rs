@@ -49,6 +49,36 @@ pub struct FileChange {
 /// The files that differ between two trees, in path order, as git's
 /// recursive tree diff reports them: a file replaced by a directory (or the
 /// reverse) is a deletion plus additions.
+/// The entries that differ between two trees, paired by name: (old, new),
+/// `None` on the side that lacks it. Both trees are sorted in git's order,
+/// so a merge join visits each entry once. A file and a directory of the
+/// same name are different keys there, which is what a recursive diff
+/// wants (a deletion and additions): both sides of a pair are of one kind.
+pub fn differing_entries<'t>(
+    a: Option<&'t Tree>,
+    b: Option<&'t Tree>,
+) -> impl Iterator<Item = (Option<EntryRef<'t>>, Option<EntryRef<'t>>)> + 't {
+    let mut left = a.into_iter().flat_map(|t| t.iter()).peekable();
+    let mut right = b.into_iter().flat_map(|t| t.iter()).peekable();
+    std::iter::from_fn(move || {
+        loop {
+            let (ea, eb) = match (left.peek(), right.peek()) {
+                (None, None) => return None,
+                (Some(_), None) => (left.next(), None),
+                (None, Some(_)) => (None, right.next()),
+                (Some(x), Some(y)) => match tree_order(x.name, x.is_tree(), y.name, y.is_tree()) {
+                    Ordering::Less => (left.next(), None),
+                    Ordering::Greater => (None, right.next()),
+                    Ordering::Equal => (left.next(), right.next()),
+                },
+            };
+            if ea.map(|e| (e.mode, e.id)) != eb.map(|e| (e.mode, e.id)) {
+                return Some((ea, eb));
+            }
+        }
+    })
+}
+
 pub fn diff_trees(objects: &(impl ObjectRead + ?Sized), old: Option<Oid>, new: Option<Oid>) -> Result<Vec<FileChange>> {
     let mut out = Vec::new();
     if old != new {
@@ -65,25 +95,7 @@ fn walk(
     b: Option<&Tree>,
     out: &mut Vec<FileChange>,
 ) -> Result<()> {
-    // Both trees are sorted in git's order: a merge join visits each entry
-    // once. A file and a directory of the same name are different keys
-    // there, which is what a recursive diff wants (a deletion and additions).
-    let mut left = a.into_iter().flat_map(|t| t.iter()).peekable();
-    let mut right = b.into_iter().flat_map(|t| t.iter()).peekable();
-    loop {
-        let (ea, eb) = match (left.peek(), right.peek()) {
-            (None, None) => break,
-            (Some(_), None) => (left.next(), None),
-            (None, Some(_)) => (None, right.next()),
-            (Some(x), Some(y)) => match tree_order(x.name, x.is_tree(), y.name, y.is_tree()) {
-                Ordering::Less => (left.next(), None),
-                Ordering::Greater => (None, right.next()),
-                Ordering::Equal => (left.next(), right.next()),
-            },
-        };
-        if ea.map(|e| (e.mode, e.id)) == eb.map(|e| (e.mode, e.id)) {
-            continue;
-        }
+    for (ea, eb) in differing_entries(a, b) {
         let name = ea.or(eb).expect("one side has the entry").name;
         let len = prefix.len();
         prefix.extend_from_slice(name);
