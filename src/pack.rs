@@ -384,7 +384,7 @@ impl Reader {
     /// A loose object: `objects/xx/yyyy…`, a zlib stream of
     /// "<type> <size>\0<body>".
     fn loose(&mut self, oid: &[u8; 20]) -> Option<Object> {
-        let hex: String = oid.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = git2::Oid::from_bytes(oid).ok()?.to_string();
         let store = Arc::clone(&self.store);
         for dir in &store.loose {
             let Ok(raw) = std::fs::read(dir.join(&hex[..2]).join(&hex[2..])) else { continue };

@@ -803,8 +803,9 @@ impl TrieTrees {
         if let Some(seen) = self.0.get(&(node.id, oid)) {
             return Ok(Rc::clone(seen));
         }
-        let projected: Rc<[Side]> = repo
-            .with_raw_tree(oid, |data| node.project(data))?
+        let data = repo.raw_tree(oid)?;
+        let projected: Rc<[Side]> = node
+            .project(&data)
             .map_err(|message| Error::Git { context: format!("parsing tree {oid}"), message })?
             .into();
         self.0.insert((node.id, oid), Rc::clone(&projected));

@@ -585,12 +585,12 @@ impl Repo {
         Ok((c.tree_id(), c.parent_ids().collect(), c.time().seconds()))
     }
 
-    /// Hands the body of tree `oid` to `f`, past the cache of parsed trees:
-    /// for scans that look at a few entries of thousands of trees, once
-    /// each, where parsing and keeping every tree would cost more than the
-    /// reads (tens of MiB of memory on operations/puppet).
-    pub fn with_raw_tree<R>(&self, oid: Oid, f: impl FnOnce(&[u8]) -> R) -> Result<R> {
-        Ok(f(&self.read_object(oid, ObjectType::Tree)?))
+    /// The body of tree `oid`, past the cache of parsed trees: for scans
+    /// that look at a few entries of thousands of trees, once each, where
+    /// parsing and keeping every tree would cost more than the reads (tens
+    /// of MiB of memory on operations/puppet).
+    pub fn raw_tree(&self, oid: Oid) -> Result<Rc<[u8]>> {
+        self.read_object(oid, ObjectType::Tree)
     }
 
     fn mailmapped(&self, sig: &git2::Signature<'_>) -> Person {
@@ -767,9 +767,10 @@ impl ObjectRead for Repo {
         if let Some(t) = self.trees.borrow().get(&oid) {
             return Ok(Rc::clone(t));
         }
-        let tree = Rc::new(self.with_raw_tree(oid, |data| {
-            Tree::parse(data).map_err(|message| Error::Git { context: format!("parsing tree {oid}"), message })
-        })??);
+        let data = self.raw_tree(oid)?;
+        let tree = Rc::new(
+            Tree::parse(&data).map_err(|message| Error::Git { context: format!("parsing tree {oid}"), message })?,
+        );
         self.trees.borrow_mut().insert(oid, Rc::clone(&tree));
         Ok(tree)
     }
