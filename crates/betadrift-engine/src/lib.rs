@@ -1,0 +1,18 @@
+//! The git-compatible engine of betadrift.
+//!
+//! Everything here must give git's answer, byte for byte: reading objects
+//! from packs and loose files, xdiff (Myers, histogram, patience, merge),
+//! rename detection as diffcore-rename does it, merge-ort's tree merge and
+//! patch-id. It knows nothing of puppetmasters, ledgers or consent; the
+//! `betadrift` crate builds on it. Each module that follows a git source
+//! file names it in its header, and NOTICE credits them.
+
+pub mod diffcore_rename;
+pub mod error;
+pub mod merge;
+pub mod objects;
+pub mod pack;
+pub mod patchid;
+pub mod xdiff;
+
+pub use error::{Error, Result};

@@ -1,0 +1,60 @@
+//! `betadrift demo`: a realistic beta-cluster puppetmaster, built in seconds,
+//! so anyone can see every feature on data that looks like the real thing.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::git::checkout::{Target, UpstreamArgs};
+use crate::git::repo::Repo;
+use crate::overview::status::{Status, render_text};
+use crate::scenario::Scenario;
+use crate::scenario::build::{Built, build};
+use crate::support::clock::Clock;
+
+/// Builds the demo into `dir` (a new temporary directory if `None`).
+pub fn build_demo(dir: Option<&Path>) -> Result<Built> {
+    let dir: PathBuf = match dir {
+        Some(d) => {
+            if d.exists() && std::fs::read_dir(d).map_err(|e| Error::io("reading", d, e))?.next().is_some() {
+                return Err(Error::Usage(format!("{} is not empty; give a new or empty directory", d.display())));
+            }
+            std::fs::create_dir_all(d).map_err(|e| Error::io("creating", d, e))?;
+            d.to_owned()
+        }
+        None => tempfile::Builder::new()
+            .prefix("betadrift-demo-")
+            .tempdir()
+            .map_err(|e| Error::io("creating a temporary directory in", std::env::temp_dir(), e))?
+            .keep(),
+    };
+    build(&Scenario::demo(), &dir)
+}
+
+/// Runs `betadrift demo`: build, show the status, suggest what to try.
+pub fn run(dir: Option<&Path>, clock: Option<Clock>, config: &Config, out: &mut dyn Write) -> Result<()> {
+    let scenario = Scenario::demo();
+    let built = build_demo(dir)?;
+    let clock = match clock {
+        Some(c) => c,
+        None => Clock::fixed(scenario.times()?.now.unwrap_or_else(jiff::Timestamp::now)),
+    };
+    let target = Target::resolve(Repo::discover(&built.checkout)?, &UpstreamArgs::default(), None)?;
+    let status = Status::gather(&target, config, clock)?;
+    let io = |e: std::io::Error| Error::io("writing", "standard output", e);
+    writeln!(out, "Built a demo puppetmaster in {}\n", built.dir.display()).map_err(io)?;
+    render_text(&status, out).map_err(io)?;
+    let repo = built.checkout.display();
+    writeln!(out, "\nTry next:").map_err(io)?;
+    writeln!(out, "  cd {repo}").map_err(io)?;
+    for line in [
+        "betadrift check                # where the next rebase stops, and which upstream change did it",
+        "betadrift consent explain 11   # who may remove patch #11, and why",
+        "git stash; betadrift sync      # refuses, changing nothing: the rebase would stop",
+        "betadrift status --json        # the status above, for machines",
+    ] {
+        writeln!(out, "  {line}").map_err(io)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,333 @@
+//! `betadrift prune`: the batch form of `drop`, for people and for timers.
+//!
+//! Two kinds of patches can go without anyone naming them: those upstream
+//! already has (merged, as the same or as another patchset; not those
+//! merged and then reverted, which upstream does not have any more), and
+//! stale ones whose consent policy allows their removal by now. Merged
+//! patches need no consent: upstream carries the change, and the next
+//! rebase would drop them or stumble over them anyway.
+//!
+//! Prune never removes a patch implicitly: a candidate whose removal would
+//! make a remaining patch conflict stays, and prune says so (`drop
+//! --with-dependents` is the explicit way). It asks before rewriting on a
+//! terminal; a timer passes `--yes`.
+
+use std::io::Write;
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::commands::drop::{
+    Leaving, Replay, Session, Why, consequences, count, permit, ranges, replay_without, rewrite_plan, sort_leaving,
+    write_plan,
+};
+use crate::consent::{PatchFacts, Policy};
+use crate::error::{Error, Result};
+use crate::git::repo::Repo;
+use crate::model::stack::{Patch, Stack};
+use crate::model::upstream::UpstreamState;
+use crate::rewrite::Kind;
+use crate::stdout_error;
+use crate::support::clock::format_duration;
+use betadrift_engine::objects::Overlay;
+
+/// What `prune` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct PruneOptions {
+    /// Remove the patches upstream has.
+    pub merged: bool,
+    /// Remove the patches older than this whose consent allows it.
+    pub stale: Option<SignedDuration>,
+    pub dry_run: bool,
+    pub lock_wait: Duration,
+}
+
+impl From<&crate::commands::PruneArgs> for PruneOptions {
+    fn from(args: &crate::commands::PruneArgs) -> PruneOptions {
+        PruneOptions {
+            merged: args.merged,
+            stale: args.stale,
+            dry_run: args.dry_run,
+            lock_wait: Duration::from_secs(args.lock_wait),
+        }
+    }
+}
+
+/// How the rewrite is confirmed.
+pub enum Confirm<'a> {
+    /// `--yes`.
+    Yes,
+    /// Ask this question (on a terminal); true means go ahead.
+    Ask(&'a mut dyn FnMut(&str) -> Result<bool>),
+    /// Nobody to ask and no `--yes`: refuse.
+    Refuse,
+}
+
+impl std::fmt::Debug for Confirm<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Confirm::Yes => "Yes",
+            Confirm::Ask(_) => "Ask",
+            Confirm::Refuse => "Refuse",
+        })
+    }
+}
+
+/// The patches prune would like to remove, and the stale ones it may not.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Candidates {
+    /// Index into the stack, and why.
+    pub chosen: Vec<(usize, Why)>,
+    /// Stale patches whose consent does not allow removal now.
+    pub no_consent: Vec<usize>,
+}
+
+/// Picks the candidates: with `merged`, patches upstream has (merged or
+/// merged as another patchset); with `stale`, patches at least that old
+/// (first seen, else authored) whose policy allows removal at `now`.
+pub fn candidates(
+    patches: &[Patch],
+    policy: &Policy,
+    now: Timestamp,
+    merged: bool,
+    stale: Option<SignedDuration>,
+) -> Candidates {
+    let mut out = Candidates::default();
+    for (i, p) in patches.iter().enumerate() {
+        let state = p.upstream.state;
+        if merged && matches!(state, UpstreamState::Merged | UpstreamState::MergedDiffers) {
+            let differs = state == UpstreamState::MergedDiffers;
+            out.chosen.push((i, Why::Merged { upstream: p.upstream.commit, differs }));
+            continue;
+        }
+        let Some(after) = stale else { continue };
+        let facts = PatchFacts::of(p, now);
+        if facts.age < after {
+            continue;
+        }
+        match policy.evaluate(&facts).allowed_now {
+            true => out.chosen.push((i, Why::Stale { age: facts.age })),
+            false => out.no_consent.push(i),
+        }
+    }
+    out
+}
+
+/// The candidates that can go without making another patch conflict.
+#[derive(Debug)]
+struct Choice {
+    accepted: Vec<(usize, Why)>,
+    /// The replay without the accepted ones.
+    replay: Option<Replay>,
+    /// Candidates left in place, with the patches their removal would break.
+    skipped: Vec<(usize, Vec<usize>)>,
+}
+
+/// All candidates if the rest replays cleanly without them; else, newest
+/// first (later patches build on earlier ones, not the other way round),
+/// each candidate whose removal, with the ones accepted so far, leaves the
+/// rest clean.
+fn choose(repo: &Repo, overlay: &Overlay<'_, Repo>, stack: &Stack, wanted: &[(usize, Why)]) -> Result<Choice> {
+    let mut choice = Choice { accepted: Vec::new(), replay: None, skipped: Vec::new() };
+    if wanted.is_empty() {
+        return Ok(choice);
+    }
+    let all: Vec<usize> = wanted.iter().map(|(i, _)| *i).collect();
+    let replay = replay_without(repo, overlay, stack, &all, false)?;
+    if replay.is_clean() {
+        return Ok(Choice { accepted: wanted.to_vec(), replay: Some(replay), skipped: Vec::new() });
+    }
+    for (i, why) in wanted.iter().rev() {
+        let mut trial: Vec<usize> = choice.accepted.iter().map(|(a, _)| *a).collect();
+        trial.push(*i);
+        let replay = replay_without(repo, overlay, stack, &trial, false)?;
+        if replay.is_clean() {
+            choice.accepted.push((*i, why.clone()));
+            choice.replay = Some(replay);
+        } else {
+            choice.skipped.push((*i, replay.conflicts().iter().map(|(c, _)| *c).collect()));
+        }
+    }
+    choice.accepted.reverse();
+    choice.skipped.reverse();
+    Ok(choice)
+}
+
+/// Runs `prune` on one repository and reports on `out`.
+pub fn run(
+    session: &Session<'_>,
+    options: &PruneOptions,
+    confirm: Confirm<'_>,
+    out: &mut dyn Write,
+) -> Result<crate::Outcome> {
+    let stack = &session.stack;
+    let (merged, stale) = match (options.merged, options.stale) {
+        (false, None) => (true, Some(session.config.stale.after)),
+        given => given,
+    };
+    let found = candidates(&stack.patches, &session.policy, session.clock.now, merged, stale);
+    let overlay = Overlay::new(session.repo());
+    let choice = choose(session.repo(), &overlay, stack, &found.chosen)?;
+    let Some(replay) = &choice.replay else {
+        writeln!(out, "nothing to prune ({})", criteria(merged, stale)).map_err(stdout_error)?;
+        write_left_alone(stack, &found, &choice, out).map_err(stdout_error)?;
+        return Ok(crate::Outcome::Clean);
+    };
+    let now = session.clock.now;
+    let mut leaving: Vec<Leaving> = choice
+        .accepted
+        .iter()
+        .map(|(i, why)| Leaving::new(&stack.patches[*i], why.clone(), &session.policy, now))
+        .collect();
+    leaving.extend(consequences(stack, replay, &session.policy, now));
+    sort_leaving(&mut leaving);
+    write_plan(Kind::Prune, stack, replay, &leaving, false, out).map_err(stdout_error)?;
+    write_left_alone(stack, &found, &choice, out).map_err(stdout_error)?;
+    let (permit, forced) = permit(&leaving, false)?;
+    let reason = Some(format!("prune {}", criteria(merged, stale)));
+    let plan = rewrite_plan(Kind::Prune, stack, replay, &leaving, session.old_tree()?, reason, forced);
+    if !options.dry_run && !confirmed(confirm, leaving.len(), stack, out)? {
+        writeln!(out, "\nnot confirmed: nothing was changed").map_err(stdout_error)?;
+        return Ok(crate::Outcome::Clean);
+    }
+    session.carry_out(&overlay, &plan, permit, options.dry_run, options.lock_wait, out)
+}
+
+/// `--merged --stale 30d`, as the criteria were applied.
+fn criteria(merged: bool, stale: Option<SignedDuration>) -> String {
+    let mut words = Vec::new();
+    if merged {
+        words.push("--merged".to_owned());
+    }
+    if let Some(after) = stale {
+        words.push(format!("--stale {}", format_duration(after)));
+    }
+    words.join(" ")
+}
+
+/// Asks, or refuses when nobody can be asked.
+fn confirmed(confirm: Confirm<'_>, n: usize, stack: &Stack, out: &mut dyn Write) -> Result<bool> {
+    match confirm {
+        Confirm::Yes => Ok(true),
+        Confirm::Ask(ask) => {
+            out.flush().map_err(stdout_error)?;
+            let branch = crate::support::escape::terminal(stack.head.name.as_bytes());
+            ask(&format!("Drop {} from {branch}? [y/N] ", count(n, "patch")))
+        }
+        Confirm::Refuse => Err(Error::Usage(
+            "prune asks before removing patches and standard input is not a terminal; pass --yes to confirm (as a timer would), nothing was changed".into(),
+        )),
+    }
+}
+
+/// Says which candidates stay and why: dependents, and stale patches without consent.
+fn write_left_alone(stack: &Stack, found: &Candidates, choice: &Choice, out: &mut dyn Write) -> std::io::Result<()> {
+    let position = |i: usize| stack.patches[i].position;
+    if !choice.skipped.is_empty() || !found.no_consent.is_empty() {
+        writeln!(out)?;
+    }
+    for (i, broken) in &choice.skipped {
+        let broken: Vec<usize> = broken.iter().map(|&b| position(b)).collect();
+        writeln!(
+            out,
+            "left alone #{}: removing it would make {} conflict (prune never removes dependents; `betadrift drop {} --with-dependents` does)",
+            position(*i),
+            ranges(&broken),
+            position(*i)
+        )?;
+    }
+    if !found.no_consent.is_empty() {
+        let stale: Vec<usize> = found.no_consent.iter().map(|&i| position(i)).collect();
+        writeln!(
+            out,
+            "left alone {}: stale, but consent does not allow removal (`betadrift consent explain {}` says why)",
+            ranges(&stale),
+            stale[0]
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::model::stack::testing::patch;
+
+    const DAY: i64 = 86_400;
+    const CID_NEVER: &str = "I1111111111111111111111111111111111111111";
+
+    /// Five patches authored at 1,700,000,000: pending, merged, merged as
+    /// another patchset, merged then reverted, and pending with a `never` rule.
+    fn patches() -> Vec<Patch> {
+        let states = [
+            UpstreamState::Pending,
+            UpstreamState::Merged,
+            UpstreamState::MergedDiffers,
+            UpstreamState::Reverted,
+            UpstreamState::Pending,
+        ];
+        states
+            .iter()
+            .enumerate()
+            .map(|(i, &state)| {
+                let message = match i {
+                    4 => format!("p5\n\nChange-Id: {CID_NEVER}\n"),
+                    _ => format!("p{}\n", i + 1),
+                };
+                let mut p = patch(i + 1, &format!("{:040x}", i + 1), &message);
+                p.upstream.state = state;
+                p
+            })
+            .collect()
+    }
+
+    fn policy() -> Policy {
+        let text = format!(
+            "[[rule]]\ndefault = true\ndecision = \"after 30d\"\nset_by = \"r\"\nset_at = \"2023-01-01T00:00:00Z\"\n\n\
+             [[rule]]\nchange = \"{CID_NEVER}\"\ndecision = \"never\"\nset_by = \"r\"\nset_at = \"2023-01-01T00:00:00Z\"\n"
+        );
+        Policy::parse(&text, Path::new("policy.toml")).unwrap()
+    }
+
+    /// `days` after the patches were authored.
+    fn at(days: i64) -> Timestamp {
+        Timestamp::from_second(1_700_000_000 + days * DAY).unwrap()
+    }
+
+    fn chosen(c: &Candidates) -> Vec<usize> {
+        c.chosen.iter().map(|(i, _)| *i).collect()
+    }
+
+    #[test]
+    fn merged_means_upstream_has_it_now() {
+        let c = candidates(&patches(), &policy(), at(1), true, None);
+        assert_eq!(chosen(&c), [1, 2], "merged and merged-differs; not reverted, not pending");
+        assert_eq!(c.chosen[1].1, Why::Merged { upstream: None, differs: true });
+        assert!(c.no_consent.is_empty());
+    }
+
+    #[test]
+    fn stale_needs_the_age_and_the_consent() {
+        let day = SignedDuration::from_hours(24);
+        let c = candidates(&patches(), &policy(), at(10), false, Some(day * 5));
+        assert!(c.chosen.is_empty(), "stale, but `after 30d` does not allow it yet");
+        assert_eq!(c.no_consent, [0, 1, 2, 3, 4]);
+        let c = candidates(&patches(), &policy(), at(31), false, Some(day * 40));
+        assert_eq!(c, Candidates::default(), "not stale yet");
+        let c = candidates(&patches(), &policy(), at(31), false, Some(day * 30));
+        assert_eq!(chosen(&c), [0, 1, 2, 3], "merged ones count as stale without --merged");
+        assert_eq!(c.chosen[0].1, Why::Stale { age: day * 31 });
+        assert_eq!(c.no_consent, [4], "the never rule");
+    }
+
+    #[test]
+    fn merged_and_stale_together() {
+        let c = candidates(&patches(), &policy(), at(31), true, Some(SignedDuration::from_hours(24 * 30)));
+        assert_eq!(chosen(&c), [0, 1, 2, 3]);
+        assert!(matches!(c.chosen[1].1, Why::Merged { .. }), "merged wins: it needs no consent");
+        assert!(matches!(c.chosen[3].1, Why::Stale { .. }), "reverted is only stale");
+        assert_eq!(criteria(true, Some(SignedDuration::from_hours(24 * 30))), "--merged --stale 30d");
+    }
+}

@@ -1,0 +1,230 @@
+//! `betadrift sync`: a safe replacement for git-sync-upstream.
+//!
+//! The script rebases in a scratch clone every ten minutes and, when the
+//! rebase stops, logs an error, exits 0 and leaves the puppetmaster stuck.
+//! `sync` predicts first: if any patch would stop, it changes nothing, says
+//! which patches block and which upstream changes they collide with, and
+//! exits 1. Otherwise it builds the rebased commits in memory and moves the
+//! branch with the same safety as `drop`: lock, backup ref, audit line,
+//! compare-and-swap, then only the changed files; then it tags the snapshot
+//! and runs the post-update command (deployment-prep deploys the code), and
+//! records the patches in the first-seen ledger.
+
+use std::io::Write;
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::git::checkout::{Target, UpstreamArgs};
+use crate::model::stack::{Stack, StackOptions};
+use crate::model::upstream::{MatchedBy, UpstreamState};
+use crate::rebase::check::{CheckReport, check_stack_in, render_text as render_check};
+use crate::rebase::predict::Outcome;
+use crate::rewrite::{self, Change, Kind, Permit, Plan, PlannedCommit, Removal, Setup};
+use crate::support::clock::{Clock, rfc3339};
+use crate::support::escape::{lossy, terminal, terminal_short};
+use betadrift_engine::objects::Overlay;
+
+/// What `sync` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct SyncOptions {
+    pub fetch: bool,
+    pub drop_merged: bool,
+    pub dry_run: bool,
+    pub lock_wait: Duration,
+}
+
+/// Runs `sync` on one repository and reports on `out`.
+pub fn run(
+    path: Option<&std::path::Path>,
+    upstream: &UpstreamArgs,
+    config: &Config,
+    clock: Clock,
+    options: &SyncOptions,
+    out: &mut dyn Write,
+) -> Result<crate::Outcome> {
+    let io = |e: std::io::Error| Error::io("writing", "standard output", e);
+    // Fetch before resolving the upstream: a SHA file or URL names a commit
+    // that only the fetch brings.
+    let repo = crate::git::checkout::open_repo(path)?;
+    let repo_config = repo.workdir().and_then(|w| config.repository_for(w)).cloned();
+    if options.fetch {
+        fetch(&repo)?;
+    }
+    let target = Target::resolve(repo, upstream, repo_config)?;
+    rewrite::refuse_unsafe_state(&target.repo, Kind::Sync)?;
+    let options_stack = StackOptions {
+        snapshot_prefix: String::new(),
+        // Only --drop-merged asks what upstream merged.
+        upstream_states: options.drop_merged,
+        ..StackOptions::default()
+    };
+    let stack = Stack::load(&target.repo, target.head.clone(), target.upstream.clone(), &options_stack)?;
+    if stack.behind == 0 {
+        writeln!(
+            out,
+            "{} is up to date with {}: nothing to do",
+            terminal(stack.head.name.as_bytes()),
+            terminal(stack.upstream.name.as_bytes())
+        )
+        .map_err(io)?;
+        return Ok(crate::Outcome::Clean);
+    }
+    let removed: Vec<usize> = if options.drop_merged { merged_by_change_id(&stack) } else { Vec::new() };
+    let overlay = Overlay::new(&target.repo);
+    let report = check_stack_in(&target.repo, &overlay, target.name(), stack, target.private(), false, &removed)?;
+    if report.has_stops() {
+        writeln!(
+            out,
+            "sync refused: the rebase onto {} would stop, so nothing was changed.\n",
+            terminal(report.stack.upstream.name.as_bytes())
+        )
+        .map_err(io)?;
+        render_check(&report, out).map_err(io)?;
+        return Ok(crate::Outcome::Findings);
+    }
+    let old_tree = target.repo.commit_tree_and_time(report.stack.head.oid)?.0;
+    let mut plan = plan(&report, old_tree, config, clock);
+    write_plan(&plan, &report, out).map_err(io)?;
+    // Tags name the minute: a second sync within it is dated by the first.
+    if let Some(tag) = &plan.snapshot_tag
+        && target.repo.ref_target(&format!("refs/tags/{tag}"))?.is_some()
+    {
+        writeln!(
+            out,
+            "snapshot tag {} exists already (a sync earlier this minute): not tagging",
+            terminal(tag.as_bytes())
+        )
+        .map_err(io)?;
+        plan.snapshot_tag = None;
+    }
+    if options.dry_run {
+        writeln!(out, "\n--dry-run: nothing was changed").map_err(io)?;
+        return Ok(crate::Outcome::Clean);
+    }
+    let setup = Setup::for_target(&target, Some(&overlay), config, clock, options.lock_wait)?;
+    let done = rewrite::execute(&setup, &plan, Permit::granted())?;
+    // The patches kept were on the checkout now, whatever their new ids:
+    // the ledger keeps their first-seen times across this rebase.
+    if let Err(e) = record_first_seen(&target, &report.stack, config, clock) {
+        writeln!(out, "warning: first-seen ledger not updated: {e}").map_err(io)?;
+    }
+    rewrite::report_done(&plan, done, out)?;
+    Ok(crate::Outcome::Clean)
+}
+
+fn short(oid: git2::Oid) -> String {
+    oid.to_string()[..10].to_owned()
+}
+
+/// Fetches the current branch's remote, with progress on a terminal.
+fn fetch(repo: &crate::git::repo::Repo) -> Result<()> {
+    let remote = repo.branch_remote(&repo.head_branch()?.name);
+    let bar = crate::support::progress::counter(&format!("fetching {remote}"));
+    repo.fetch(&remote, &mut |done, total| bar.update(done, total))
+}
+
+/// Records the stack's patches in the first-seen ledger, as `report` does.
+fn record_first_seen(target: &Target, stack: &Stack, config: &Config, clock: Clock) -> Result<()> {
+    let name = target.name();
+    let mut ledger = crate::model::ledger::Ledger::read(&crate::model::ledger::path(config, &target.repo, &name))?;
+    let changed = ledger.record(&target.repo, &name, stack, clock.now)?;
+    ledger.save(changed)
+}
+
+/// Patches whose Change-Id upstream has merged (and not reverted).
+fn merged_by_change_id(stack: &Stack) -> Vec<usize> {
+    stack
+        .patches
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| {
+            p.upstream.matched_by == Some(MatchedBy::ChangeId)
+                && matches!(p.upstream.state, UpstreamState::Merged | UpstreamState::MergedDiffers)
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// The rewrite: the applied picks, in order, on top of upstream.
+fn plan(report: &CheckReport, old_tree: git2::Oid, config: &Config, clock: Clock) -> Plan {
+    let s = &report.stack;
+    let p = &report.prediction;
+    let mut commits = Vec::new();
+    let mut removed = Vec::new();
+    for (pick, patch) in p.picks.iter().zip(&s.patches) {
+        let why = match &pick.outcome {
+            Outcome::Applies => {
+                commits
+                    .push(PlannedCommit { original: pick.commit, tree: pick.tree.expect("applied picks have a tree") });
+                continue;
+            }
+            Outcome::AlreadyUpstream { matched } => format!("already upstream as {}", short(*matched)),
+            Outcome::BecomesEmpty => "changes nothing on the new upstream".to_owned(),
+            Outcome::Removed => "merged upstream (--drop-merged)".to_owned(),
+            Outcome::MergeCommit => "merge commit (rebase drops merges)".to_owned(),
+            Outcome::Conflict(_) => unreachable!("plans are only made for clean predictions"),
+        };
+        removed.push(Removal {
+            commit: pick.commit.to_string(),
+            position: pick.position,
+            subject: lossy(&patch.message.subject),
+            change_id: patch.message.change_id.clone(),
+            why,
+        });
+    }
+    let snapshot_tag = config
+        .sync
+        .snapshot_tags
+        .then(|| format!("{}{}", config.sync.snapshot_prefix, clock.now.strftime("%Y%m%d%H%M")));
+    Plan {
+        kind: Kind::Sync,
+        branch: s.head.clone(),
+        old_tree,
+        change: Change::Commits { base: s.upstream.oid, commits },
+        new_tree: p.result_tree,
+        removed,
+        reason: Some(format!("sync onto {} at {}", s.upstream.name, rfc3339(clock.now))),
+        forced: false,
+        upstream: Some(s.upstream.oid),
+        snapshot_tag,
+        recovering: None,
+    }
+}
+
+/// "1 patch", "2 patches".
+fn count(n: usize, noun: &str) -> String {
+    match (n, noun.ends_with("ch")) {
+        (1, _) => format!("{n} {noun}"),
+        (_, true) => format!("{n} {noun}es"),
+        (_, false) => format!("{n} {noun}s"),
+    }
+}
+
+fn write_plan(plan: &Plan, report: &CheckReport, out: &mut dyn Write) -> std::io::Result<()> {
+    let s = &report.stack;
+    let kept = match &plan.change {
+        Change::Commits { commits, .. } => commits.len(),
+        Change::Existing(_) => 0,
+    };
+    writeln!(
+        out,
+        "rebase {} onto {} ({}): {} kept, {} dropped",
+        terminal(s.head.name.as_bytes()),
+        terminal(s.upstream.name.as_bytes()),
+        count(s.behind, "new upstream commit"),
+        count(kept, "patch"),
+        plan.removed.len()
+    )?;
+    for r in &plan.removed {
+        writeln!(
+            out,
+            "  drop #{} {} {}: {}",
+            r.position,
+            &r.commit[..10],
+            terminal_short(r.subject.as_bytes(), 60),
+            r.why
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,170 @@
+//! `betadrift undo`: put the branch back where a backup ref says it was.
+//!
+//! Every rewrite keeps the old tip under `refs/betadrift/backup/…`; undo
+//! moves the branch back (with its own backup, lock and clean-tree check, so
+//! an undo can be undone). If a rewrite was interrupted (the process was
+//! killed, the machine rebooted), its journal is still there: undo then
+//! rolls that rewrite back, whatever step it died at.
+
+use std::io::Write;
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::rewrite::{self, Backup, Change, Journal, Kind, Permit, Plan, Setup, backups, read_audit};
+use crate::support::clock::Clock;
+use crate::support::escape::{terminal, terminal_short};
+
+/// `undo --list`: backups with the audit lines that made them.
+pub fn list(path: Option<&std::path::Path>, config: &Config, out: &mut dyn Write) -> Result<()> {
+    let io = |e: std::io::Error| Error::io("writing", "standard output", e);
+    let repo = crate::git::repo::Repo::discover(&start(path)?)?;
+    let name = target_name(&repo, config);
+    let state = rewrite::state_dir(&repo, config, &name);
+    let audit = read_audit(&state)?;
+    if let Some(j) = Journal::read(&state)? {
+        writeln!(out, "INTERRUPTED {} started {}: `betadrift undo` rolls it back", j.command, j.started).map_err(io)?;
+    }
+    let list = backups(&repo)?;
+    if list.is_empty() {
+        writeln!(out, "no backups in {}", repo.display_path().display()).map_err(io)?;
+    }
+    for b in list {
+        writeln!(out, "{}  {}", b.name.trim_start_matches("refs/betadrift/backup/"), &b.commit.to_string()[..10])
+            .map_err(io)?;
+        for a in audit.iter().filter(|a| a.backup == b.name) {
+            let reason =
+                a.reason.as_deref().map(|r| format!(": {}", terminal_short(r.as_bytes(), 80))).unwrap_or_default();
+            writeln!(out, "    {} by {} at {}{}", a.command, terminal(a.actor.as_bytes()), a.time, reason)
+                .map_err(io)?;
+            for r in &a.removed {
+                writeln!(
+                    out,
+                    "      removed {} {}",
+                    &r.commit[..10.min(r.commit.len())],
+                    terminal_short(r.subject.as_bytes(), 70)
+                )
+                .map_err(io)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn start(path: Option<&std::path::Path>) -> Result<std::path::PathBuf> {
+    match path {
+        Some(p) => Ok(p.to_owned()),
+        None => std::env::current_dir().map_err(|e| Error::io("reading", ".", e)),
+    }
+}
+
+fn target_name(repo: &crate::git::repo::Repo, config: &Config) -> String {
+    repo.workdir()
+        .and_then(|w| config.repository_for(w))
+        .map_or_else(|| repo.display_path().display().to_string(), |c| c.display_name())
+}
+
+/// Runs `undo [BACKUP]`.
+pub fn run(
+    path: Option<&std::path::Path>,
+    backup: Option<&str>,
+    config: &Config,
+    clock: Clock,
+    dry_run: bool,
+    lock_wait: Duration,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let io = |e: std::io::Error| Error::io("writing", "standard output", e);
+    let repo = crate::git::repo::Repo::discover(&start(path)?)?;
+    let name = target_name(&repo, config);
+    let state = rewrite::state_dir(&repo, config, &name);
+    let head = repo.head_branch()?;
+    let journal = Journal::read(&state)?;
+    let (target, recovering) = match (&journal, backup) {
+        (Some(j), _) if j.branch == head.refname => (j.old_head, Some(j.clone())),
+        (_, Some(spec)) => (find_backup(&repo, spec)?.commit, None),
+        (_, None) => {
+            let newest = backups(&repo)?.into_iter().next().ok_or_else(|| {
+                Error::Usage(format!("no backups in {}: nothing to undo", repo.display_path().display()))
+            })?;
+            (newest.commit, None)
+        }
+    };
+    let old_tree = repo.commit_tree_and_time(head.oid)?.0;
+    let new_tree = repo.commit_tree_and_time(target)?.0;
+    if recovering.is_none() && target == head.oid {
+        writeln!(out, "{} is already at {}: nothing to undo", head.refname, &target.to_string()[..10]).map_err(io)?;
+        return Ok(());
+    }
+    let plan = Plan {
+        kind: Kind::Undo,
+        branch: head,
+        old_tree,
+        change: Change::Existing(target),
+        new_tree,
+        removed: Vec::new(),
+        reason: Some(match &recovering {
+            Some(j) => format!("roll back the interrupted {} of {}", j.command, j.started),
+            None => format!("back to {target}"),
+        }),
+        forced: false,
+        upstream: None,
+        snapshot_tag: None,
+        recovering,
+    };
+    writeln!(
+        out,
+        "{} will move from {} back to {}",
+        plan.branch.refname,
+        &plan.branch.oid.to_string()[..10],
+        &target.to_string()[..10]
+    )
+    .map_err(io)?;
+    if dry_run {
+        writeln!(out, "--dry-run: nothing was changed").map_err(io)?;
+        return Ok(());
+    }
+    let setup = Setup {
+        repo: &repo,
+        overlay: None,
+        state_dir: state,
+        // Undo writes no commits; the identity is never used.
+        committer: crate::git::write::Ident { name: b"betadrift".to_vec(), email: b"betadrift@localhost".to_vec() },
+        now: clock.now,
+        actor: rewrite::actor(),
+        post_update: rewrite::post_update(repo.workdir().and_then(|w| config.repository_for(w)), config),
+        lock_wait,
+    };
+    let done = rewrite::execute(&setup, &plan, Permit::granted())?;
+    writeln!(
+        out,
+        "moved {} to {}; the tip it had is kept as {}",
+        plan.branch.refname,
+        &done.new_head.to_string()[..10],
+        done.backup
+    )
+    .map_err(io)?;
+    if let Some(err) = done.post_update_error {
+        return Err(Error::Usage(format!("the branch moved, but {err}")));
+    }
+    Ok(())
+}
+
+/// A backup by full ref name or by its name under `refs/betadrift/backup/`.
+fn find_backup(repo: &crate::git::repo::Repo, spec: &str) -> Result<Backup> {
+    let all = backups(repo)?;
+    let found: Vec<Backup> = all
+        .into_iter()
+        .filter(|b| {
+            b.name == spec || b.name.trim_start_matches("refs/betadrift/backup/") == spec || b.name.ends_with(spec)
+        })
+        .collect();
+    match found.len() {
+        1 => Ok(found.into_iter().next().expect("one")),
+        0 => Err(Error::Usage(format!("no backup named {spec}; `betadrift undo --list` shows them"))),
+        _ => Err(Error::Usage(format!(
+            "{spec} names {} backups; give the full name from `betadrift undo --list`",
+            found.len()
+        ))),
+    }
+}

@@ -1,0 +1,227 @@
+//! The writes a history rewrite needs: objects, references compared and
+//! swapped, index entries. Everything else in betadrift only reads.
+
+use std::path::Path;
+
+use git2::{ErrorCode, ObjectType, Oid};
+
+use super::repo::Repo;
+use crate::error::{Error, GitContext, Result};
+use betadrift_engine::objects::{Kind, ObjectRead, Overlay, kind_of};
+
+/// A name and email as raw bytes, and the time, for a commit header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ident {
+    pub name: Vec<u8>,
+    pub email: Vec<u8>,
+}
+
+impl Repo {
+    /// Writes every object of tree `root` that exists only in `overlay`
+    /// (new merged blobs and trees) into the object database.
+    pub fn persist_tree<R: ObjectRead>(&self, overlay: &Overlay<'_, R>, root: Oid) -> Result<()> {
+        let odb = self.git().odb().git_context(|| "opening the object database".into())?;
+        let mut stack = vec![root];
+        while let Some(oid) = stack.pop() {
+            let Some(tree) = overlay.own_tree(oid) else { continue };
+            if odb.exists(oid) {
+                continue;
+            }
+            for e in tree.iter() {
+                let oid = e.oid();
+                match kind_of(e.mode) {
+                    Kind::Tree => stack.push(oid),
+                    Kind::File | Kind::Link => {
+                        if let Some(blob) = overlay.own_blob(oid)
+                            && !odb.exists(oid)
+                        {
+                            self.write_object(&odb, ObjectType::Blob, &blob, oid)?;
+                        }
+                    }
+                    Kind::Gitlink => {}
+                }
+            }
+            self.write_object(&odb, ObjectType::Tree, &tree.serialize(), oid)?;
+        }
+        Ok(())
+    }
+
+    fn write_object(&self, odb: &git2::Odb<'_>, kind: ObjectType, data: &[u8], expected: Oid) -> Result<()> {
+        let written = odb.write(kind, data).git_context(|| format!("writing object {expected}"))?;
+        if written != expected {
+            return Err(Error::Git {
+                context: format!("writing object {expected}"),
+                message: format!("the object database stored it as {written}"),
+            });
+        }
+        Ok(())
+    }
+
+    /// Writes a commit that keeps `original`'s author and message (and
+    /// encoding) byte for byte, with a new tree, parent and committer, as
+    /// `git rebase` does. Signatures are not carried over.
+    pub fn write_rebased_commit(
+        &self,
+        original: Oid,
+        tree: Oid,
+        parent: Oid,
+        committer: &Ident,
+        time: jiff::Timestamp,
+    ) -> Result<Oid> {
+        let odb = self.git().odb().git_context(|| "opening the object database".into())?;
+        let raw = odb.read(original).map_err(|e| Error::git(format!("reading commit {original}"), e))?;
+        let data = raw.data();
+        let split = data.windows(2).position(|w| w == b"\n\n").unwrap_or(data.len());
+        let header = &data[..split];
+        let message = data.get(split + 2..).unwrap_or(b"");
+        let mut body = format!("tree {tree}\nparent {parent}\n").into_bytes();
+        let mut lines = header.split(|&b| b == b'\n').peekable();
+        while let Some(line) = lines.next() {
+            let keep = line.starts_with(b"author ") || line.starts_with(b"encoding ");
+            if keep {
+                body.extend_from_slice(line);
+                body.push(b'\n');
+            }
+            // Continuation lines (a multi-line gpgsig) belong to the header before.
+            while lines.peek().is_some_and(|l| l.starts_with(b" ")) {
+                let cont = lines.next().expect("peeked");
+                if keep {
+                    body.extend_from_slice(cont);
+                    body.push(b'\n');
+                }
+            }
+            if line.starts_with(b"author ") {
+                super::repo::push_ident_line(
+                    &mut body,
+                    "committer",
+                    &committer.name,
+                    &committer.email,
+                    time.as_second(),
+                );
+            }
+        }
+        body.push(b'\n');
+        body.extend_from_slice(message);
+        odb.write(ObjectType::Commit, &body).git_context(|| format!("writing the rebased {original}"))
+    }
+
+    /// Creates reference `name` at `oid`; fails if it exists.
+    pub fn create_ref(&self, name: &str, oid: Oid, log: &str) -> Result<()> {
+        match self.git().reference(name, oid, false, log) {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == ErrorCode::Exists => {
+                Err(Error::Git { context: format!("creating {name}"), message: "it already exists".into() })
+            }
+            Err(e) => Err(Error::git(format!("creating {name}"), e)),
+        }
+    }
+
+    /// Moves reference `name` from `expected` to `new`, atomically: fails
+    /// (and changes nothing) if it no longer points at `expected`.
+    pub fn compare_and_swap_ref(&self, name: &str, expected: Oid, new: Oid, log: &str) -> Result<()> {
+        match self.git().reference_matching(name, new, true, expected, log) {
+            Ok(_) => Ok(()),
+            Err(e) if matches!(e.code(), ErrorCode::Modified | ErrorCode::Locked) => Err(Error::Usage(format!(
+                "{name} moved while betadrift was working (expected {expected}); nothing was changed, run the command again"
+            ))),
+            Err(e) => Err(Error::git(format!("updating {name}"), e)),
+        }
+    }
+
+    /// References under `prefix` (e.g. `refs/betadrift/backup/`), by name.
+    pub fn refs_under(&self, prefix: &str) -> Result<Vec<(String, Oid)>> {
+        let glob = format!("{prefix}*");
+        let mut out = Vec::new();
+        for r in self.git().references_glob(&glob).git_context(|| format!("listing {glob}"))? {
+            let r = r.git_context(|| format!("listing {glob}"))?;
+            if let Some(oid) = r.target() {
+                out.push((String::from_utf8_lossy(r.name_bytes()).into_owned(), oid));
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// The current target of a reference, if it exists.
+    pub fn ref_target(&self, name: &str) -> Result<Option<Oid>> {
+        match self.git().refname_to_id(name) {
+            Ok(oid) => Ok(Some(oid)),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(Error::git(format!("reading {name}"), e)),
+        }
+    }
+
+    /// Updates index entries for paths whose working-tree files were just
+    /// rewritten (or removed), and writes the index (under git's lock).
+    pub fn update_index(&self, removed: &[Vec<u8>], written: &[Vec<u8>]) -> Result<()> {
+        let mut index = self.git().index().git_context(|| "reading the index".into())?;
+        for path in removed {
+            let p = bytes_path(path);
+            match index.remove_path(p) {
+                Ok(()) => {}
+                Err(e) if e.code() == ErrorCode::NotFound => {}
+                Err(e) => return Err(Error::git(format!("removing {} from the index", p.display()), e)),
+            }
+        }
+        for path in written {
+            let p = bytes_path(path);
+            index.add_path(p).git_context(|| format!("adding {} to the index", p.display()))?;
+        }
+        index.write().git_context(|| "writing the index".into())
+    }
+
+    /// Points the index at exactly `tree` and writes it (used when the
+    /// working tree is known to match `tree`).
+    pub fn reset_index_to(&self, tree: Oid) -> Result<()> {
+        let mut index = self.git().index().git_context(|| "reading the index".into())?;
+        let tree = self.git().find_tree(tree).git_context(|| format!("reading tree {tree}"))?;
+        index.read_tree(&tree).git_context(|| "filling the index".into())?;
+        index.write().git_context(|| "writing the index".into())
+    }
+
+    /// The committer identity from the repository's git config, if set.
+    pub fn config_identity(&self) -> Option<Ident> {
+        let sig = self.git().signature().ok()?;
+        Some(Ident { name: sig.name_bytes().to_vec(), email: sig.email_bytes().to_vec() })
+    }
+
+    /// Fetches `remote` with its configured refspecs (updating FETCH_HEAD),
+    /// reporting progress through `progress` (objects received, total).
+    pub fn fetch(&self, remote: &str, progress: &mut dyn FnMut(usize, usize)) -> Result<()> {
+        super::http::register();
+        let mut handle = self.git().find_remote(remote).map_err(|e| {
+            Error::Usage(format!("no remote named {remote} in {}: {}", self.display_path().display(), e.message()))
+        })?;
+        let url = handle.url_bytes().to_vec();
+        let mut callbacks = git2::RemoteCallbacks::new();
+        callbacks.transfer_progress(|p| {
+            progress(p.received_objects(), p.total_objects());
+            true
+        });
+        let mut options = git2::FetchOptions::new();
+        options.remote_callbacks(callbacks);
+        handle.fetch::<&str>(&[], Some(&mut options), None).map_err(|e| {
+            Error::Usage(format!(
+                "fetching {remote} ({}) failed: {}; check the network and the remote URL, nothing was changed",
+                crate::support::escape::terminal(&url),
+                e.message()
+            ))
+        })
+    }
+
+    /// The remote a branch tracks (`branch.<name>.remote`), else `origin`.
+    pub fn branch_remote(&self, branch: &str) -> String {
+        self.config_string(&format!("branch.{branch}.remote")).unwrap_or_else(|| "origin".into())
+    }
+
+    /// A git attribute of a path (`filter`, `eol`, …), if set.
+    pub fn attribute(&self, path: &[u8], name: &str) -> Option<String> {
+        let value = self.git().get_attr(bytes_path(path), name, git2::AttrCheckFlags::FILE_THEN_INDEX).ok()??;
+        Some(value.to_owned())
+    }
+}
+
+fn bytes_path(path: &[u8]) -> &Path {
+    use std::os::unix::ffi::OsStrExt;
+    Path::new(std::ffi::OsStr::from_bytes(path))
+}

@@ -1,0 +1,10 @@
+//! The domain model: the stack of local patches on the checkout, their
+//! messages and trailers, where upstream stands on each, when each was first
+//! seen (the ledger and the snapshot tags), and the selectors that name them.
+
+pub mod ledger;
+pub mod message;
+pub mod selector;
+pub mod snapshot_tags;
+pub mod stack;
+pub mod upstream;

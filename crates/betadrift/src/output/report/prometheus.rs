@@ -1,0 +1,114 @@
+//! The Prometheus textfile: what alerting sees.
+//!
+//! node-exporter's textfile collector reads `*.prom` files from a directory
+//! on every scrape; the report writes one there atomically. Every metric
+//! has HELP and TYPE lines, label values are escaped, and every series of a
+//! repository that could be read is always present (zeros included), so
+//! alert rules need no `absent()` tricks. A repository that failed has only
+//! `betadrift_run_success{repo} 0`.
+
+use std::io::{Result, Write};
+
+use crate::model::upstream::UpstreamState;
+use crate::support::escape::prometheus_label;
+
+use crate::overview::report::{Facts, Report};
+
+/// One metric family: name, help, and its samples (label pairs, value).
+struct Family {
+    name: &'static str,
+    help: &'static str,
+    samples: Vec<(Vec<(&'static str, String)>, f64)>,
+}
+
+impl Family {
+    fn new(name: &'static str, help: &'static str) -> Family {
+        Family { name, help, samples: Vec::new() }
+    }
+
+    fn add(&mut self, labels: Vec<(&'static str, String)>, value: f64) {
+        self.samples.push((labels, value));
+    }
+
+    fn write(&self, out: &mut dyn Write) -> Result<()> {
+        writeln!(out, "# HELP {} {}", self.name, self.help)?;
+        writeln!(out, "# TYPE {} gauge", self.name)?;
+        for (labels, value) in &self.samples {
+            let labels: Vec<String> =
+                labels.iter().map(|(k, v)| format!("{k}=\"{}\"", prometheus_label(v.as_bytes()))).collect();
+            let labels = if labels.is_empty() { String::new() } else { format!("{{{}}}", labels.join(",")) };
+            writeln!(out, "{}{labels} {value}", self.name)?;
+        }
+        Ok(())
+    }
+}
+
+/// Per-repository gauges: name, help, and how to read the value.
+type Gauge = (&'static str, &'static str, fn(&Facts) -> Option<f64>);
+
+const GAUGES: &[Gauge] = &[
+    ("betadrift_commits_behind_upstream", "Upstream commits the checkout does not have yet.", |f| {
+        Some(f.status.stack.behind as f64)
+    }),
+    ("betadrift_predicted_conflicts", "Local patches the next rebase is predicted to stop on.", |f| {
+        Some(f.stops() as f64)
+    }),
+    (
+        "betadrift_oldest_patch_age_seconds",
+        "Age of the oldest local patch (first seen, else authored); 0 with none.",
+        |f| Some(f.oldest_age().map_or(0, |d| d.as_secs().max(0)) as f64),
+    ),
+    ("betadrift_stale_patches", "Local patches older than the configured stale age.", |f| Some(f.stale.len() as f64)),
+    ("betadrift_dirty_files", "Modified, staged, untracked and conflicted paths in the working tree.", |f| {
+        Some(f.dirty_count() as f64)
+    }),
+    ("betadrift_operation_in_progress", "1 if a rebase, merge, cherry-pick, revert, bisect or am is half-done.", |f| {
+        Some(if f.status.operation.is_some() { 1.0 } else { 0.0 })
+    }),
+    (
+        "betadrift_merge_base_timestamp_seconds",
+        "Commit time of the merge base: how old the upstream the checkout is on is.",
+        |f| Some(f.status.stack.merge_base_time.as_second() as f64),
+    ),
+    ("betadrift_last_fetch_timestamp_seconds", "Modification time of FETCH_HEAD (absent if never fetched).", |f| {
+        f.status.last_fetch.map(|t| t.as_second() as f64)
+    }),
+];
+
+/// Writes the metrics.
+pub fn render(report: &Report, out: &mut dyn Write) -> Result<()> {
+    let mut last_run = Family::new("betadrift_last_run_timestamp_seconds", "When betadrift report last ran.");
+    last_run.add(Vec::new(), report.generated_at.as_second() as f64);
+    last_run.write(out)?;
+
+    let mut success = Family::new(
+        "betadrift_run_success",
+        "1 if the repository was read (and its ledger recorded) without error, else 0.",
+    );
+    for r in &report.repos {
+        success.add(vec![("repo", r.name.clone())], if r.succeeded() { 1.0 } else { 0.0 });
+    }
+    success.write(out)?;
+
+    let loaded: Vec<(&str, &Facts)> =
+        report.repos.iter().filter_map(|r| r.facts.as_deref().map(|f| (r.name.as_str(), f))).collect();
+    let mut patches = Family::new("betadrift_local_patches", "Local patches by what upstream has of them.");
+    for (name, f) in &loaded {
+        for state in UpstreamState::ALL {
+            let n = f.patches().iter().filter(|p| p.upstream.state == state).count();
+            patches.add(vec![("repo", (*name).to_owned()), ("state", state.as_str().to_owned())], n as f64);
+        }
+    }
+    patches.write(out)?;
+
+    for (name, help, value) in GAUGES {
+        let mut family = Family::new(name, help);
+        for (repo, f) in &loaded {
+            if let Some(v) = value(f) {
+                family.add(vec![("repo", (*repo).to_owned())], v);
+            }
+        }
+        family.write(out)?;
+    }
+    Ok(())
+}

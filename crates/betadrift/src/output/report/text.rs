@@ -1,0 +1,106 @@
+//! The plain-text report: for mail and the journal.
+//!
+//! No colour and no terminal control of any kind: it is read in mail
+//! clients, `journalctl` and `less`, often long after it was written.
+//! Untrusted text arrives terminal-safe from [`super::view`].
+
+use std::io::{Result, Write};
+
+use super::view::{self, StopView};
+use crate::overview::report::{Facts, RepoReport, Report};
+
+/// Writes the text report.
+pub fn render(report: &Report, out: &mut dyn Write) -> Result<()> {
+    writeln!(out, "{}", view::headline(report))?;
+    for r in &report.repos {
+        writeln!(out)?;
+        writeln!(out, "== {} ==", view::repo_title(r))?;
+        for problem in &r.problems {
+            writeln!(out, "FAILED       {}", crate::support::escape::terminal(problem.as_bytes()))?;
+        }
+        if let Some(f) = r.facts.as_deref() {
+            render_repo(report, r, f, out)?;
+        }
+    }
+    Ok(())
+}
+
+fn render_repo(report: &Report, r: &RepoReport, f: &Facts, out: &mut dyn Write) -> Result<()> {
+    for (label, value) in view::summary(r, f) {
+        writeln!(out, "{label:<12} {value}")?;
+    }
+    writeln!(out)?;
+    if f.patches().is_empty() {
+        writeln!(out, "no local patches: the branch is upstream as of the merge base")?;
+    } else {
+        let mut table = comfy_table::Table::new();
+        table.load_style(comfy_table::presets::NOTHING);
+        table.set_header(view::PATCHES);
+        for row in view::patch_rows(f) {
+            table.add_row(row.to_vec());
+        }
+        write_table(out, &table)?;
+    }
+    for stop in view::stops(f, r.private) {
+        render_stop(out, &stop)?;
+    }
+    let stale = view::stale_rows(f);
+    if !stale.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "Stale: {}", view::stale_rule(report))?;
+        let mut table = comfy_table::Table::new();
+        table.load_style(comfy_table::presets::NOTHING);
+        table.set_header(view::STALE);
+        for row in stale {
+            table.add_row(row);
+        }
+        write_table(out, &table)?;
+    }
+    let actions = view::actions(f);
+    if !actions.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "Suggested actions:")?;
+        for (why, command) in actions {
+            writeln!(out, "  # {why}")?;
+            writeln!(out, "  {command}")?;
+        }
+    }
+    let dirty = view::dirty_rows(f);
+    if !dirty.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "Dirty files:")?;
+        for (kind, path) in dirty {
+            writeln!(out, "  {kind:<10} {path}")?;
+        }
+    }
+    Ok(())
+}
+
+fn write_table(out: &mut dyn Write, table: &comfy_table::Table) -> Result<()> {
+    for line in table.lines() {
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+fn render_stop(out: &mut dyn Write, stop: &StopView) -> Result<()> {
+    writeln!(out)?;
+    writeln!(out, "STOP at {}", stop.title)?;
+    writeln!(out, "  {}", stop.by)?;
+    for c in &stop.conflicts {
+        writeln!(out, "  CONFLICT ({})", c.heading)?;
+        for line in c.culprits.iter().chain(&c.notes) {
+            writeln!(out, "    {line}")?;
+        }
+        for h in &c.hunks {
+            writeln!(out, "    @@ {} @@", h.title)?;
+            for (label, lines) in &h.sides {
+                writeln!(out, "    {label} changed it to:")?;
+                for line in lines {
+                    writeln!(out, "      {line}")?;
+                }
+            }
+        }
+    }
+    Ok(())
+}

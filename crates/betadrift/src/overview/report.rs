@@ -1,0 +1,534 @@
+//! `betadrift report`: the whole truth about every synced checkout, every
+//! ten minutes, for people and for monitoring.
+//!
+//! The sync timer says nothing when a rebase stops, and a stopped rebase
+//! freezes the beta cluster until someone looks. The report is what the
+//! timer runs next to it: for each configured repository it gathers the
+//! status (how far behind, what is half-done, what is dirty), the prediction
+//! of the next rebase (where it stops and which upstream commits cause it),
+//! the stale patches and the `betadrift drop` lines that would clean up.
+//!
+//! A [`Report`] is built once, from plain data; each output format is one
+//! pure renderer of it (`text`, `markdown`, `json`, `html`, `prometheus`).
+//! A repository that cannot be read does not stop the others: it is
+//! reported as failed (and the command exits 2 after writing everything).
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use git2::Oid;
+use jiff::{SignedDuration, Timestamp};
+
+use crate::config::{Config, Links};
+use crate::consent::Policy;
+use crate::error::{Error, Result};
+use crate::git::checkout::{Target, UpstreamArgs};
+use crate::git::repo::Repo;
+use crate::model::ledger::Ledger;
+use crate::model::stack::{Patch, SeenSource, Stack, StackOptions};
+use crate::model::upstream::UpstreamState;
+use crate::overview::status::Status;
+use crate::rebase::check::{CheckReport, check_stack};
+use crate::support::clock::Clock;
+
+pub use crate::output::report::json::{SCHEMA_VERSION, wire};
+use crate::output::report::{html, json, markdown, prometheus, text};
+
+/// An output format of the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Plain text for mail and the journal.
+    Text,
+    /// Markdown for a Phabricator task or a wiki page.
+    Markdown,
+    /// JSON (schema in docs/report.md).
+    Json,
+    /// One self-contained HTML page.
+    Html,
+    /// Prometheus textfile-collector metrics.
+    Prometheus,
+}
+
+impl Format {
+    /// The format a file name implies: `.txt`, `.md`, `.json`, `.html`, `.prom`.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        match path.extension()?.to_str()? {
+            "txt" | "log" => Some(Format::Text),
+            "md" | "markdown" => Some(Format::Markdown),
+            "json" => Some(Format::Json),
+            "html" | "htm" => Some(Format::Html),
+            "prom" => Some(Format::Prometheus),
+            _ => None,
+        }
+    }
+}
+
+/// A finding that makes `report --fail-on` exit 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum FailOn {
+    /// The next rebase is predicted to stop.
+    Conflict,
+    /// A patch is older than `[stale] after`.
+    Stale,
+    /// A checkout has uncommitted or untracked files, or a half-done operation.
+    Dirty,
+}
+
+/// The whole report: every repository, as of one instant.
+#[derive(Debug)]
+pub struct Report {
+    pub generated_at: Timestamp,
+    pub stale_after: SignedDuration,
+    /// Where Change-Ids and tasks link to (JSON carries the URLs).
+    pub links: Links,
+    pub repos: Vec<RepoReport>,
+}
+
+/// One repository's part of the report.
+#[derive(Debug)]
+pub struct RepoReport {
+    /// The name used in reports and metric labels.
+    pub name: String,
+    /// The checkout, as configured or given.
+    pub path: PathBuf,
+    pub private: bool,
+    /// What was found, unless the repository could not be read at all.
+    pub facts: Option<Box<Facts>>,
+    /// Errors met while reading or recording (one line each).
+    pub problems: Vec<String>,
+}
+
+impl RepoReport {
+    /// Whether everything about this repository was read and recorded.
+    pub fn succeeded(&self) -> bool {
+        self.facts.is_some() && self.problems.is_empty()
+    }
+}
+
+/// Everything known about a repository that could be read.
+#[derive(Debug)]
+pub struct Facts {
+    pub status: Status,
+    pub check: CheckReport,
+    /// Patches older than `[stale] after`, oldest stack position first.
+    pub stale: Vec<StalePatch>,
+    /// Suggested clean-ups, in stack order.
+    pub actions: Vec<Action>,
+}
+
+impl Facts {
+    /// The local patches.
+    pub fn patches(&self) -> &[Patch] {
+        &self.status.stack.patches
+    }
+
+    /// The patch at a 1-based stack position.
+    pub fn patch(&self, position: usize) -> &Patch {
+        &self.status.stack.patches[position - 1]
+    }
+
+    /// How many picks of the next rebase stop.
+    pub fn stops(&self) -> usize {
+        self.check.prediction.picks.iter().filter(|p| p.outcome.is_stop()).count()
+    }
+
+    /// How many dirty paths of all kinds there are.
+    pub fn dirty_count(&self) -> usize {
+        let d = &self.status.dirty;
+        d.modified.len() + d.staged.len() + d.untracked.len() + d.conflicted.len()
+    }
+
+    /// The age of the oldest patch (by first-seen, else author date).
+    pub fn oldest_age(&self) -> Option<SignedDuration> {
+        self.patches().iter().map(|p| self.status.now.duration_since(p.since())).max()
+    }
+}
+
+/// What a patch's age counts from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgeBasis {
+    /// The first-seen time (ledger or snapshot tag).
+    FirstSeen(SeenSource),
+    /// No first-seen time: the author date.
+    Authored,
+}
+
+/// A patch that has been on the checkout longer than `[stale] after`.
+#[derive(Debug, Clone)]
+pub struct StalePatch {
+    pub position: usize,
+    pub since: Timestamp,
+    pub basis: AgeBasis,
+    pub age: SignedDuration,
+}
+
+/// Why a drop is suggested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    /// Upstream has the same change; the next rebase drops it anyway.
+    Merged { upstream: Oid },
+    /// Upstream merged another patchset of the same change.
+    MergedDiffers { upstream: Oid },
+    /// Upstream merged it and then reverted it.
+    Reverted { upstream: Oid, reverted_by: Option<Oid> },
+    /// Stale, and its consent policy allows removing it now
+    /// ([`Status::consent`] says which rule).
+    StaleAllowed,
+}
+
+/// A suggested command.
+#[derive(Debug, Clone)]
+pub struct Action {
+    pub position: usize,
+    pub reason: DropReason,
+    /// The command line, one argument per element (raw bytes: paths need not be UTF-8).
+    pub argv: Vec<Vec<u8>>,
+}
+
+impl Action {
+    /// The command as one shell line, every argument quoted as needed.
+    pub fn shell_line(&self) -> String {
+        self.argv.iter().map(|a| crate::support::escape::shell_quote(a)).collect::<Vec<_>>().join(" ")
+    }
+}
+
+/// Which repositories a report covers, and how to open each.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The checkout (`None`: the current directory).
+    pub path: Option<PathBuf>,
+    /// The name shown if it cannot be opened.
+    pub name: String,
+    pub upstream: UpstreamArgs,
+}
+
+/// The repositories to report on: `--repo` (or the current directory when
+/// there is no config entry), else every `[[repository]]` of the config.
+pub fn sources(repo: Option<&Path>, upstream: &UpstreamArgs, config: &Config) -> Vec<Source> {
+    let given = repo.is_some() || upstream.rev.is_some() || upstream.sha_file.is_some() || upstream.sha_url.is_some();
+    if given || config.repositories.is_empty() {
+        let name = repo.map_or_else(|| ".".to_owned(), |p| p.display().to_string());
+        return vec![Source { path: repo.map(Path::to_owned), name, upstream: upstream.clone() }];
+    }
+    config
+        .repositories
+        .iter()
+        .map(|r| Source { path: Some(r.path.clone()), name: r.display_name(), upstream: UpstreamArgs::default() })
+        .collect()
+}
+
+/// Whether a report run records first-seen times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LedgerMode {
+    /// Read the ledger and add what is new (what `report` does).
+    Record,
+    /// Only read it.
+    ReadOnly,
+}
+
+/// Builds the report for `sources`.
+pub fn build(sources: &[Source], config: &Config, clock: Clock, ledger: LedgerMode) -> Report {
+    let progress = crate::support::progress::Spinner::start();
+    let repos = sources
+        .iter()
+        .map(|source| {
+            progress.set(&format!("reading {}", source.name));
+            gather(source, config, clock, ledger)
+        })
+        .collect();
+    progress.finish();
+    Report { generated_at: clock.now, stale_after: config.stale.after, links: config.links.clone(), repos }
+}
+
+/// Reads one repository; failures become the report's problems.
+fn gather(source: &Source, config: &Config, clock: Clock, mode: LedgerMode) -> RepoReport {
+    let target = match Target::open(source.path.as_deref(), &source.upstream, config) {
+        Ok(t) => t,
+        Err(e) => return failed(source, e),
+    };
+    let name = target.name();
+    let path = target.repo.workdir().map_or_else(|| target.repo.display_path().to_owned(), Path::to_owned);
+    let private = target.private();
+    let mut problems = Vec::new();
+    match gather_facts(&target, &name, config, clock, mode, &mut problems) {
+        Ok(facts) => RepoReport { name, path, private, facts: Some(Box::new(facts)), problems },
+        Err(e) => {
+            problems.push(e.to_string());
+            RepoReport { name, path, private, facts: None, problems }
+        }
+    }
+}
+
+fn failed(source: &Source, e: Error) -> RepoReport {
+    RepoReport {
+        name: source.name.clone(),
+        path: source.path.clone().unwrap_or_else(|| PathBuf::from(".")),
+        private: false,
+        facts: None,
+        problems: vec![e.to_string()],
+    }
+}
+
+/// Loads the stack once and derives status, prediction, staleness and actions.
+fn gather_facts(
+    target: &Target,
+    name: &str,
+    config: &Config,
+    clock: Clock,
+    mode: LedgerMode,
+    problems: &mut Vec<String>,
+) -> Result<Facts> {
+    let repo = &target.repo;
+    let policy = Policy::load(&target.policy_file(config)).unwrap_or_else(|e| {
+        problems.push(format!("consent policy not read, every patch shown as the built-in default: {e}"));
+        Policy::default()
+    });
+    // Patches the ledger has dated need no snapshot search; a ledger that
+    // cannot be read is reported by `use_ledger` below.
+    let ledger = Ledger::read(&crate::model::ledger::path(config, repo, name));
+    let known = ledger.as_ref().map(Ledger::backfilled_keys).unwrap_or_default();
+    let options = StackOptions { first_seen_known: known, ..StackOptions::from_config(config) };
+    let mut stack = Stack::load(repo, target.head.clone(), target.upstream.clone(), &options)?;
+    let t = crate::support::timing::phase("ledger");
+    if let Err(e) = use_ledger(ledger, repo, name, clock, mode, &mut stack) {
+        problems.push(format!("first-seen ledger not updated: {e}"));
+    }
+    drop(t);
+    // The working-tree scan reads files, the prediction reads objects: on a
+    // second core they overlap.
+    let (check, dirty) = std::thread::scope(|scope| {
+        let (git_dir, workdir) = (repo.git_dir(), repo.workdir());
+        let dirty = scope.spawn(move || {
+            let _t = crate::support::timing::phase("dirty (in parallel)");
+            crate::git::repo::dirty_at(git_dir, workdir)
+        });
+        let check = {
+            let _t = crate::support::timing::phase("check");
+            check_stack(repo, name.to_owned(), stack.clone(), target.private(), false)
+        };
+        let dirty = dirty.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (check, dirty)
+    });
+    let status = Status::with(repo, name.to_owned(), stack, &policy, dirty?, clock)?;
+    let check = check?;
+    let stale = stale_patches(&status.stack, clock.now, config.stale.after);
+    let actions = actions(&status, &stale, &repo_argument(target));
+    Ok(Facts { status, check, stale, actions })
+}
+
+/// Records new patches in the `ledger` just read (in [`LedgerMode::Record`])
+/// and dates the stack from it. A ledger that cannot be read or written is a
+/// problem of the run, not a reason to report nothing.
+fn use_ledger(
+    ledger: Result<Ledger>,
+    repo: &Repo,
+    name: &str,
+    clock: Clock,
+    mode: LedgerMode,
+    stack: &mut Stack,
+) -> Result<()> {
+    let mut ledger = ledger?;
+    if mode == LedgerMode::Record {
+        let changed = ledger.record(repo, name, stack, clock.now)?;
+        ledger.save(changed)?;
+    }
+    ledger.apply(repo, stack)
+}
+
+/// The `--repo` argument of suggested commands: the working tree.
+fn repo_argument(target: &Target) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = target.repo.workdir().unwrap_or_else(|| target.repo.display_path());
+    let bytes = path.as_os_str().as_bytes();
+    bytes.strip_suffix(b"/").filter(|b| !b.is_empty()).unwrap_or(bytes).to_vec()
+}
+
+/// The patches older than `after`.
+pub fn stale_patches(stack: &Stack, now: Timestamp, after: SignedDuration) -> Vec<StalePatch> {
+    stack
+        .patches
+        .iter()
+        .filter(|p| !p.is_merge())
+        .filter_map(|p| {
+            let since = p.since();
+            let age = now.duration_since(since);
+            let basis = p.first_seen.as_ref().map_or(AgeBasis::Authored, |s| AgeBasis::FirstSeen(s.source.clone()));
+            (age > after).then_some(StalePatch { position: p.position, since, basis, age })
+        })
+        .collect()
+}
+
+/// `betadrift drop` lines for patches upstream already has or reverted, and
+/// for stale patches whose consent policy allows their removal now.
+pub fn actions(status: &Status, stale: &[StalePatch], repo_path: &[u8]) -> Vec<Action> {
+    let stale_allowed =
+        |p: &Patch| stale.iter().any(|s| s.position == p.position) && status.consent[p.position - 1].allowed_now;
+    status
+        .stack
+        .patches
+        .iter()
+        .filter_map(|p| {
+            let u = &p.upstream;
+            let reason = match (u.state, u.commit) {
+                (UpstreamState::Merged, Some(upstream)) => DropReason::Merged { upstream },
+                (UpstreamState::MergedDiffers, Some(upstream)) => DropReason::MergedDiffers { upstream },
+                (UpstreamState::Reverted, Some(upstream)) => {
+                    DropReason::Reverted { upstream, reverted_by: u.reverted_by }
+                }
+                _ if stale_allowed(p) => DropReason::StaleAllowed,
+                _ => return None,
+            };
+            Some(Action { position: p.position, reason, argv: drop_argv(repo_path, p) })
+        })
+        .collect()
+}
+
+/// `betadrift drop --repo PATH ID`: the Change-Id (stable across rebases),
+/// else the commit id.
+fn drop_argv(repo_path: &[u8], p: &Patch) -> Vec<Vec<u8>> {
+    let id = p.message.change_id.clone().unwrap_or_else(|| p.commit.oid.to_string());
+    vec![b"betadrift".to_vec(), b"drop".to_vec(), b"--repo".to_vec(), repo_path.to_vec(), id.into_bytes()]
+}
+
+impl Report {
+    /// The `--fail-on` conditions that hold.
+    pub fn findings(&self) -> BTreeSet<FailOn> {
+        let mut found = BTreeSet::new();
+        for facts in self.repos.iter().filter_map(|r| r.facts.as_deref()) {
+            if facts.stops() > 0 {
+                found.insert(FailOn::Conflict);
+            }
+            if !facts.stale.is_empty() {
+                found.insert(FailOn::Stale);
+            }
+            if facts.dirty_count() > 0 || facts.status.operation.is_some() {
+                found.insert(FailOn::Dirty);
+            }
+        }
+        found
+    }
+
+    /// Whether any repository failed to load or record.
+    pub fn failures(&self) -> Vec<String> {
+        self.repos.iter().flat_map(|r| r.problems.iter().map(move |p| format!("{}: {p}", r.name))).collect()
+    }
+}
+
+/// Renders the report in one format.
+pub fn render(report: &Report, format: Format) -> Vec<u8> {
+    let mut out = Vec::new();
+    match format {
+        Format::Text => text::render(report, &mut out),
+        Format::Markdown => markdown::render(report, &mut out),
+        Format::Json => json::render(report, &mut out),
+        Format::Html => html::render(report, &mut out),
+        Format::Prometheus => prometheus::render(report, &mut out),
+    }
+    .expect("writing to memory cannot fail");
+    out
+}
+
+/// What `report` was asked to write, and where.
+#[derive(Debug, Clone)]
+pub struct Outputs {
+    /// `(format, file)`; `None` is standard output.
+    pub targets: Vec<(Format, Option<PathBuf>)>,
+}
+
+impl Outputs {
+    /// Pairs `--output` files with a format: `--format`, else the file's extension.
+    pub fn new(format: Option<Format>, files: &[PathBuf]) -> Result<Outputs> {
+        if files.is_empty() {
+            return Ok(Outputs { targets: vec![(format.unwrap_or(Format::Text), None)] });
+        }
+        if format.is_some() && files.len() > 1 {
+            return Err(Error::Usage(
+                "--format applies to one --output; with several, each file's extension (.txt .md .json .html .prom) \
+                 names its format"
+                    .into(),
+            ));
+        }
+        let targets = files
+            .iter()
+            .map(|f| {
+                let fmt = format.or_else(|| Format::from_path(f)).ok_or_else(|| {
+                    Error::Usage(format!(
+                        "cannot tell the format of {} from its extension; pass --format or use .txt .md .json .html \
+                         .prom",
+                        f.display()
+                    ))
+                })?;
+                Ok((fmt, Some(f.clone())))
+            })
+            .collect::<Result<_>>()?;
+        Ok(Outputs { targets })
+    }
+
+    /// Renders and writes every output: files atomically, stdout as is.
+    pub fn write(&self, report: &Report, out: &mut dyn Write) -> Result<()> {
+        let _t = crate::support::timing::phase("render and write");
+        for (format, file) in &self.targets {
+            let bytes = render(report, *format);
+            match file {
+                Some(path) => crate::support::files::write_atomic(path, &bytes)?,
+                None => out.write_all(&bytes).map_err(crate::stdout_error)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs `betadrift report`.
+pub fn run(
+    args: &crate::commands::ReportArgs,
+    config: &Config,
+    clock: Clock,
+    out: &mut dyn Write,
+) -> Result<crate::Outcome> {
+    let outputs = Outputs::new(args.format, &args.output)?;
+    let sources = sources(args.repo.repo.as_deref(), &args.repo.upstream_args(), config);
+    let report = build(&sources, config, clock, LedgerMode::Record);
+    outputs.write(&report, out)?;
+    out.flush().map_err(crate::stdout_error)?;
+    let failures = report.failures();
+    if !failures.is_empty() {
+        return Err(Error::ReportIncomplete { problems: failures.join("; ") });
+    }
+    let wanted: BTreeSet<FailOn> = args.fail_on.iter().copied().collect();
+    if report.findings().intersection(&wanted).next().is_some() {
+        Ok(crate::Outcome::Findings)
+    } else {
+        Ok(crate::Outcome::Clean)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_come_from_extensions_or_the_flag() {
+        let files = [PathBuf::from("a.prom"), PathBuf::from("b.html"), PathBuf::from("c.md")];
+        let outputs = Outputs::new(None, &files).unwrap();
+        let formats: Vec<Format> = outputs.targets.iter().map(|t| t.0).collect();
+        assert_eq!(formats, [Format::Prometheus, Format::Html, Format::Markdown]);
+        assert_eq!(Outputs::new(None, &[]).unwrap().targets, [(Format::Text, None)]);
+        let one = Outputs::new(Some(Format::Json), &[PathBuf::from("x.txt")]).unwrap();
+        assert_eq!(one.targets, [(Format::Json, Some(PathBuf::from("x.txt")))]);
+        assert!(Outputs::new(None, &[PathBuf::from("noext")]).is_err());
+        assert!(Outputs::new(Some(Format::Html), &files).is_err());
+    }
+
+    #[test]
+    fn sources_are_the_config_unless_a_repository_is_given() {
+        let config =
+            Config::parse("[[repository]]\nname = \"a\"\npath = \"/a\"\n[[repository]]\npath = \"/b\"\n").unwrap();
+        let names: Vec<String> = sources(None, &UpstreamArgs::default(), &config).into_iter().map(|s| s.name).collect();
+        assert_eq!(names, ["a", "/b"]);
+        let one = sources(Some(Path::new("/c")), &UpstreamArgs::default(), &config);
+        assert_eq!((one.len(), one[0].name.as_str()), (1, "/c"));
+        let upstream = UpstreamArgs { rev: Some("HEAD~1".into()), ..UpstreamArgs::default() };
+        assert_eq!(sources(None, &upstream, &config)[0].path, None, "--upstream alone: the current directory");
+    }
+}

@@ -1,0 +1,262 @@
+//! The coming rebase, replayed in memory.
+//!
+//! `git rebase <upstream>` first drops every local commit whose patch-id
+//! upstream already has, then cherry-picks the rest one by one onto the new
+//! upstream with merge-ort, dropping picks that end up changing nothing. A
+//! pick that does not merge cleanly stops the rebase; on a puppetmaster that
+//! stop silently freezes the sync. This module makes the same decisions
+//! without a working tree, without an index and without writing one object,
+//! and it carries on past each stop the way `git rebase --skip` would, so a
+//! single run reports every stop.
+
+use git2::Oid;
+
+use crate::error::Result;
+use crate::git::repo::Repo;
+use crate::model::upstream::{LocalChange, UpstreamIndex};
+use betadrift_engine::merge::{Conflict, Labels, MergeOutcome, Unmerged, merge_trees};
+use betadrift_engine::objects::{ObjectRead, Overlay};
+
+/// What the rebase does with one local commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Picked cleanly.
+    Applies,
+    /// Skipped: upstream has a commit with the same patch-id.
+    AlreadyUpstream { matched: Oid },
+    /// Picked, but it changes nothing on the new base: dropped.
+    BecomesEmpty,
+    /// The pick stops on a conflict (and is skipped to go on).
+    Conflict(Stop),
+    /// A merge commit: `git rebase` without `--rebase-merges` drops it.
+    MergeCommit,
+    /// Left out on request (`drop`, `sync --drop-merged`).
+    Removed,
+}
+
+impl Outcome {
+    /// The name used in JSON.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Outcome::Applies => "applies",
+            Outcome::AlreadyUpstream { .. } => "already-upstream",
+            Outcome::BecomesEmpty => "becomes-empty",
+            Outcome::Conflict(_) => "conflict",
+            Outcome::MergeCommit => "merge-commit",
+            Outcome::Removed => "removed",
+        }
+    }
+
+    /// Whether the rebase stops here.
+    pub fn is_stop(&self) -> bool {
+        matches!(self, Outcome::Conflict(_))
+    }
+}
+
+/// A predicted stop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stop {
+    /// The logical conflicts, in the order git reports them.
+    pub conflicts: Vec<Conflict>,
+    /// The paths left unmerged in the index, sorted.
+    pub unmerged: Vec<Unmerged>,
+    /// The trees merged: the patch's parent, the rebased tip, the patch.
+    pub trees: [Oid; 3],
+}
+
+/// One local commit and what the rebase does with it.
+#[derive(Debug, Clone)]
+pub struct Pick {
+    pub commit: Oid,
+    pub position: usize,
+    pub outcome: Outcome,
+    /// With `--each`: the outcome of this patch alone on the new upstream.
+    pub alone: Option<Outcome>,
+    /// The rebased tree after this pick, when it applies.
+    pub tree: Option<Oid>,
+}
+
+/// The whole prediction.
+#[derive(Debug, Clone)]
+pub struct Prediction {
+    pub upstream: Oid,
+    pub merge_base: Oid,
+    pub picks: Vec<Pick>,
+    /// The tree HEAD would have after the rebase (with every stop skipped).
+    pub result_tree: Oid,
+}
+
+impl Prediction {
+    /// Whether the rebase would run through without stopping.
+    pub fn is_clean(&self) -> bool {
+        !self.picks.iter().any(|p| p.outcome.is_stop())
+    }
+}
+
+/// A local commit as the replay needs it.
+#[derive(Debug, Clone)]
+pub struct Local {
+    pub oid: Oid,
+    pub tree: Oid,
+    pub parent_tree: Option<Oid>,
+    pub change_id: Option<String>,
+    pub is_merge: bool,
+    /// First line of the message, for conflict labels.
+    pub subject_line: String,
+}
+
+/// Predicts `git rebase <upstream>` of `locals` (oldest first, the commits
+/// of `merge_base..HEAD`), with `index` describing `merge_base..upstream`.
+/// New blobs and trees go to `overlay`, where the caller can read them.
+pub fn predict(
+    repo: &Repo,
+    overlay: &Overlay<'_, Repo>,
+    index: &UpstreamIndex,
+    locals: &[Local],
+    upstream: Oid,
+    merge_base: Oid,
+    each: bool,
+) -> Result<Prediction> {
+    predict_without(repo, overlay, index, locals, upstream, merge_base, each, &[])
+}
+
+/// Like [`predict`], with the local commits at `removed` (indices) left out.
+#[allow(clippy::too_many_arguments)]
+pub fn predict_without(
+    repo: &Repo,
+    overlay: &Overlay<'_, Repo>,
+    index: &UpstreamIndex,
+    locals: &[Local],
+    upstream: Oid,
+    merge_base: Oid,
+    each: bool,
+    removed: &[usize],
+) -> Result<Prediction> {
+    let upstream_tree = repo.commit_tree_and_time(upstream)?.0;
+    let changes: Vec<LocalChange> = locals
+        .iter()
+        .map(|l| LocalChange {
+            oid: l.oid,
+            tree: l.tree,
+            parent_tree: l.parent_tree,
+            change_id: l.change_id.clone(),
+            is_merge: l.is_merge,
+        })
+        .collect();
+    let t = crate::support::timing::phase("predict: cherry-pick scan");
+    let cherry = index.cherry_picked(repo, &changes)?;
+    drop(t);
+    let _t = crate::support::timing::phase("predict: replay");
+    let skip: Vec<Skip> = cherry
+        .iter()
+        .enumerate()
+        .map(|(i, c)| match c {
+            _ if removed.contains(&i) => Skip::Removed,
+            Some(matched) => Skip::Upstream(*matched),
+            None => Skip::No,
+        })
+        .collect();
+    let (picks, result_tree) = replay(repo, overlay, upstream_tree, locals, &skip, each)?;
+    Ok(Prediction { upstream, merge_base, picks, result_tree })
+}
+
+/// Whether the replay leaves a commit out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skip {
+    /// Pick it.
+    No,
+    /// Upstream has it (this commit).
+    Upstream(Oid),
+    /// Left out on request.
+    Removed,
+}
+
+/// Replays `locals` onto the tree `onto` as `git rebase` does, leaving out
+/// what `skip` says (missing entries mean [`Skip::No`]); with `each`, also
+/// tries every commit alone on `onto`. Returns the picks and the final tree.
+pub fn replay<R: ObjectRead>(
+    repo: &Repo,
+    overlay: &Overlay<'_, R>,
+    onto: Oid,
+    locals: &[Local],
+    skip: &[Skip],
+    each: bool,
+) -> Result<(Vec<Pick>, Oid)> {
+    let mut tip = onto;
+    let mut picks = Vec::with_capacity(locals.len());
+    for (i, local) in locals.iter().enumerate() {
+        let skip = skip.get(i).copied().unwrap_or(Skip::No);
+        let upstreamed = match skip {
+            Skip::Upstream(matched) => Some(matched),
+            _ => None,
+        };
+        let outcome = match (local.is_merge, skip) {
+            (true, _) => Outcome::MergeCommit,
+            (false, Skip::Upstream(matched)) => Outcome::AlreadyUpstream { matched },
+            (false, Skip::Removed) => Outcome::Removed,
+            (false, Skip::No) => {
+                let (outcome, new_tip) = pick(repo, overlay, local, tip)?;
+                tip = new_tip;
+                outcome
+            }
+        };
+        let alone = if each && !local.is_merge && skip != Skip::Removed {
+            Some(match upstreamed {
+                Some(matched) => Outcome::AlreadyUpstream { matched },
+                None => pick(repo, overlay, local, onto)?.0,
+            })
+        } else {
+            None
+        };
+        let tree = (outcome == Outcome::Applies).then_some(tip);
+        picks.push(Pick { commit: local.oid, position: i + 1, outcome, alone, tree });
+    }
+    Ok((picks, tip))
+}
+
+/// Cherry-picks one commit onto `tip`; returns the outcome and the new tip.
+fn pick<R: ObjectRead>(repo: &Repo, overlay: &Overlay<'_, R>, local: &Local, tip: Oid) -> Result<(Outcome, Oid)> {
+    let base = local.parent_tree.unwrap_or_else(betadrift_engine::objects::empty_tree);
+    let originally_empty = base == local.tree;
+    if base == tip {
+        // git fast-forwards: the commit's own tree is the result.
+        return Ok((Outcome::Applies, local.tree));
+    }
+    let labels = labels(repo, local)?;
+    let merged: MergeOutcome = merge_trees(overlay, base, tip, local.tree, &labels)?;
+    if !merged.clean {
+        let stop = Stop { conflicts: merged.conflicts, unmerged: merged.unmerged, trees: [base, tip, local.tree] };
+        return Ok((Outcome::Conflict(stop), tip));
+    }
+    if merged.tree == tip && !originally_empty {
+        return Ok((Outcome::BecomesEmpty, tip));
+    }
+    Ok((Outcome::Applies, merged.tree))
+}
+
+impl Local {
+    /// The replay's view of a stack patch.
+    pub fn from_patch(p: &crate::model::stack::Patch) -> Local {
+        Local {
+            oid: p.commit.oid,
+            tree: p.commit.tree,
+            parent_tree: p.parent_tree,
+            change_id: p.message.change_id.clone(),
+            is_merge: p.is_merge(),
+            subject_line: subject_line(&p.commit.message),
+        }
+    }
+}
+
+/// The labels the sequencer gives a pick: "HEAD" and "<abbrev> (<subject>)".
+fn labels(repo: &Repo, local: &Local) -> Result<Labels> {
+    let theirs = format!("{} ({})", repo.abbrev(local.oid)?, local.subject_line);
+    Ok(Labels { ancestor: format!("parent of {theirs}"), ours: "HEAD".into(), theirs })
+}
+
+/// The first line of a commit message, as git's `find_commit_subject`
+/// finds it (the message is what follows the header).
+pub fn subject_line(message: &[u8]) -> String {
+    let text = String::from_utf8_lossy(message);
+    text.lines().find(|l| !l.trim().is_empty()).unwrap_or("").to_owned()
+}

@@ -1,0 +1,225 @@
+//! The working tree and index after the branch moved: only the paths that
+//! differ between the old and the new tree are touched, so a 10,000-file
+//! puppet checkout is updated in milliseconds and nothing else is disturbed.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use git2::Oid;
+
+use super::{Journal, Plan, fault_point};
+use crate::error::{Error, Result};
+use crate::git::repo::Repo;
+use betadrift_engine::objects::{Entry, Kind, ObjectRead, kind_of};
+use betadrift_engine::patchid::{FileChange, diff_trees};
+
+/// Refuses to rewrite over uncommitted work, over untracked files the new
+/// tree would overwrite, or where git would apply content filters.
+pub fn ensure_clean(repo: &Repo, objects: &dyn ObjectRead, plan: &Plan) -> Result<()> {
+    let workdir = workdir(repo)?;
+    let (from, to) = match &plan.recovering {
+        Some(j) => (j.new_tree, plan.new_tree),
+        None => (plan.old_tree, plan.new_tree),
+    };
+    let changes = diff_trees(objects, Some(from), Some(to))?;
+    let dirty = repo.dirty()?;
+    let blocking: Vec<&Vec<u8>> = dirty.modified.iter().chain(&dirty.staged).chain(&dirty.conflicted).collect();
+    match &plan.recovering {
+        None if !blocking.is_empty() => {
+            return Err(Error::Usage(format!(
+                "{} has uncommitted changes ({}); commit or stash them first, nothing was changed",
+                repo.display_path().display(),
+                list(&blocking)
+            )));
+        }
+        None => {}
+        Some(j) => check_interrupted_state(repo, &workdir, j, &blocking)?,
+    }
+    let in_the_way: Vec<&Vec<u8>> = changes
+        .iter()
+        .filter(|c| c.old.is_none() && c.new.is_some())
+        .map(|c| &c.path)
+        .filter(|p| dirty.untracked.iter().any(|u| *p == u || (u.ends_with(b"/") && p.starts_with(u))))
+        .collect();
+    if !in_the_way.is_empty() && plan.recovering.is_none() {
+        return Err(Error::Usage(format!(
+            "untracked files would be overwritten ({}); move them away first, nothing was changed",
+            list(&in_the_way)
+        )));
+    }
+    ensure_no_filters(repo, &changes)
+}
+
+/// After a crash, every changed path must hold either its old or its new
+/// version; anything else was edited by hand and is not ours to overwrite.
+fn check_interrupted_state(repo: &Repo, workdir: &Path, j: &Journal, blocking: &[&Vec<u8>]) -> Result<()> {
+    let changes = diff_trees(repo, Some(j.old_tree), Some(j.new_tree))?;
+    for path in blocking {
+        if !changes.iter().any(|c| &&c.path == path) {
+            return Err(Error::Usage(format!(
+                "{} has uncommitted changes outside the interrupted {} ({}); resolve them by hand",
+                repo.display_path().display(),
+                j.command,
+                crate::support::escape::terminal(path)
+            )));
+        }
+    }
+    for c in &changes {
+        let on_disk = read_worktree(&workdir.join(bytes_path(&c.path)));
+        let matches = |e: &Option<Entry>| -> Result<bool> {
+            Ok(match (e, &on_disk) {
+                (None, None) => true,
+                (Some(e), Some((data, _))) => repo.blob(e.oid).map(|b| *b == **data).unwrap_or(false),
+                _ => false,
+            })
+        };
+        if !matches(&c.old)? && !matches(&c.new)? {
+            return Err(Error::Usage(format!(
+                "{} was edited after the interrupted {}; resolve it by hand",
+                crate::support::escape::terminal(&c.path),
+                j.command
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// git would transform these paths on checkout; betadrift writes blobs as
+/// they are, so it leaves such rewrites to git.
+fn ensure_no_filters(repo: &Repo, changes: &[FileChange]) -> Result<()> {
+    for c in changes.iter().filter(|c| c.new.is_some()) {
+        for attr in ["filter", "ident", "working-tree-encoding"] {
+            if let Some(value) = repo.attribute(&c.path, attr)
+                && value != "false"
+            {
+                return Err(filter_error(&c.path, &format!("{attr}={value}")));
+            }
+        }
+        if repo.attribute(&c.path, "eol").as_deref() == Some("crlf") {
+            return Err(filter_error(&c.path, "eol=crlf"));
+        }
+    }
+    if repo.config_string("core.autocrlf").is_some_and(|v| v == "true") {
+        return Err(Error::Usage(
+            "core.autocrlf is true in this repository; betadrift cannot rewrite it safely, use git".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn filter_error(path: &[u8], what: &str) -> Error {
+    Error::Usage(format!(
+        "{} has the git attribute {what}, which betadrift does not apply; use git for this rewrite",
+        crate::support::escape::terminal(path)
+    ))
+}
+
+fn list(paths: &[&Vec<u8>]) -> String {
+    let mut shown: Vec<String> = paths.iter().take(5).map(|p| crate::support::escape::terminal_short(p, 80)).collect();
+    if paths.len() > 5 {
+        shown.push(format!("and {} more", paths.len() - 5));
+    }
+    shown.join(", ")
+}
+
+fn workdir(repo: &Repo) -> Result<PathBuf> {
+    repo.workdir().map(Path::to_owned).ok_or_else(|| Error::BareRepository { path: repo.git_dir().to_owned() })
+}
+
+/// Rewrites the paths that differ between `from` and `to` so the working
+/// tree and index match `to`. With a journal (recovery), paths may already
+/// be in either state.
+pub fn update(repo: &Repo, from: Oid, to: Oid, recovering: Option<&Journal>) -> Result<()> {
+    let workdir = workdir(repo)?;
+    let changes = match recovering {
+        Some(j) => diff_trees(repo, Some(j.new_tree), Some(j.old_tree))?,
+        None => diff_trees(repo, Some(from), Some(to))?,
+    };
+    let (removed, written): (Vec<&FileChange>, Vec<&FileChange>) = changes.iter().partition(|c| c.new.is_none());
+    for c in &removed {
+        remove_path(&workdir, &c.path)?;
+    }
+    for (i, c) in written.iter().enumerate() {
+        if i == written.len() / 2 {
+            fault_point("worktree-partial");
+        }
+        write_entry(repo, &workdir, &c.path, c.new.as_ref().expect("partitioned"))?;
+    }
+    let removed: Vec<Vec<u8>> = removed.iter().map(|c| c.path.clone()).collect();
+    let written: Vec<Vec<u8>> = written
+        .iter()
+        .filter(|c| c.new.as_ref().is_some_and(|e| kind_of(e.mode) != Kind::Gitlink))
+        .map(|c| c.path.clone())
+        .collect();
+    repo.update_index(&removed, &written)
+}
+
+fn write_entry(repo: &Repo, workdir: &Path, path: &[u8], entry: &Entry) -> Result<()> {
+    let full = workdir.join(bytes_path(path));
+    let parent = full.parent().unwrap_or(workdir);
+    std::fs::create_dir_all(parent).map_err(|e| Error::io("creating", parent, e))?;
+    match kind_of(entry.mode) {
+        Kind::Gitlink => std::fs::create_dir_all(&full).map_err(|e| Error::io("creating", &full, e)),
+        Kind::Link => {
+            let target = repo.blob(entry.oid)?;
+            remove_file_if_present(&full)?;
+            std::os::unix::fs::symlink(bytes_path(&target), &full).map_err(|e| Error::io("creating symlink", &full, e))
+        }
+        Kind::File | Kind::Tree => {
+            let data = repo.blob(entry.oid)?;
+            let mut temp = tempfile::Builder::new()
+                .prefix(".betadrift-")
+                .tempfile_in(parent)
+                .map_err(|e| Error::io("creating a file in", parent, e))?;
+            std::io::Write::write_all(&mut temp, &data).map_err(|e| Error::io("writing", &full, e))?;
+            let mode = if entry.mode == betadrift_engine::objects::MODE_EXEC { 0o755 } else { 0o644 };
+            temp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(mode))
+                .map_err(|e| Error::io("setting mode of", &full, e))?;
+            remove_file_if_present(&full)?;
+            temp.persist(&full).map_err(|e| Error::io("replacing", &full, e.error))?;
+            Ok(())
+        }
+    }
+}
+
+/// Removes a file (or symlink) and any directories it leaves empty.
+fn remove_path(workdir: &Path, path: &[u8]) -> Result<()> {
+    let full = workdir.join(bytes_path(path));
+    remove_file_if_present(&full)?;
+    let mut dir = full.parent();
+    while let Some(d) = dir {
+        if d == workdir || std::fs::remove_dir(d).is_err() {
+            break;
+        }
+        dir = d.parent();
+    }
+    Ok(())
+}
+
+fn remove_file_if_present(full: &Path) -> Result<()> {
+    match std::fs::symlink_metadata(full) {
+        // Never remove a directory wholesale: it may hold untracked files.
+        Ok(meta) if meta.is_dir() => Err(Error::Usage(format!(
+            "{} is a directory in the way of a file; move what it holds away and run betadrift undo",
+            full.display()
+        ))),
+        Ok(_) => std::fs::remove_file(full).map_err(|e| Error::io("removing", full, e)),
+        Err(_) => Ok(()),
+    }
+}
+
+/// A working-tree file's content (a symlink's target) and whether it is a link.
+fn read_worktree(full: &Path) -> Option<(Vec<u8>, bool)> {
+    let meta = std::fs::symlink_metadata(full).ok()?;
+    if meta.file_type().is_symlink() {
+        use std::os::unix::ffi::OsStrExt;
+        return Some((std::fs::read_link(full).ok()?.as_os_str().as_bytes().to_vec(), true));
+    }
+    std::fs::read(full).ok().map(|d| (d, false))
+}
+
+fn bytes_path(path: &[u8]) -> &Path {
+    use std::os::unix::ffi::OsStrExt;
+    Path::new(std::ffi::OsStr::from_bytes(path))
+}

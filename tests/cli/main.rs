@@ -1,0 +1,14 @@
+//! betadrift's integration tests, in one test binary (linked once): each
+//! command end to end on scenarios built in temp directories, and the
+//! differential tests of `check` against the real `git rebase`.
+//! Every test is hermetic: see `common::Sandbox`.
+
+mod check;
+mod check_vs_git;
+mod common;
+mod consent;
+mod drop;
+mod pack;
+mod report;
+mod status;
+mod sync;
