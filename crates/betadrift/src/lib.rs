@@ -54,7 +54,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
     match cli.command {
         Command::Status(args) => {
             let clock = Clock::from_args(cli.now.as_deref())?;
-            let target = git::checkout::Target::open(args.repo.repo.as_deref(), &args.repo.upstream_args(), &config)?;
+            let target = git::checkout::Checkout::open(args.repo.repo.as_deref(), &args.repo.upstream_args(), &config)?;
             let status = overview::status::Status::gather(&target, &config, clock)?;
             if args.json {
                 write_json(out, &overview::status::to_wire(&status, &config.links))?;
@@ -65,7 +65,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             Ok(Outcome::Clean)
         }
         Command::Check(args) => {
-            let target = git::checkout::Target::open(args.repo.repo.as_deref(), &args.repo.upstream_args(), &config)?;
+            let target = git::checkout::Checkout::open(args.repo.repo.as_deref(), &args.repo.upstream_args(), &config)?;
             let report = rebase::check::check(&target, &config, args.each)?;
             if args.json {
                 write_json(out, &rebase::check::to_wire(&report))?;

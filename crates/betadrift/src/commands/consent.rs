@@ -19,7 +19,7 @@ use crate::commands::{
 use crate::config::Config;
 use crate::consent::{Candidate, Decision, PatchFacts, Policy, Rule, Scope, Source, Verdict, current_user};
 use crate::error::{Error, Result};
-use crate::git::checkout::Target;
+use crate::git::checkout::Checkout;
 use crate::model::stack::{Patch, Stack, StackOptions};
 use crate::support::clock::{Clock, ago, human_age, rfc3339};
 use crate::support::escape::{lossy, terminal, terminal_short};
@@ -158,7 +158,7 @@ impl<'a> Explained<'a> {
 }
 
 fn explain(args: &ConsentExplainArgs, config: &Config, clock: Clock, out: &mut dyn Write) -> Result<()> {
-    let target = Target::open(args.repo.repo.as_deref(), &args.repo.upstream_args(), config)?;
+    let target = Checkout::open(args.repo.repo.as_deref(), &args.repo.upstream_args(), config)?;
     let path = target.policy_file(config);
     let policy = Policy::load(&path)?;
     let options = StackOptions::from_config(config);

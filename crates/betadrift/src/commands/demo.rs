@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::git::checkout::{Target, UpstreamArgs};
+use crate::git::checkout::{Checkout, UpstreamArgs};
 use crate::git::repo::Repo;
 use crate::overview::status::{Status, render_text};
 use crate::scenario::Scenario;
@@ -40,7 +40,7 @@ pub fn run(dir: Option<&Path>, clock: Option<Clock>, config: &Config, out: &mut 
         Some(c) => c,
         None => Clock::fixed(scenario.times()?.now.unwrap_or_else(jiff::Timestamp::now)),
     };
-    let target = Target::resolve(Repo::discover(&built.checkout)?, &UpstreamArgs::default(), None)?;
+    let target = Checkout::resolve(Repo::discover(&built.checkout)?, &UpstreamArgs::default(), None)?;
     let status = Status::gather(&target, config, clock)?;
     let io = |e: std::io::Error| Error::io("writing", "standard output", e);
     writeln!(out, "Built a demo puppetmaster in {}\n", built.dir.display()).map_err(io)?;

@@ -24,7 +24,7 @@ pub use crate::rewrite::replay::{Fate, Replay, replay_without};
 use crate::config::Config;
 use crate::consent::Policy;
 use crate::error::{Error, Result};
-use crate::git::checkout::{Target, UpstreamArgs};
+use crate::git::checkout::{Checkout, UpstreamArgs};
 use crate::git::repo::Repo;
 use crate::model::stack::{Stack, StackOptions};
 use crate::rewrite::{self, Kind, Permit, Plan, Setup};
@@ -61,7 +61,7 @@ impl From<&crate::commands::DropArgs> for DropOptions {
 /// first-seen times, which consent ages count from) and its consent policy.
 #[derive(Debug)]
 pub struct Session<'c> {
-    pub target: Target,
+    pub target: Checkout,
     pub stack: Stack,
     pub policy: Policy,
     pub config: &'c Config,
@@ -78,7 +78,7 @@ impl<'c> Session<'c> {
         clock: Clock,
         kind: Kind,
     ) -> Result<Self> {
-        let target = Target::open(path, upstream, config)?;
+        let target = Checkout::open(path, upstream, config)?;
         rewrite::refuse_unsafe_state(&target.repo, kind)?;
         let policy = Policy::load(&target.policy_file(config))?;
         let options = StackOptions::from_config(config);

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::git::checkout::{Target, UpstreamArgs};
+use crate::git::checkout::{Checkout, UpstreamArgs};
 use crate::model::stack::{Stack, StackOptions};
 use crate::model::upstream::{MatchedBy, UpstreamState};
 use crate::rebase::check::{CheckReport, check_stack_in, render_text as render_check};
@@ -51,7 +51,7 @@ pub fn run(
     if options.fetch {
         fetch(&repo)?;
     }
-    let target = Target::resolve(repo, upstream, repo_config)?;
+    let target = Checkout::resolve(repo, upstream, repo_config)?;
     rewrite::refuse_unsafe_state(&target.repo, Kind::Sync)?;
     let options_stack = StackOptions {
         snapshot_prefix: String::new(),
@@ -125,7 +125,7 @@ fn fetch(repo: &crate::git::repo::Repo) -> Result<()> {
 }
 
 /// Records the stack's patches in the first-seen ledger, as `report` does.
-fn record_first_seen(target: &Target, stack: &Stack, config: &Config, clock: Clock) -> Result<()> {
+fn record_first_seen(target: &Checkout, stack: &Stack, config: &Config, clock: Clock) -> Result<()> {
     let name = target.name();
     let mut ledger = crate::model::ledger::Ledger::read(&crate::model::ledger::path(config, &target.repo, &name))?;
     let changed = ledger.record(&target.repo, &name, stack, clock.now)?;

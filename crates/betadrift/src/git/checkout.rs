@@ -44,7 +44,7 @@ impl UpstreamArgs {
 
 /// An opened repository with its branch and upstream resolved.
 #[derive(Debug)]
-pub struct Target {
+pub struct Checkout {
     pub repo: Repo,
     pub head: HeadBranch,
     pub upstream: Upstream,
@@ -52,17 +52,17 @@ pub struct Target {
     pub repo_config: Option<RepoConfig>,
 }
 
-impl Target {
+impl Checkout {
     /// Opens the repository at `path` (or the current directory) and resolves
     /// its upstream: command line first, then the config entry, then git.
-    pub fn open(path: Option<&Path>, args: &UpstreamArgs, config: &Config) -> Result<Target> {
+    pub fn open(path: Option<&Path>, args: &UpstreamArgs, config: &Config) -> Result<Checkout> {
         let repo = open_repo(path)?;
         let repo_config = repo.workdir().and_then(|w| config.repository_for(w)).cloned();
-        Target::resolve(repo, args, repo_config)
+        Checkout::resolve(repo, args, repo_config)
     }
 
     /// Resolves branch and upstream of an opened repository.
-    pub fn resolve(repo: Repo, args: &UpstreamArgs, repo_config: Option<RepoConfig>) -> Result<Target> {
+    pub fn resolve(repo: Repo, args: &UpstreamArgs, repo_config: Option<RepoConfig>) -> Result<Checkout> {
         let head = repo.head_branch()?;
         if let Some(want) = repo_config.as_ref().and_then(|c| c.branch.as_ref())
             && *want != head.name
@@ -91,7 +91,7 @@ impl Target {
                 repo.require_commit(oid, &url)?
             }
         };
-        Ok(Target { repo, head, upstream, repo_config })
+        Ok(Checkout { repo, head, upstream, repo_config })
     }
 
     /// Whether the repository is marked as holding secrets.

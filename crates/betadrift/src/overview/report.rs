@@ -23,7 +23,7 @@ use jiff::{SignedDuration, Timestamp};
 use crate::config::{Config, Links};
 use crate::consent::Policy;
 use crate::error::{Error, Result};
-use crate::git::checkout::{Target, UpstreamArgs};
+use crate::git::checkout::{Checkout, UpstreamArgs};
 use crate::git::repo::Repo;
 use crate::model::ledger::Ledger;
 use crate::model::stack::{Patch, SeenSource, Stack, StackOptions};
@@ -243,7 +243,7 @@ pub fn build(sources: &[Source], config: &Config, clock: Clock, ledger: LedgerMo
 
 /// Reads one repository; failures become the report's problems.
 fn gather(source: &Source, config: &Config, clock: Clock, mode: LedgerMode) -> RepoReport {
-    let target = match Target::open(source.path.as_deref(), &source.upstream, config) {
+    let target = match Checkout::open(source.path.as_deref(), &source.upstream, config) {
         Ok(t) => t,
         Err(e) => return failed(source, e),
     };
@@ -272,7 +272,7 @@ fn failed(source: &Source, e: Error) -> RepoReport {
 
 /// Loads the stack once and derives status, prediction, staleness and actions.
 fn gather_facts(
-    target: &Target,
+    target: &Checkout,
     name: &str,
     config: &Config,
     clock: Clock,
@@ -337,7 +337,7 @@ fn use_ledger(
 }
 
 /// The `--repo` argument of suggested commands: the working tree.
-fn repo_argument(target: &Target) -> Vec<u8> {
+fn repo_argument(target: &Checkout) -> Vec<u8> {
     use std::os::unix::ffi::OsStrExt;
     let path = target.repo.workdir().unwrap_or_else(|| target.repo.display_path());
     let bytes = path.as_os_str().as_bytes();

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{Config, Links};
 use crate::consent::{PatchFacts, Policy, Verdict};
 use crate::error::Result;
-use crate::git::checkout::Target;
+use crate::git::checkout::Checkout;
 use crate::git::repo::{Dirty, Operation, Repo};
 use crate::model::stack::{Patch, SeenSource, Stack, StackOptions};
 use crate::model::upstream::UpstreamState;
@@ -41,7 +41,7 @@ pub struct Status {
 impl Status {
     /// Reads the status of `target`, with first-seen times from the snapshot
     /// tags and the ledger.
-    pub fn gather(target: &Target, config: &Config, clock: Clock) -> Result<Status> {
+    pub fn gather(target: &Checkout, config: &Config, clock: Clock) -> Result<Status> {
         let policy = Policy::load(&target.policy_file(config))?;
         // Read-only: the ledger is read here; `report` and `sync` record into it.
         let ledger =

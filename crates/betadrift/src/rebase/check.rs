@@ -16,7 +16,7 @@ use crate::error::Result;
 use crate::rebase::culprits::Culprits;
 use betadrift_engine::merge::{Conflict, ConflictKind, Version};
 
-use crate::git::checkout::Target;
+use crate::git::checkout::Checkout;
 use crate::git::repo::{Person, Repo};
 use crate::model::message::MessageInfo;
 use crate::model::stack::{Stack, StackOptions};
@@ -77,7 +77,7 @@ impl CheckReport {
 }
 
 /// Predicts the rebase of `target`'s stack and explains the stops.
-pub fn check(target: &Target, config: &Config, each: bool) -> Result<CheckReport> {
+pub fn check(target: &Checkout, config: &Config, each: bool) -> Result<CheckReport> {
     let options = StackOptions { snapshot_prefix: String::new(), upstream_states: false, ..StackOptions::default() };
     let stack = Stack::load(&target.repo, target.head.clone(), target.upstream.clone(), &options)?;
     let _ = config;

@@ -39,7 +39,7 @@ pub use journal::{AuditEntry, Backup, Journal, backups, read_audit};
 
 use crate::config::{Config, RepoConfig};
 use crate::error::{Error, Result};
-use crate::git::checkout::Target;
+use crate::git::checkout::Checkout;
 use crate::git::repo::{HeadBranch, Repo};
 use crate::git::write::Ident;
 use crate::rewrite::lock::{RepoLock, ensure_git_idle};
@@ -148,7 +148,7 @@ impl<'a> Setup<'a> {
     /// configured committer and post-update command, the actor from the
     /// environment.
     pub fn for_target(
-        target: &'a Target,
+        target: &'a Checkout,
         overlay: Option<&'a Overlay<'a, Repo>>,
         config: &Config,
         clock: Clock,
