@@ -473,10 +473,10 @@ mod safety {
 
 mod prune {
     use super::*;
-    use betadrift::commands::drop::Session;
-    use betadrift::commands::prune::{Confirm, PruneOptions, run};
+    use betadrift::commands::prune::{Confirm, PruneOptions, prune};
     use betadrift::config::Config;
     use betadrift::rewrite::Kind;
+    use betadrift::rewrite::session::Session;
     use betadrift::support::clock::Clock;
 
     /// Demo patches #2, #3 (another patchset) and #10 are merged upstream;
@@ -560,7 +560,7 @@ mod prune {
                 Ok(answer)
             };
             let mut out = Vec::new();
-            run(&session, &options, Confirm::Ask(&mut ask), &mut out).unwrap();
+            prune(&session, &options, Confirm::Ask(&mut ask), &mut out).unwrap();
             let out = String::from_utf8(out).unwrap();
             if answer {
                 assert!(out.contains("moved refs/heads/production"), "{out}");

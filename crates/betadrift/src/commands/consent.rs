@@ -12,30 +12,124 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::commands::{CheckoutArgs, ScopeArgs};
-use crate::commands::{
-    ConsentArgs, ConsentCommand, ConsentExplainArgs, ConsentListArgs, ConsentRemoveArgs, ConsentSetArgs,
-};
+use super::{CheckoutArgs, Context, Outcome, RepoArgs};
 use crate::config::Config;
 use crate::consent::{Candidate, Decision, PatchFacts, Policy, Rule, Scope, Source, Verdict, current_user};
 use crate::error::{Error, Result};
 use crate::git::checkout::Checkout;
 use crate::model::stack::{Patch, Stack, StackOptions};
+use crate::output::{stdout_error, write_json};
 use crate::support::clock::{Clock, ago, human_age, rfc3339};
 use crate::support::escape::{lossy, terminal, terminal_short};
-use crate::{stdout_error, write_json};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Record a decision for a change, task, author or the default (replacing the rule there was)
+    ///
+    /// DECISION is allow, ask, never, or after DURATION (as one word or two:
+    /// `after 30d`, `"after 2w"`). The rule records who set it ($SUDO_USER,
+    /// else $USER) and when.
+    Set(SetArgs),
+    /// List the rules, most specific first, with who set them, when and why
+    List(ListArgs),
+    /// Remove the rule for a change, task, author or the default
+    ///
+    /// Exit status 2 if there is no such rule.
+    Remove(RemoveArgs),
+    /// Say which decision applies to patches and why, which rules lost, and whether removal is allowed now
+    Explain(ExplainArgs),
+}
+
+/// Which patches a rule covers: exactly one of these.
+#[derive(Debug, Clone, clap::Args)]
+#[group(required = true, multiple = false)]
+pub struct ScopeArgs {
+    /// Patches with this Gerrit Change-Id (the full I… of the Change-Id: trailer)
+    #[arg(long, value_name = "ID")]
+    pub change: Option<String>,
+
+    /// Patches that name this Phabricator task (T123456)
+    #[arg(long, value_name = "TASK")]
+    pub task: Option<String>,
+
+    /// Patches by this author (email address, as .mailmap maps it)
+    #[arg(long, value_name = "EMAIL")]
+    pub author: Option<String>,
+
+    /// Every patch that no other rule or trailer covers
+    #[arg(long)]
+    pub default: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SetArgs {
+    #[command(flatten)]
+    pub checkout: CheckoutArgs,
+
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+
+    /// allow, ask, never, or after DURATION (e.g. after 30d)
+    #[arg(value_name = "DECISION", required = true, num_args = 1..=2)]
+    pub decision: Vec<String>,
+
+    /// Why, for whoever reads the policy later (e.g. the task comment that granted it)
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub checkout: CheckoutArgs,
+
+    /// Print JSON (schema in docs/consent.md) instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RemoveArgs {
+    #[command(flatten)]
+    pub checkout: CheckoutArgs,
+
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub repo: RepoArgs,
+
+    /// The patches: a position (3 or #3), a commit id prefix, a Change-Id (or a unique prefix), or a task (T123456)
+    #[arg(value_name = "PATCH")]
+    pub patch: String,
+
+    /// Print JSON (schema in docs/consent.md) instead of text
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// Version of the `consent list --json` and `consent explain --json` documents.
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// Runs one `consent` subcommand.
-pub fn run(args: ConsentArgs, config: &Config, now: Option<&str>, out: &mut dyn Write) -> Result<()> {
-    match args.command {
-        ConsentCommand::Set(a) => set(&a, config, Clock::from_args(now)?, out),
-        ConsentCommand::List(a) => list(&a, config, out),
-        ConsentCommand::Remove(a) => remove(&a, config, out),
-        ConsentCommand::Explain(a) => explain(&a, config, Clock::from_args(now)?, out),
-    }
+pub fn run(ctx: &Context, args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+    let config = &ctx.config;
+    match &args.command {
+        Command::Set(a) => set(a, config, ctx.clock()?, out),
+        Command::List(a) => list(a, config, out),
+        Command::Remove(a) => remove(a, config, out),
+        Command::Explain(a) => explain(a, config, ctx.clock()?, out),
+    }?;
+    Ok(Outcome::Clean)
 }
 
 /// The policy file of the checkout at `repo` (or the current directory).
@@ -56,7 +150,7 @@ fn scope_of(args: &ScopeArgs) -> Result<Scope> {
     }
 }
 
-fn set(args: &ConsentSetArgs, config: &Config, clock: Clock, out: &mut dyn Write) -> Result<()> {
+fn set(args: &SetArgs, config: &Config, clock: Clock, out: &mut dyn Write) -> Result<()> {
     let scope = scope_of(&args.scope)?;
     let decision: Decision =
         args.decision.join(" ").parse().map_err(|e: String| Error::Usage(format!("DECISION: {e}")))?;
@@ -73,7 +167,7 @@ fn set(args: &ConsentSetArgs, config: &Config, clock: Clock, out: &mut dyn Write
         .map_err(stdout_error)
 }
 
-fn remove(args: &ConsentRemoveArgs, config: &Config, out: &mut dyn Write) -> Result<()> {
+fn remove(args: &RemoveArgs, config: &Config, out: &mut dyn Write) -> Result<()> {
     let scope = scope_of(&args.scope)?;
     let path = policy_file(&args.checkout, config)?;
     let mut policy = Policy::load(&path)?;
@@ -89,7 +183,7 @@ fn remove(args: &ConsentRemoveArgs, config: &Config, out: &mut dyn Write) -> Res
         .map_err(stdout_error)
 }
 
-fn list(args: &ConsentListArgs, config: &Config, out: &mut dyn Write) -> Result<()> {
+fn list(args: &ListArgs, config: &Config, out: &mut dyn Write) -> Result<()> {
     let path = policy_file(&args.checkout, config)?;
     let policy = Policy::load(&path)?;
     let rules = policy.rules_by_precedence();
@@ -157,7 +251,7 @@ impl<'a> Explained<'a> {
     }
 }
 
-fn explain(args: &ConsentExplainArgs, config: &Config, clock: Clock, out: &mut dyn Write) -> Result<()> {
+fn explain(args: &ExplainArgs, config: &Config, clock: Clock, out: &mut dyn Write) -> Result<()> {
     let target = Checkout::open(args.repo.repo.as_deref(), &args.repo.upstream_args(), config)?;
     let path = target.policy_file(config);
     let policy = Policy::load(&path)?;

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::config::Config;
+use super::{Context, Outcome};
 use crate::error::{Error, Result};
 use crate::git::checkout::{Checkout, UpstreamArgs};
 use crate::git::repo::Repo;
@@ -12,6 +12,13 @@ use crate::overview::status::{Status, render_text};
 use crate::scenario::Scenario;
 use crate::scenario::build::{Built, build};
 use crate::support::clock::Clock;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Where to build the demo [default: a new temporary directory]
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
 
 /// Builds the demo into `dir` (a new temporary directory if `None`).
 pub fn build_demo(dir: Option<&Path>) -> Result<Built> {
@@ -33,10 +40,13 @@ pub fn build_demo(dir: Option<&Path>) -> Result<Built> {
 }
 
 /// Runs `betadrift demo`: build, show the status, suggest what to try.
-pub fn run(dir: Option<&Path>, clock: Option<Clock>, config: &Config, out: &mut dyn Write) -> Result<()> {
+pub fn run(ctx: &Context, args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+    // --now or BETADRIFT_NOW, else the demo's own fixed time.
+    let given = if ctx.now_is_given() { Some(ctx.clock()?) } else { None };
+    let config = &ctx.config;
     let scenario = Scenario::demo();
-    let built = build_demo(dir)?;
-    let clock = match clock {
+    let built = build_demo(args.dir.as_deref())?;
+    let clock = match given {
         Some(c) => c,
         None => Clock::fixed(scenario.times()?.now.unwrap_or_else(jiff::Timestamp::now)),
     };
@@ -56,5 +66,5 @@ pub fn run(dir: Option<&Path>, clock: Option<Clock>, config: &Config, out: &mut 
     ] {
         writeln!(out, "  {line}").map_err(io)?;
     }
-    Ok(())
+    Ok(Outcome::Clean)
 }

@@ -13,24 +13,49 @@
 //! `prune` ([`crate::commands::prune`]) is the batch form and shares the planning here.
 
 use std::io::Write;
-use std::path::Path;
 use std::time::Duration;
 
-pub use crate::rewrite::plan::{
-    Leaving, Why, consequences, count, permit, ranges, rewrite_plan, sort_leaving, write_conflicts, write_plan,
-};
-pub use crate::rewrite::replay::{Fate, Replay, replay_without};
-
-use crate::config::Config;
-use crate::consent::Policy;
+use super::{Context, Outcome, RepoArgs};
 use crate::error::{Error, Result};
-use crate::git::checkout::{Checkout, UpstreamArgs};
-use crate::git::repo::Repo;
-use crate::model::stack::{Stack, StackOptions};
-use crate::rewrite::{self, Kind, Permit, Plan, Setup};
-use crate::stdout_error;
-use crate::support::clock::Clock;
+use crate::model::stack::Stack;
+use crate::output::stdout_error;
+use crate::rewrite::Kind;
+use crate::rewrite::plan::{
+    Leaving, Why, consequences, permit, rewrite_plan, sort_leaving, write_conflicts, write_plan,
+};
+use crate::rewrite::replay::replay_without;
+use crate::rewrite::session::Session;
 use betadrift_engine::objects::Overlay;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub repo: RepoArgs,
+
+    /// The patches: a position (3 or #3), a commit id prefix, a Change-Id (or a unique prefix), or a task (T123456: every patch of it)
+    #[arg(value_name = "PATCH", required = true)]
+    pub patches: Vec<String>,
+
+    /// Also remove the patches that would conflict without the named ones (they need consent too)
+    #[arg(long)]
+    pub with_dependents: bool,
+
+    /// Remove patches even where the consent policy does not allow it (needs --reason)
+    #[arg(long, requires = "reason")]
+    pub force: bool,
+
+    /// Why, for the audit log (required with --force)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+
+    /// Show the plan and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Seconds to wait for another betadrift working on the same repository
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub lock_wait: u64,
+}
 
 /// What `drop` was asked to do.
 #[derive(Debug, Clone, Default)]
@@ -45,8 +70,8 @@ pub struct DropOptions {
     pub lock_wait: Duration,
 }
 
-impl From<&crate::commands::DropArgs> for DropOptions {
-    fn from(args: &crate::commands::DropArgs) -> DropOptions {
+impl From<&Args> for DropOptions {
+    fn from(args: &Args) -> DropOptions {
         DropOptions {
             with_dependents: args.with_dependents,
             force: args.force,
@@ -57,85 +82,20 @@ impl From<&crate::commands::DropArgs> for DropOptions {
     }
 }
 
-/// A checkout opened for a rewrite: its branch and upstream, its stack (with
-/// first-seen times, which consent ages count from) and its consent policy.
-#[derive(Debug)]
-pub struct Session<'c> {
-    pub target: Checkout,
-    pub stack: Stack,
-    pub policy: Policy,
-    pub config: &'c Config,
-    pub clock: Clock,
+/// Runs `betadrift drop`.
+pub fn run(ctx: &Context, args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+    let session =
+        Session::open(args.repo.repo.as_deref(), &args.repo.upstream_args(), &ctx.config, ctx.clock()?, Kind::Drop)?;
+    drop_patches(&session, &args.patches, &DropOptions::from(args), out)
 }
 
-impl<'c> Session<'c> {
-    /// Opens the checkout at `path` for `kind`; refuses a half-done git
-    /// operation or uncommitted changes before reading anything else.
-    pub fn open(
-        path: Option<&Path>,
-        upstream: &UpstreamArgs,
-        config: &'c Config,
-        clock: Clock,
-        kind: Kind,
-    ) -> Result<Self> {
-        let target = Checkout::open(path, upstream, config)?;
-        rewrite::refuse_unsafe_state(&target.repo, kind)?;
-        let policy = Policy::load(&target.policy_file(config))?;
-        let options = StackOptions::from_config(config);
-        let stack = Stack::load(&target.repo, target.head.clone(), target.upstream.clone(), &options)?;
-        Ok(Session { target, stack, policy, config, clock })
-    }
-
-    /// Opens the checkout the command line names, with the clock it sets.
-    pub fn from_args(
-        args: &crate::commands::RepoArgs,
-        config: &'c Config,
-        now: Option<&str>,
-        kind: Kind,
-    ) -> Result<Self> {
-        let clock = Clock::from_args(now)?;
-        Session::open(args.repo.as_deref(), &args.upstream_args(), config, clock, kind)
-    }
-
-    /// The repository.
-    pub fn repo(&self) -> &Repo {
-        &self.target.repo
-    }
-
-    /// The tree of the branch tip now.
-    pub fn old_tree(&self) -> Result<git2::Oid> {
-        Ok(self.repo().commit_tree_and_time(self.stack.head.oid)?.0)
-    }
-
-    /// Carries out a checked plan (or, with `dry_run`, says that nothing
-    /// was written) and reports what happened.
-    pub fn carry_out(
-        &self,
-        overlay: &Overlay<'_, Repo>,
-        plan: &Plan,
-        permit: Permit,
-        dry_run: bool,
-        lock_wait: Duration,
-        out: &mut dyn Write,
-    ) -> Result<crate::Outcome> {
-        if dry_run {
-            writeln!(out, "\n--dry-run: nothing was changed").map_err(stdout_error)?;
-            return Ok(crate::Outcome::Clean);
-        }
-        let setup = Setup::for_target(&self.target, Some(overlay), self.config, self.clock, lock_wait)?;
-        let done = rewrite::execute(&setup, plan, permit)?;
-        rewrite::report_done(plan, done, out)?;
-        Ok(crate::Outcome::Clean)
-    }
-}
-
-/// Runs `drop PATCH...` on one repository and reports on `out`.
-pub fn run(
+/// Drops the patches `selectors` name from the session's stack and reports on `out`.
+pub fn drop_patches(
     session: &Session<'_>,
     selectors: &[String],
     options: &DropOptions,
     out: &mut dyn Write,
-) -> Result<crate::Outcome> {
+) -> Result<Outcome> {
     let reason = options.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned);
     if options.force && reason.is_none() {
         return Err(Error::Usage(
@@ -156,11 +116,12 @@ pub fn run(
         write_conflicts(Kind::Drop, stack, &replay, out).map_err(stdout_error)?;
         writeln!(out, "--with-dependents removes them too (each needs consent, like the patches named)")
             .map_err(stdout_error)?;
-        return Ok(crate::Outcome::Findings);
+        return Ok(Outcome::Findings);
     }
     let (permit, forced) = permit(&leaving, options.force)?;
     let plan = rewrite_plan(Kind::Drop, stack, &replay, &leaving, session.old_tree()?, reason, forced);
-    session.carry_out(&overlay, &plan, permit, options.dry_run, options.lock_wait, out)
+    session.carry_out(&overlay, &plan, permit, options.dry_run, options.lock_wait, out)?;
+    Ok(Outcome::Clean)
 }
 
 /// Every patch any selector names (indices, in stack order, once each).

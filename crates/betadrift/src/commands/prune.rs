@@ -12,24 +12,50 @@
 //! --with-dependents` is the explicit way). It asks before rewriting on a
 //! terminal; a timer passes `--yes`.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::commands::drop::{
-    Leaving, Replay, Session, Why, consequences, count, permit, ranges, replay_without, rewrite_plan, sort_leaving,
-    write_plan,
-};
+use super::{Context, Outcome, RepoArgs, ask_on_terminal};
 use crate::consent::{PatchFacts, Policy};
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
 use crate::model::stack::{Patch, Stack};
 use crate::model::upstream::UpstreamState;
+use crate::output::stdout_error;
 use crate::rewrite::Kind;
-use crate::stdout_error;
+use crate::rewrite::plan::{Leaving, Why, consequences, count, permit, ranges, rewrite_plan, sort_leaving, write_plan};
+use crate::rewrite::replay::{Replay, replay_without};
+use crate::rewrite::session::Session;
 use crate::support::clock::format_duration;
 use betadrift_engine::objects::Overlay;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub repo: RepoArgs,
+
+    /// Remove the patches upstream has merged
+    #[arg(long)]
+    pub merged: bool,
+
+    /// Remove the patches older than DURATION (30d, 2w, …) whose consent allows removal
+    #[arg(long, value_name = "DURATION", value_parser = super::parse_duration_arg)]
+    pub stale: Option<jiff::SignedDuration>,
+
+    /// Do not ask: go ahead (for timers)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Show the plan and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Seconds to wait for another betadrift working on the same repository
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub lock_wait: u64,
+}
 
 /// What `prune` was asked to do.
 #[derive(Debug, Clone, Default)]
@@ -42,8 +68,8 @@ pub struct PruneOptions {
     pub lock_wait: Duration,
 }
 
-impl From<&crate::commands::PruneArgs> for PruneOptions {
-    fn from(args: &crate::commands::PruneArgs) -> PruneOptions {
+impl From<&Args> for PruneOptions {
+    fn from(args: &Args) -> PruneOptions {
         PruneOptions {
             merged: args.merged,
             stale: args.stale,
@@ -153,13 +179,26 @@ fn choose(repo: &Repo, overlay: &Overlay<'_, Repo>, stack: &Stack, wanted: &[(us
     Ok(choice)
 }
 
-/// Runs `prune` on one repository and reports on `out`.
-pub fn run(
+/// Runs `betadrift prune`: asks on a terminal, else needs `--yes`.
+pub fn run(ctx: &Context, args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+    let session =
+        Session::open(args.repo.repo.as_deref(), &args.repo.upstream_args(), &ctx.config, ctx.clock()?, Kind::Prune)?;
+    let mut ask = ask_on_terminal;
+    let confirm = match (args.yes, std::io::stdin().is_terminal()) {
+        (true, _) => Confirm::Yes,
+        (false, true) => Confirm::Ask(&mut ask),
+        (false, false) => Confirm::Refuse,
+    };
+    prune(&session, &PruneOptions::from(args), confirm, out)
+}
+
+/// Prunes the session's stack and reports on `out`.
+pub fn prune(
     session: &Session<'_>,
     options: &PruneOptions,
     confirm: Confirm<'_>,
     out: &mut dyn Write,
-) -> Result<crate::Outcome> {
+) -> Result<Outcome> {
     let stack = &session.stack;
     let (merged, stale) = match (options.merged, options.stale) {
         (false, None) => (true, Some(session.config.stale.after)),
@@ -171,7 +210,7 @@ pub fn run(
     let Some(replay) = &choice.replay else {
         writeln!(out, "nothing to prune ({})", criteria(merged, stale)).map_err(stdout_error)?;
         write_left_alone(stack, &found, &choice, out).map_err(stdout_error)?;
-        return Ok(crate::Outcome::Clean);
+        return Ok(Outcome::Clean);
     };
     let now = session.clock.now;
     let mut leaving: Vec<Leaving> = choice
@@ -188,9 +227,10 @@ pub fn run(
     let plan = rewrite_plan(Kind::Prune, stack, replay, &leaving, session.old_tree()?, reason, forced);
     if !options.dry_run && !confirmed(confirm, leaving.len(), stack, out)? {
         writeln!(out, "\nnot confirmed: nothing was changed").map_err(stdout_error)?;
-        return Ok(crate::Outcome::Clean);
+        return Ok(Outcome::Clean);
     }
-    session.carry_out(&overlay, &plan, permit, options.dry_run, options.lock_wait, out)
+    session.carry_out(&overlay, &plan, permit, options.dry_run, options.lock_wait, out)?;
+    Ok(Outcome::Clean)
 }
 
 /// `--merged --stale 30d`, as the criteria were applied.

@@ -13,17 +13,40 @@
 use std::io::Write;
 use std::time::Duration;
 
+use super::{Context, Outcome, RepoArgs};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::git::checkout::{Checkout, UpstreamArgs};
 use crate::model::stack::{Stack, StackOptions};
 use crate::model::upstream::{MatchedBy, UpstreamState};
 use crate::rebase::check::{CheckReport, check_stack_in, render_text as render_check};
-use crate::rebase::predict::Outcome;
+use crate::rebase::predict::Outcome as PickOutcome;
 use crate::rewrite::{self, Change, Kind, Permit, Plan, PlannedCommit, Removal, Setup};
 use crate::support::clock::{Clock, rfc3339};
 use crate::support::escape::{lossy, terminal, terminal_short};
 use betadrift_engine::objects::Overlay;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub repo: RepoArgs,
+
+    /// Fetch the branch's remote first
+    #[arg(long)]
+    pub fetch: bool,
+
+    /// Drop patches whose Change-Id upstream has merged instead of letting them block
+    #[arg(long)]
+    pub drop_merged: bool,
+
+    /// Show what would happen and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Seconds to wait for another betadrift working on the same repository
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub lock_wait: u64,
+}
 
 /// What `sync` was asked to do.
 #[derive(Debug, Clone, Default)]
@@ -34,15 +57,27 @@ pub struct SyncOptions {
     pub lock_wait: Duration,
 }
 
-/// Runs `sync` on one repository and reports on `out`.
-pub fn run(
+/// Runs `betadrift sync`: exit 1 when it refuses because the rebase would stop.
+pub fn run(ctx: &Context, args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+    let clock = ctx.clock()?;
+    let options = SyncOptions {
+        fetch: args.fetch,
+        drop_merged: args.drop_merged,
+        dry_run: args.dry_run,
+        lock_wait: Duration::from_secs(args.lock_wait),
+    };
+    sync(args.repo.repo.as_deref(), &args.repo.upstream_args(), &ctx.config, clock, &options, out)
+}
+
+/// Syncs the checkout at `path` (or the current directory) and reports on `out`.
+pub fn sync(
     path: Option<&std::path::Path>,
     upstream: &UpstreamArgs,
     config: &Config,
     clock: Clock,
     options: &SyncOptions,
     out: &mut dyn Write,
-) -> Result<crate::Outcome> {
+) -> Result<Outcome> {
     let io = |e: std::io::Error| Error::io("writing", "standard output", e);
     // Fetch before resolving the upstream: a SHA file or URL names a commit
     // that only the fetch brings.
@@ -68,7 +103,7 @@ pub fn run(
             terminal(stack.upstream.name.as_bytes())
         )
         .map_err(io)?;
-        return Ok(crate::Outcome::Clean);
+        return Ok(Outcome::Clean);
     }
     let removed: Vec<usize> = if options.drop_merged { merged_by_change_id(&stack) } else { Vec::new() };
     let overlay = Overlay::new(&target.repo);
@@ -81,7 +116,7 @@ pub fn run(
         )
         .map_err(io)?;
         render_check(&report, out).map_err(io)?;
-        return Ok(crate::Outcome::Findings);
+        return Ok(Outcome::Findings);
     }
     let old_tree = target.repo.commit_tree_and_time(report.stack.head.oid)?.0;
     let mut plan = plan(&report, old_tree, config, clock);
@@ -100,9 +135,9 @@ pub fn run(
     }
     if options.dry_run {
         writeln!(out, "\n--dry-run: nothing was changed").map_err(io)?;
-        return Ok(crate::Outcome::Clean);
+        return Ok(Outcome::Clean);
     }
-    let setup = Setup::for_target(&target, Some(&overlay), config, clock, options.lock_wait)?;
+    let setup = Setup::for_checkout(&target, Some(&overlay), config, clock, options.lock_wait)?;
     let done = rewrite::execute(&setup, &plan, Permit::granted())?;
     // The patches kept were on the checkout now, whatever their new ids:
     // the ledger keeps their first-seen times across this rebase.
@@ -110,7 +145,7 @@ pub fn run(
         writeln!(out, "warning: first-seen ledger not updated: {e}").map_err(io)?;
     }
     rewrite::report_done(&plan, done, out)?;
-    Ok(crate::Outcome::Clean)
+    Ok(Outcome::Clean)
 }
 
 fn short(oid: git2::Oid) -> String {
@@ -154,16 +189,16 @@ fn plan(report: &CheckReport, old_tree: git2::Oid, config: &Config, clock: Clock
     let mut removed = Vec::new();
     for (pick, patch) in p.picks.iter().zip(&s.patches) {
         let why = match &pick.outcome {
-            Outcome::Applies => {
+            PickOutcome::Applies => {
                 commits
                     .push(PlannedCommit { original: pick.commit, tree: pick.tree.expect("applied picks have a tree") });
                 continue;
             }
-            Outcome::AlreadyUpstream { matched } => format!("already upstream as {}", short(*matched)),
-            Outcome::BecomesEmpty => "changes nothing on the new upstream".to_owned(),
-            Outcome::Removed => "merged upstream (--drop-merged)".to_owned(),
-            Outcome::MergeCommit => "merge commit (rebase drops merges)".to_owned(),
-            Outcome::Conflict(_) => unreachable!("plans are only made for clean predictions"),
+            PickOutcome::AlreadyUpstream { matched } => format!("already upstream as {}", short(*matched)),
+            PickOutcome::BecomesEmpty => "changes nothing on the new upstream".to_owned(),
+            PickOutcome::Removed => "merged upstream (--drop-merged)".to_owned(),
+            PickOutcome::MergeCommit => "merge commit (rebase drops merges)".to_owned(),
+            PickOutcome::Conflict(_) => unreachable!("plans are only made for clean predictions"),
         };
         removed.push(Removal {
             commit: pick.commit.to_string(),

@@ -7,13 +7,38 @@
 //! rolls that rewrite back, whatever step it died at.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::time::Duration;
 
+use super::{Context, Outcome};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::rewrite::{self, Backup, Change, Journal, Kind, Permit, Plan, Setup, backups, read_audit};
 use crate::support::clock::Clock;
 use crate::support::escape::{terminal, terminal_short};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The checkout [default: the repository containing the current directory]
+    #[arg(long, value_name = "PATH")]
+    pub repo: Option<PathBuf>,
+
+    /// The backup to return to (see --list) [default: the newest]
+    #[arg(value_name = "BACKUP")]
+    pub backup: Option<String>,
+
+    /// List the backups and the rewrites that made them
+    #[arg(long, conflicts_with = "backup")]
+    pub list: bool,
+
+    /// Show what would happen and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Seconds to wait for another betadrift working on the same repository
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub lock_wait: u64,
+}
 
 /// `undo --list`: backups with the audit lines that made them.
 pub fn list(path: Option<&std::path::Path>, config: &Config, out: &mut dyn Write) -> Result<()> {
@@ -64,8 +89,19 @@ fn target_name(repo: &crate::git::repo::Repo, config: &Config) -> String {
         .map_or_else(|| repo.display_path().display().to_string(), |c| c.display_name())
 }
 
-/// Runs `undo [BACKUP]`.
-pub fn run(
+/// Runs `betadrift undo`: `--list`, or put the branch back.
+pub fn run(ctx: &Context, args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+    if args.list {
+        list(args.repo.as_deref(), &ctx.config, out)?;
+    } else {
+        let wait = Duration::from_secs(args.lock_wait);
+        undo(args.repo.as_deref(), args.backup.as_deref(), &ctx.config, ctx.clock()?, args.dry_run, wait, out)?;
+    }
+    Ok(Outcome::Clean)
+}
+
+/// Puts the branch back to `backup` (the newest if `None`), or rolls back an interrupted rewrite.
+pub fn undo(
     path: Option<&std::path::Path>,
     backup: Option<&str>,
     config: &Config,

@@ -14,7 +14,6 @@
 //! reported as failed (and the command exits 2 after writing everything).
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use git2::Oid;
@@ -33,36 +32,6 @@ use crate::rebase::check::{CheckReport, check_stack};
 use crate::support::clock::Clock;
 
 pub use crate::output::report::json::{SCHEMA_VERSION, wire};
-use crate::output::report::{html, json, markdown, prometheus, text};
-
-/// An output format of the report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// Plain text for mail and the journal.
-    Text,
-    /// Markdown for a Phabricator task or a wiki page.
-    Markdown,
-    /// JSON (schema in docs/report.md).
-    Json,
-    /// One self-contained HTML page.
-    Html,
-    /// Prometheus textfile-collector metrics.
-    Prometheus,
-}
-
-impl Format {
-    /// The format a file name implies: `.txt`, `.md`, `.json`, `.html`, `.prom`.
-    pub fn from_path(path: &Path) -> Option<Format> {
-        match path.extension()?.to_str()? {
-            "txt" | "log" => Some(Format::Text),
-            "md" | "markdown" => Some(Format::Markdown),
-            "json" => Some(Format::Json),
-            "html" | "htm" => Some(Format::Html),
-            "prom" => Some(Format::Prometheus),
-            _ => None,
-        }
-    }
-}
 
 /// A finding that makes `report --fail-on` exit 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
@@ -415,110 +384,9 @@ impl Report {
     }
 }
 
-/// Renders the report in one format.
-pub fn render(report: &Report, format: Format) -> Vec<u8> {
-    let mut out = Vec::new();
-    match format {
-        Format::Text => text::render(report, &mut out),
-        Format::Markdown => markdown::render(report, &mut out),
-        Format::Json => json::render(report, &mut out),
-        Format::Html => html::render(report, &mut out),
-        Format::Prometheus => prometheus::render(report, &mut out),
-    }
-    .expect("writing to memory cannot fail");
-    out
-}
-
-/// What `report` was asked to write, and where.
-#[derive(Debug, Clone)]
-pub struct Outputs {
-    /// `(format, file)`; `None` is standard output.
-    pub targets: Vec<(Format, Option<PathBuf>)>,
-}
-
-impl Outputs {
-    /// Pairs `--output` files with a format: `--format`, else the file's extension.
-    pub fn new(format: Option<Format>, files: &[PathBuf]) -> Result<Outputs> {
-        if files.is_empty() {
-            return Ok(Outputs { targets: vec![(format.unwrap_or(Format::Text), None)] });
-        }
-        if format.is_some() && files.len() > 1 {
-            return Err(Error::Usage(
-                "--format applies to one --output; with several, each file's extension (.txt .md .json .html .prom) \
-                 names its format"
-                    .into(),
-            ));
-        }
-        let targets = files
-            .iter()
-            .map(|f| {
-                let fmt = format.or_else(|| Format::from_path(f)).ok_or_else(|| {
-                    Error::Usage(format!(
-                        "cannot tell the format of {} from its extension; pass --format or use .txt .md .json .html \
-                         .prom",
-                        f.display()
-                    ))
-                })?;
-                Ok((fmt, Some(f.clone())))
-            })
-            .collect::<Result<_>>()?;
-        Ok(Outputs { targets })
-    }
-
-    /// Renders and writes every output: files atomically, stdout as is.
-    pub fn write(&self, report: &Report, out: &mut dyn Write) -> Result<()> {
-        let _t = crate::support::timing::phase("render and write");
-        for (format, file) in &self.targets {
-            let bytes = render(report, *format);
-            match file {
-                Some(path) => crate::support::files::write_atomic(path, &bytes)?,
-                None => out.write_all(&bytes).map_err(crate::stdout_error)?,
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Runs `betadrift report`.
-pub fn run(
-    args: &crate::commands::ReportArgs,
-    config: &Config,
-    clock: Clock,
-    out: &mut dyn Write,
-) -> Result<crate::Outcome> {
-    let outputs = Outputs::new(args.format, &args.output)?;
-    let sources = sources(args.repo.repo.as_deref(), &args.repo.upstream_args(), config);
-    let report = build(&sources, config, clock, LedgerMode::Record);
-    outputs.write(&report, out)?;
-    out.flush().map_err(crate::stdout_error)?;
-    let failures = report.failures();
-    if !failures.is_empty() {
-        return Err(Error::ReportIncomplete { problems: failures.join("; ") });
-    }
-    let wanted: BTreeSet<FailOn> = args.fail_on.iter().copied().collect();
-    if report.findings().intersection(&wanted).next().is_some() {
-        Ok(crate::Outcome::Findings)
-    } else {
-        Ok(crate::Outcome::Clean)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn formats_come_from_extensions_or_the_flag() {
-        let files = [PathBuf::from("a.prom"), PathBuf::from("b.html"), PathBuf::from("c.md")];
-        let outputs = Outputs::new(None, &files).unwrap();
-        let formats: Vec<Format> = outputs.targets.iter().map(|t| t.0).collect();
-        assert_eq!(formats, [Format::Prometheus, Format::Html, Format::Markdown]);
-        assert_eq!(Outputs::new(None, &[]).unwrap().targets, [(Format::Text, None)]);
-        let one = Outputs::new(Some(Format::Json), &[PathBuf::from("x.txt")]).unwrap();
-        assert_eq!(one.targets, [(Format::Json, Some(PathBuf::from("x.txt")))]);
-        assert!(Outputs::new(None, &[PathBuf::from("noext")]).is_err());
-        assert!(Outputs::new(Some(Format::Html), &files).is_err());
-    }
 
     #[test]
     fn sources_are_the_config_unless_a_repository_is_given() {

@@ -25,6 +25,7 @@ pub mod journal;
 pub mod lock;
 pub mod plan;
 pub mod replay;
+pub mod session;
 mod worktree;
 
 use std::io::Write;
@@ -144,24 +145,24 @@ pub struct Setup<'a> {
 }
 
 impl<'a> Setup<'a> {
-    /// The setup for rewriting `target`'s branch: its state directory, the
+    /// The setup for rewriting `checkout`'s branch: its state directory, the
     /// configured committer and post-update command, the actor from the
     /// environment.
-    pub fn for_target(
-        target: &'a Checkout,
+    pub fn for_checkout(
+        checkout: &'a Checkout,
         overlay: Option<&'a Overlay<'a, Repo>>,
         config: &Config,
         clock: Clock,
         lock_wait: Duration,
     ) -> Result<Setup<'a>> {
         Ok(Setup {
-            repo: &target.repo,
+            repo: &checkout.repo,
             overlay,
-            state_dir: state_dir(&target.repo, config, &target.name()),
-            committer: committer(&target.repo, config)?,
+            state_dir: state_dir(&checkout.repo, config, &checkout.name()),
+            committer: committer(&checkout.repo, config)?,
             now: clock.now,
             actor: actor(),
-            post_update: post_update(target.repo_config.as_ref(), config),
+            post_update: post_update(checkout.repo_config.as_ref(), config),
             lock_wait,
         })
     }

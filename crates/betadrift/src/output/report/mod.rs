@@ -6,3 +6,50 @@ pub mod markdown;
 pub mod prometheus;
 pub mod text;
 pub mod view;
+
+use std::path::Path;
+
+use crate::overview::report::Report;
+
+/// An output format of the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Plain text for mail and the journal.
+    Text,
+    /// Markdown for a Phabricator task or a wiki page.
+    Markdown,
+    /// JSON (schema in docs/report.md).
+    Json,
+    /// One self-contained HTML page.
+    Html,
+    /// Prometheus textfile-collector metrics.
+    Prometheus,
+}
+
+impl Format {
+    /// The format a file name implies: `.txt`, `.md`, `.json`, `.html`, `.prom`.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        match path.extension()?.to_str()? {
+            "txt" | "log" => Some(Format::Text),
+            "md" | "markdown" => Some(Format::Markdown),
+            "json" => Some(Format::Json),
+            "html" | "htm" => Some(Format::Html),
+            "prom" => Some(Format::Prometheus),
+            _ => None,
+        }
+    }
+}
+
+/// Renders the report in one format.
+pub fn render(report: &Report, format: Format) -> Vec<u8> {
+    let mut out = Vec::new();
+    match format {
+        Format::Text => text::render(report, &mut out),
+        Format::Markdown => markdown::render(report, &mut out),
+        Format::Json => json::render(report, &mut out),
+        Format::Html => html::render(report, &mut out),
+        Format::Prometheus => prometheus::render(report, &mut out),
+    }
+    .expect("writing to memory cannot fail");
+    out
+}

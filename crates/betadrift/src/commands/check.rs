@@ -1,0 +1,38 @@
+//! `betadrift check`: what `git rebase` onto upstream will do, patch by
+//! patch, predicted in memory; where it stops, the hunks and the upstream
+//! commits they collide with. Read-only.
+
+use std::io::Write;
+
+use super::{Context, Outcome, RepoArgs, exit_without_freeing};
+use crate::error::Result;
+use crate::output::{stdout_error, write_json};
+use crate::rebase::check::{check, render_text, to_wire};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub repo: RepoArgs,
+
+    /// Print JSON (schema in docs/json.md) instead of text
+    #[arg(long)]
+    pub json: bool,
+
+    /// Also try every patch alone on upstream, to tell which stops an earlier patch causes
+    #[arg(long)]
+    pub each: bool,
+}
+
+/// Runs `betadrift check`: exit 1 when the rebase will stop.
+pub fn run(ctx: &Context, args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+    let checkout = args.repo.open(&ctx.config)?;
+    let report = check(&checkout, &ctx.config, args.each)?;
+    if args.json {
+        write_json(out, &to_wire(&report))?;
+    } else {
+        render_text(&report, out).map_err(stdout_error)?;
+    }
+    let outcome = if report.has_stops() { Outcome::Findings } else { Outcome::Clean };
+    exit_without_freeing((checkout, report));
+    Ok(outcome)
+}

@@ -1,0 +1,34 @@
+//! `betadrift status`: the local patches, how long each has been on the
+//! checkout, what upstream has of them, their consent, and uncommitted files.
+//! Read-only.
+
+use std::io::Write;
+
+use super::{Context, Outcome, RepoArgs, exit_without_freeing};
+use crate::error::Result;
+use crate::output::{stdout_error, write_json};
+use crate::overview::status::{Status, render_text, to_wire};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub repo: RepoArgs,
+
+    /// Print JSON (schema in docs/json.md) instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `betadrift status`.
+pub fn run(ctx: &Context, args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+    let clock = ctx.clock()?;
+    let checkout = args.repo.open(&ctx.config)?;
+    let status = Status::gather(&checkout, &ctx.config, clock)?;
+    if args.json {
+        write_json(out, &to_wire(&status, &ctx.config.links))?;
+    } else {
+        render_text(&status, out).map_err(stdout_error)?;
+    }
+    exit_without_freeing((checkout, status));
+    Ok(Outcome::Clean)
+}

@@ -1,0 +1,76 @@
+//! A checkout opened for a rewrite, shared by `drop` and `prune`.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use super::{Kind, Permit, Plan, Setup};
+use crate::config::Config;
+use crate::consent::Policy;
+use crate::error::Result;
+use crate::git::checkout::{Checkout, UpstreamArgs};
+use crate::git::repo::Repo;
+use crate::model::stack::{Stack, StackOptions};
+use crate::output::stdout_error;
+use crate::support::clock::Clock;
+use betadrift_engine::objects::Overlay;
+
+/// A checkout opened for a rewrite: its branch and upstream, its stack (with
+/// first-seen times, which consent ages count from) and its consent policy.
+#[derive(Debug)]
+pub struct Session<'c> {
+    pub checkout: Checkout,
+    pub stack: Stack,
+    pub policy: Policy,
+    pub config: &'c Config,
+    pub clock: Clock,
+}
+
+impl<'c> Session<'c> {
+    /// Opens the checkout at `path` for `kind`; refuses a half-done git
+    /// operation or uncommitted changes before reading anything else.
+    pub fn open(
+        path: Option<&Path>,
+        upstream: &UpstreamArgs,
+        config: &'c Config,
+        clock: Clock,
+        kind: Kind,
+    ) -> Result<Self> {
+        let checkout = Checkout::open(path, upstream, config)?;
+        super::refuse_unsafe_state(&checkout.repo, kind)?;
+        let policy = Policy::load(&checkout.policy_file(config))?;
+        let options = StackOptions::from_config(config);
+        let stack = Stack::load(&checkout.repo, checkout.head.clone(), checkout.upstream.clone(), &options)?;
+        Ok(Session { checkout, stack, policy, config, clock })
+    }
+
+    /// The repository.
+    pub fn repo(&self) -> &Repo {
+        &self.checkout.repo
+    }
+
+    /// The tree of the branch tip now.
+    pub fn old_tree(&self) -> Result<git2::Oid> {
+        Ok(self.repo().commit_tree_and_time(self.stack.head.oid)?.0)
+    }
+
+    /// Carries out a checked plan (or, with `dry_run`, says that nothing
+    /// was written) and reports what happened.
+    pub fn carry_out(
+        &self,
+        overlay: &Overlay<'_, Repo>,
+        plan: &Plan,
+        permit: Permit,
+        dry_run: bool,
+        lock_wait: Duration,
+        out: &mut dyn Write,
+    ) -> Result<()> {
+        if dry_run {
+            writeln!(out, "\n--dry-run: nothing was changed").map_err(stdout_error)?;
+            return Ok(());
+        }
+        let setup = Setup::for_checkout(&self.checkout, Some(overlay), self.config, self.clock, lock_wait)?;
+        let done = super::execute(&setup, plan, permit)?;
+        super::report_done(plan, done, out)
+    }
+}
