@@ -4,7 +4,7 @@
 
 use crate::common;
 
-use betadrift::rebase::check::wire;
+use betadrift::output::json::check as wire;
 use betadrift::scenario::Scenario;
 use betadrift_engine::merge::ConflictKind;
 use common::{Sandbox, assert_unchanged, fingerprint};

@@ -5,7 +5,7 @@ use crate::common;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use betadrift::commands::consent::wire;
+use betadrift::output::json::consent as wire;
 use betadrift::scenario::Scenario;
 use betadrift::scenario::build::Built;
 use common::{Run, Sandbox, assert_unchanged, fingerprint};
@@ -68,7 +68,7 @@ impl Demo {
         serde_json::from_str(&self.ok(&all)).expect("explain JSON matches the documented schema")
     }
 
-    fn status(&self) -> betadrift::overview::status::wire::Status {
+    fn status(&self) -> betadrift::output::json::status::Status {
         serde_json::from_str(&self.ok(&["status", "--json"])).expect("status JSON matches the documented schema")
     }
 }

@@ -7,7 +7,7 @@ use crate::common;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use betadrift::overview::report::wire;
+use betadrift::output::json::report as wire;
 use betadrift::scenario::Scenario;
 use common::{Run, Sandbox, assert_unchanged, fingerprint};
 
@@ -336,7 +336,7 @@ mod ledger {
         checkout.join(".git/betadrift/ledger.json")
     }
 
-    fn status(sandbox: &Sandbox, dir: &Path, now: &str) -> betadrift::overview::status::wire::Status {
+    fn status(sandbox: &Sandbox, dir: &Path, now: &str) -> betadrift::output::json::status::Status {
         let run = sandbox.betadrift(dir, &["status", "--json", "--now", now]);
         assert_eq!(run.code, 0, "{}", run.stderr);
         serde_json::from_str(&run.stdout).unwrap()

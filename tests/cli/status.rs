@@ -2,7 +2,7 @@
 
 use crate::common;
 
-use betadrift::overview::status::wire;
+use betadrift::output::json::status as wire;
 use betadrift::scenario::Scenario;
 use common::{Sandbox, assert_unchanged, fingerprint};
 

@@ -6,8 +6,10 @@ use std::io::Write;
 
 use super::{Context, Outcome, RepoArgs, exit_without_freeing};
 use crate::error::Result;
+use crate::output::check::render_text;
+use crate::output::json::check::to_wire;
 use crate::output::{stdout_error, write_json};
-use crate::rebase::check::{check, render_text, to_wire};
+use crate::rebase::check::check;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

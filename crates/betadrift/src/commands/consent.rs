@@ -7,20 +7,19 @@
 //! hand edits) and nothing else; `list` and `explain` write nothing.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
-
-use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 
 use super::{CheckoutArgs, Context, Outcome, RepoArgs};
 use crate::config::Config;
-use crate::consent::{Candidate, Decision, PatchFacts, Policy, Rule, Scope, Source, Verdict, current_user};
+use crate::consent::explain::Explained;
+use crate::consent::{Decision, Policy, Rule, Scope, current_user};
 use crate::error::{Error, Result};
 use crate::git::checkout::Checkout;
-use crate::model::stack::{Patch, Stack, StackOptions};
+use crate::model::stack::{Stack, StackOptions};
+use crate::output::consent::{render_explained, render_list, safe, shown};
+use crate::output::json::consent::{self as wire, SCHEMA_VERSION, lossy_path};
 use crate::output::{stdout_error, write_json};
-use crate::support::clock::{Clock, ago, human_age, rfc3339};
-use crate::support::escape::{lossy, terminal, terminal_short};
+use crate::support::clock::Clock;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -117,9 +116,6 @@ pub struct ExplainArgs {
     pub json: bool,
 }
 
-/// Version of the `consent list --json` and `consent explain --json` documents.
-pub const SCHEMA_VERSION: u32 = 1;
-
 /// Runs one `consent` subcommand.
 pub fn run(ctx: &Context, args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     let config = &ctx.config;
@@ -194,63 +190,6 @@ fn list(args: &ListArgs, config: &Config, out: &mut dyn Write) -> Result<()> {
     render_list(&path, &rules, out).map_err(stdout_error)
 }
 
-fn render_list(path: &Path, rules: &[&Rule], out: &mut dyn Write) -> std::io::Result<()> {
-    writeln!(out, "policy  {}", shown(path))?;
-    if rules.is_empty() {
-        writeln!(out, "no rules: a patch may be removed only if its Uncherry-Pick: trailer says so; otherwise ask")?;
-        return Ok(());
-    }
-    writeln!(out)?;
-    let mut table = comfy_table::Table::new();
-    table.load_style(comfy_table::presets::NOTHING);
-    table.set_header(["scope", "decision", "set by", "set at", "note"]);
-    for rule in rules {
-        table.add_row(vec![
-            safe(&rule.scope.to_string()),
-            rule.decision.to_string(),
-            terminal_short(rule.set_by.as_bytes(), 24),
-            rfc3339(rule.set_at),
-            rule.note.as_deref().map_or_else(|| "-".into(), |n| terminal_short(n.as_bytes(), 60)),
-        ]);
-    }
-    for line in table.lines() {
-        writeln!(out, "{}", line.trim_end())?;
-    }
-    writeln!(out)?;
-    writeln!(
-        out,
-        "A change rule wins over a patch's Uncherry-Pick: trailer, which wins over task, author and default rules."
-    )
-}
-
-/// One patch with its verdict and every source that covered it.
-struct Explained<'a> {
-    patch: &'a Patch,
-    facts: PatchFacts<'a>,
-    verdict: Verdict,
-    candidates: Vec<Candidate>,
-}
-
-impl<'a> Explained<'a> {
-    fn of(policy: &Policy, patch: &'a Patch, now: Timestamp) -> Explained<'a> {
-        let facts = PatchFacts::of(patch, now);
-        Explained { patch, facts, verdict: policy.evaluate(&facts), candidates: policy.candidates(&facts) }
-    }
-
-    /// Sources that covered the patch and lost (the built-in default only counts when it wins).
-    fn overruled(&self) -> impl Iterator<Item = &Candidate> {
-        self.candidates.iter().skip(1).filter(|c| c.source != Source::Builtin)
-    }
-
-    /// When an `after` decision starts to allow removal.
-    fn allowed_from(&self) -> Option<Timestamp> {
-        match self.verdict.decision {
-            Decision::After(wait) => self.patch.since().checked_add(wait).ok(),
-            _ => None,
-        }
-    }
-}
-
 fn explain(args: &ExplainArgs, config: &Config, clock: Clock, out: &mut dyn Write) -> Result<()> {
     let target = Checkout::open(args.repo.repo.as_deref(), &args.repo.upstream_args(), config)?;
     let path = target.policy_file(config);
@@ -270,222 +209,4 @@ fn explain(args: &ExplainArgs, config: &Config, clock: Clock, out: &mut dyn Writ
         render_explained(e, clock.now, out).map_err(stdout_error)?;
     }
     Ok(())
-}
-
-fn render_explained(e: &Explained, now: Timestamp, out: &mut dyn Write) -> std::io::Result<()> {
-    let p = e.patch;
-    let oid = p.commit.oid.to_string();
-    writeln!(out, "#{} {} {}", p.position, &oid[..10], terminal_short(&p.message.subject, 72))?;
-    writeln!(out, "  decision   {}", decision_text(&e.verdict))?;
-    writeln!(out, "  removal    {}", removal_text(e, now))?;
-    writeln!(out, "  why        {}", terminal(e.verdict.reason.as_bytes()))?;
-    let winner = &e.candidates[0];
-    let mut overruled = e.overruled().peekable();
-    if overruled.peek().is_none() {
-        writeln!(out, "  overruled  nothing: no other rule or trailer covers this patch")?;
-    }
-    for loser in overruled {
-        writeln!(out, "  overruled  {}; {}", candidate_text(loser), safe(&loser.lost_to(winner)))?;
-    }
-    Ok(())
-}
-
-/// `allow, from the Uncherry-Pick: trailer`; `never, from the rule for task T1 (set by …)`.
-fn decision_text(v: &Verdict) -> String {
-    let details = v.rule.as_ref().map_or_else(String::new, |r| format!(" {}", rule_details(r)));
-    format!("{}, from {}{details}", v.decision, safe(&v.source.to_string()))
-}
-
-/// `(set by kim at 2026-…; note: …)`, sanitized.
-fn rule_details(rule: &Rule) -> String {
-    let note =
-        rule.note.as_deref().map_or_else(String::new, |n| format!("; note: {}", terminal_short(n.as_bytes(), 80)));
-    format!("(set by {} at {}{note})", terminal_short(rule.set_by.as_bytes(), 24), rfc3339(rule.set_at))
-}
-
-/// `the rule for task T1 says never (set by …)`.
-fn candidate_text(c: &Candidate) -> String {
-    let details = c.rule.as_ref().map_or_else(String::new, |r| format!(" {}", rule_details(r)));
-    format!("{} says {}{details}", safe(&c.source.to_string()), c.decision)
-}
-
-/// Whether removal is allowed now, and how long the patch has been around.
-fn removal_text(e: &Explained, now: Timestamp) -> String {
-    let since = e.patch.since();
-    let around = match &e.patch.first_seen {
-        Some(_) => format!("on the checkout since {} ({})", rfc3339(since), ago(e.facts.age)),
-        None => format!("authored {} ({}; first seen unknown)", rfc3339(since), ago(e.facts.age)),
-    };
-    let now_text = match (e.verdict.decision, e.verdict.allowed_now, e.allowed_from()) {
-        (_, true, _) => "allowed now".to_owned(),
-        (Decision::After(_), false, Some(from)) => {
-            format!("allowed from {} (in {})", rfc3339(from), human_age(from.duration_since(now)))
-        }
-        (Decision::Never, ..) => "never allowed".to_owned(),
-        _ => "not without the owner's consent".to_owned(),
-    };
-    format!("{now_text}; {around}")
-}
-
-fn shown(path: &Path) -> String {
-    terminal(path.as_os_str().as_encoded_bytes())
-}
-
-fn lossy_path(path: &Path) -> String {
-    lossy(path.as_os_str().as_encoded_bytes())
-}
-
-fn safe(text: &str) -> String {
-    terminal(text.as_bytes())
-}
-
-/// The JSON documents of `consent list --json` and `consent explain --json`
-/// (see docs/consent.md).
-pub mod wire {
-    use super::*;
-
-    /// `consent list --json`.
-    #[derive(Debug, Serialize, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct List {
-        pub schema_version: u32,
-        pub policy_file: String,
-        /// In precedence order.
-        pub rules: Vec<Rule>,
-    }
-
-    /// One rule.
-    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct Rule {
-        /// `change`, `task`, `author` or `default`.
-        pub scope: String,
-        /// The Change-Id, task or email; null for the default rule.
-        pub value: Option<String>,
-        /// `allow`, `ask`, `never` or `after <duration>`.
-        pub decision: String,
-        pub set_by: String,
-        pub set_at: String,
-        pub note: Option<String>,
-    }
-
-    impl From<&crate::consent::Rule> for Rule {
-        fn from(rule: &crate::consent::Rule) -> Rule {
-            Rule {
-                scope: rule.scope.kind().to_owned(),
-                value: rule.scope.value(),
-                decision: rule.decision.to_string(),
-                set_by: rule.set_by.clone(),
-                set_at: rfc3339(rule.set_at),
-                note: rule.note.clone(),
-            }
-        }
-    }
-
-    /// A patch's effective decision, as `status --json` and `consent explain --json` show it.
-    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct Consent {
-        /// `allow`, `ask`, `never` or `after <duration>`.
-        pub decision: String,
-        /// Whether removal is allowed at the patch's current age.
-        pub allowed_now: bool,
-        /// `change`, `trailer`, `task`, `author`, `default` or `builtin`.
-        pub source: String,
-    }
-
-    impl From<&Verdict> for Consent {
-        fn from(v: &Verdict) -> Consent {
-            Consent {
-                decision: v.decision.to_string(),
-                allowed_now: v.allowed_now,
-                source: v.source.as_str().to_owned(),
-            }
-        }
-    }
-
-    /// `consent explain --json`.
-    #[derive(Debug, Serialize, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct Explain {
-        pub schema_version: u32,
-        pub generated_at: String,
-        pub policy_file: String,
-        pub selector: String,
-        pub patches: Vec<Explained>,
-    }
-
-    /// One patch: its facts, its decision and what lost.
-    #[derive(Debug, Serialize, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct Explained {
-        pub position: usize,
-        pub commit: String,
-        pub subject: String,
-        pub author_email: String,
-        pub change_id: Option<String>,
-        pub tasks: Vec<String>,
-        /// The raw `Uncherry-Pick:` trailer value.
-        pub trailer: Option<String>,
-        /// Where the age counts from: first seen on the checkout, else the author date.
-        pub since: String,
-        pub age_seconds: i64,
-        pub consent: Consent,
-        /// The winning rule (null when the trailer or the built-in default decided).
-        pub rule: Option<Rule>,
-        /// For `after` decisions: when removal becomes allowed.
-        pub allowed_from: Option<String>,
-        pub reason: String,
-        /// Every other rule or trailer that covered the patch, in precedence order.
-        pub overruled: Vec<Overruled>,
-    }
-
-    /// A source that covered the patch and lost.
-    #[derive(Debug, Serialize, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct Overruled {
-        pub source: String,
-        pub decision: String,
-        pub rule: Option<Rule>,
-        pub why: String,
-    }
-
-    pub(super) fn explain(explained: &[super::Explained], path: &Path, selector: &str, now: Timestamp) -> Explain {
-        Explain {
-            schema_version: SCHEMA_VERSION,
-            generated_at: rfc3339(now),
-            policy_file: lossy_path(path),
-            selector: selector.to_owned(),
-            patches: explained.iter().map(patch).collect(),
-        }
-    }
-
-    fn patch(e: &super::Explained) -> Explained {
-        let p = e.patch;
-        let winner = &e.candidates[0];
-        Explained {
-            position: p.position,
-            commit: p.commit.oid.to_string(),
-            subject: lossy(&p.message.subject),
-            author_email: lossy(e.facts.author_email),
-            change_id: p.message.change_id.clone(),
-            tasks: p.message.tasks.iter().map(ToString::to_string).collect(),
-            trailer: p.message.uncherry_pick.clone(),
-            since: rfc3339(p.since()),
-            age_seconds: e.facts.age.as_secs(),
-            consent: Consent::from(&e.verdict),
-            rule: e.verdict.rule.as_ref().map(Rule::from),
-            allowed_from: e.allowed_from().map(rfc3339),
-            reason: e.verdict.reason.clone(),
-            overruled: e
-                .overruled()
-                .map(|c| Overruled {
-                    source: c.source.as_str().to_owned(),
-                    decision: c.decision.to_string(),
-                    rule: c.rule.as_ref().map(Rule::from),
-                    why: c.lost_to(winner),
-                })
-                .collect(),
-        }
-    }
 }

@@ -6,8 +6,10 @@ use std::io::Write;
 
 use super::{Context, Outcome, RepoArgs, exit_without_freeing};
 use crate::error::Result;
+use crate::output::json::status::to_wire;
+use crate::output::status::render_text;
 use crate::output::{stdout_error, write_json};
-use crate::overview::status::{Status, render_text, to_wire};
+use crate::overview::status::Status;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -19,11 +19,13 @@ use crate::error::{Error, Result};
 use crate::git::checkout::{Checkout, UpstreamArgs};
 use crate::model::stack::{Stack, StackOptions};
 use crate::model::upstream::{MatchedBy, UpstreamState};
-use crate::rebase::check::{CheckReport, check_stack_in, render_text as render_check};
+use crate::output::check::render_text as render_check;
+use crate::rebase::check::{CheckReport, check_stack_in};
 use crate::rebase::predict::Outcome as PickOutcome;
 use crate::rewrite::{self, Change, Kind, Permit, Plan, PlannedCommit, Removal, Setup};
 use crate::support::clock::{Clock, rfc3339};
 use crate::support::escape::{lossy, terminal, terminal_short};
+use crate::support::ids::short_id;
 use betadrift_engine::objects::Overlay;
 
 #[derive(Debug, clap::Args)]
@@ -148,10 +150,6 @@ pub fn sync(
     Ok(Outcome::Clean)
 }
 
-fn short(oid: git2::Oid) -> String {
-    oid.to_string()[..10].to_owned()
-}
-
 /// Fetches the current branch's remote, with progress on a terminal.
 fn fetch(repo: &crate::git::repo::Repo) -> Result<()> {
     let remote = repo.branch_remote(&repo.head_branch()?.name);
@@ -194,7 +192,7 @@ fn plan(report: &CheckReport, old_tree: git2::Oid, config: &Config, clock: Clock
                     .push(PlannedCommit { original: pick.commit, tree: pick.tree.expect("applied picks have a tree") });
                 continue;
             }
-            PickOutcome::AlreadyUpstream { matched } => format!("already upstream as {}", short(*matched)),
+            PickOutcome::AlreadyUpstream { matched } => format!("already upstream as {}", short_id(*matched)),
             PickOutcome::BecomesEmpty => "changes nothing on the new upstream".to_owned(),
             PickOutcome::Removed => "merged upstream (--drop-merged)".to_owned(),
             PickOutcome::MergeCommit => "merge commit (rebase drops merges)".to_owned(),

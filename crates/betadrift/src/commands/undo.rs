@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::rewrite::{self, Backup, Change, Journal, Kind, Permit, Plan, Setup, backups, read_audit};
 use crate::support::clock::Clock;
 use crate::support::escape::{terminal, terminal_short};
+use crate::support::ids::short_id;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -55,8 +56,7 @@ pub fn list(path: Option<&std::path::Path>, config: &Config, out: &mut dyn Write
         writeln!(out, "no backups in {}", repo.display_path().display()).map_err(io)?;
     }
     for b in list {
-        writeln!(out, "{}  {}", b.name.trim_start_matches("refs/betadrift/backup/"), &b.commit.to_string()[..10])
-            .map_err(io)?;
+        writeln!(out, "{}  {}", b.name.trim_start_matches("refs/betadrift/backup/"), short_id(b.commit)).map_err(io)?;
         for a in audit.iter().filter(|a| a.backup == b.name) {
             let reason =
                 a.reason.as_deref().map(|r| format!(": {}", terminal_short(r.as_bytes(), 80))).unwrap_or_default();
@@ -129,7 +129,7 @@ pub fn undo(
     let old_tree = repo.commit_tree_and_time(head.oid)?.0;
     let new_tree = repo.commit_tree_and_time(target)?.0;
     if recovering.is_none() && target == head.oid {
-        writeln!(out, "{} is already at {}: nothing to undo", head.refname, &target.to_string()[..10]).map_err(io)?;
+        writeln!(out, "{} is already at {}: nothing to undo", head.refname, short_id(target)).map_err(io)?;
         return Ok(());
     }
     let plan = Plan {
@@ -148,14 +148,8 @@ pub fn undo(
         snapshot_tag: None,
         recovering,
     };
-    writeln!(
-        out,
-        "{} will move from {} back to {}",
-        plan.branch.refname,
-        &plan.branch.oid.to_string()[..10],
-        &target.to_string()[..10]
-    )
-    .map_err(io)?;
+    writeln!(out, "{} will move from {} back to {}", plan.branch.refname, short_id(plan.branch.oid), short_id(target))
+        .map_err(io)?;
     if dry_run {
         writeln!(out, "--dry-run: nothing was changed").map_err(io)?;
         return Ok(());
@@ -176,7 +170,7 @@ pub fn undo(
         out,
         "moved {} to {}; the tip it had is kept as {}",
         plan.branch.refname,
-        &done.new_head.to_string()[..10],
+        short_id(done.new_head),
         done.backup
     )
     .map_err(io)?;

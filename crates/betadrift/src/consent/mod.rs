@@ -32,6 +32,7 @@
 //! [`Patch`]. The file format and its hand-edit-preserving writer live in
 //! `policy/file.rs`; docs/consent.md describes both for users.
 
+pub mod explain;
 mod file;
 
 use std::path::Path;

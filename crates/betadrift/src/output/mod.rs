@@ -1,7 +1,13 @@
-//! Everything betadrift shows: the JSON wire types and the renderers of each
-//! format. Untrusted text is escaped here, where it is printed.
+//! Everything betadrift shows: the text of each command's findings, the
+//! report in each format, and every JSON wire type (in `json`), each once.
+//! Untrusted text (messages, names, paths) is escaped here, where it is
+//! printed, never where it is read.
 
+pub mod check;
+pub mod consent;
+pub mod json;
 pub mod report;
+pub mod status;
 
 use std::io::Write;
 

@@ -31,8 +31,6 @@ use crate::overview::status::Status;
 use crate::rebase::check::{CheckReport, check_stack};
 use crate::support::clock::Clock;
 
-pub use crate::output::report::json::{SCHEMA_VERSION, wire};
-
 /// A finding that makes `report --fail-on` exit 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
 pub enum FailOn {

@@ -46,6 +46,7 @@ use crate::git::write::Ident;
 use crate::rewrite::lock::{RepoLock, ensure_git_idle};
 use crate::support::clock::Clock;
 use crate::support::escape::{terminal, terminal_short};
+use crate::support::ids::short_id;
 use betadrift_engine::objects::Overlay;
 
 /// The command a plan belongs to.
@@ -263,8 +264,7 @@ pub fn refuse_unsafe_state(repo: &Repo, kind: Kind) -> Result<()> {
 /// error (exit 2) even though the branch moved: the deployment is behind.
 pub fn report_done(plan: &Plan, done: Done, out: &mut dyn Write) -> Result<()> {
     let io = |e: std::io::Error| Error::io("writing", "standard output", e);
-    let short = |oid: Oid| oid.to_string()[..10].to_owned();
-    writeln!(out, "\nmoved {} from {} to {}", plan.branch.refname, short(done.old_head), short(done.new_head))
+    writeln!(out, "\nmoved {} from {} to {}", plan.branch.refname, short_id(done.old_head), short_id(done.new_head))
         .map_err(io)?;
     writeln!(out, "backup of the old tip: {}  (betadrift undo puts it back)", done.backup).map_err(io)?;
     if let Some(tag) = &plan.snapshot_tag

@@ -14,6 +14,7 @@ use crate::model::stack::{Patch, Stack};
 use crate::rewrite::{Change, Kind, Permit, Plan, Removal};
 use crate::support::clock::human_age;
 use crate::support::escape::{lossy, terminal, terminal_short};
+use crate::support::ids::short_id;
 
 /// Why a patch leaves the stack.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +42,7 @@ impl Why {
 
     /// One phrase, for the plan table and the audit log (`lossy` paths).
     pub fn text(&self, path: impl Fn(&[u8]) -> String) -> String {
-        let short = |oid: &Option<Oid>| oid.map_or_else(String::new, |o| format!(" as {}", &o.to_string()[..10]));
+        let short = |oid: &Option<Oid>| oid.map_or_else(String::new, |o| format!(" as {}", short_id(o)));
         match self {
             Why::Asked => "asked for".to_owned(),
             Why::Dependent { paths: all } => {
@@ -96,7 +97,7 @@ impl<'a> Leaving<'a> {
         format!(
             "#{} {} ({}, from {})",
             self.patch.position,
-            &self.patch.commit.oid.to_string()[..10],
+            short_id(self.patch.commit.oid),
             self.verdict.summary(self.age),
             terminal(self.verdict.source.to_string().as_bytes())
         )
@@ -203,7 +204,7 @@ pub fn write_plan(
         let p = l.patch;
         table.add_row(vec![
             p.position.to_string(),
-            p.commit.oid.to_string()[..10].to_owned(),
+            short_id(p.commit.oid),
             terminal_short(&p.message.subject, 50),
             terminal_short(&p.commit.author.name, 20),
             l.why.text(|path| terminal_short(path, 60)),
@@ -222,7 +223,7 @@ pub fn write_plan(
     writeln!(out, "kept      {}", ranges_or(&kept, "none", "unchanged, same commits"))?;
     writeln!(out, "replayed  {}", ranges_or(&replayed, "none", "new commits, same authors and messages"))?;
     let first = replay.fates.iter().position(|f| *f != Fate::Kept).map_or(0, |i| stack.patches[i].position);
-    writeln!(out, "onto      {} (the parent of #{first})", &replay.base.to_string()[..10])
+    writeln!(out, "onto      {} (the parent of #{first})", short_id(replay.base))
 }
 
 /// Writes why a replay cannot be carried out: the patches that would conflict.
@@ -242,7 +243,7 @@ pub fn write_conflicts(kind: Kind, stack: &Stack, replay: &Replay, out: &mut dyn
             out,
             "  #{} {} {}: conflict in {}",
             p.position,
-            &p.commit.oid.to_string()[..10],
+            short_id(p.commit.oid),
             terminal_short(&p.message.subject, 60),
             paths.join(", ")
         )?;

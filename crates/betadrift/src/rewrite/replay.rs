@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::git::repo::Repo;
 use crate::model::stack::Stack;
 use crate::rebase::predict::{Local, Outcome, Skip, Stop, replay};
+use crate::support::ids::short_id;
 use betadrift_engine::objects::Overlay;
 
 /// What happens to one patch when others are removed.
@@ -150,7 +151,7 @@ pub fn replay_without(
 /// that is what `git rebase --onto X^ X` rewrites without losing anything.
 fn ensure_linear(stack: &Stack, first: usize) -> Result<()> {
     for (i, p) in stack.patches.iter().enumerate().skip(first) {
-        let short = &p.commit.oid.to_string()[..10];
+        let short = short_id(p.commit.oid);
         if p.commit.parents.len() != 1 {
             let what = if p.is_merge() { "a merge commit" } else { "a root commit" };
             return Err(Error::Usage(format!(

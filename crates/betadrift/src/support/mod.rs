@@ -5,5 +5,6 @@
 pub mod clock;
 pub mod escape;
 pub mod files;
+pub mod ids;
 pub mod progress;
 pub mod timing;

@@ -213,7 +213,7 @@ fn render_stop(out: &mut dyn Write, stop: &StopView) -> Result<()> {
         html_str(&stop.by)
     )?;
     for c in &stop.conflicts {
-        writeln!(out, "<p>CONFLICT <code>{}</code></p>", html_str(&c.heading))?;
+        writeln!(out, "<p>CONFLICT <code>{}</code></p>", html_str(&c.heading()))?;
         writeln!(out, "<ul>")?;
         for line in c.culprits.iter().chain(&c.notes) {
             writeln!(out, "<li>{}</li>", html_str(line))?;

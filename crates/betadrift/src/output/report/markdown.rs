@@ -98,7 +98,7 @@ fn render_stop(out: &mut dyn Write, stop: &StopView) -> Result<()> {
     writeln!(out)?;
     let mut lines = Vec::new();
     for c in &stop.conflicts {
-        lines.push(format!("CONFLICT ({})", c.heading));
+        lines.push(format!("CONFLICT ({})", c.heading()));
         lines.extend(c.culprits.iter().chain(&c.notes).map(|l| format!("  {l}")));
         for h in &c.hunks {
             lines.push(format!("  @@ {} @@", h.title));

@@ -1,7 +1,7 @@
 //! The report's renderers, one per format, over one view of the facts.
 
 pub mod html;
-pub mod json;
+
 pub mod markdown;
 pub mod prometheus;
 pub mod text;
@@ -46,7 +46,7 @@ pub fn render(report: &Report, format: Format) -> Vec<u8> {
     match format {
         Format::Text => text::render(report, &mut out),
         Format::Markdown => markdown::render(report, &mut out),
-        Format::Json => json::render(report, &mut out),
+        Format::Json => crate::output::json::report::render(report, &mut out),
         Format::Html => html::render(report, &mut out),
         Format::Prometheus => prometheus::render(report, &mut out),
     }

@@ -88,7 +88,7 @@ fn render_stop(out: &mut dyn Write, stop: &StopView) -> Result<()> {
     writeln!(out, "STOP at {}", stop.title)?;
     writeln!(out, "  {}", stop.by)?;
     for c in &stop.conflicts {
-        writeln!(out, "  CONFLICT ({})", c.heading)?;
+        writeln!(out, "  CONFLICT ({})", c.heading())?;
         for line in c.culprits.iter().chain(&c.notes) {
             writeln!(out, "    {line}")?;
         }

@@ -7,11 +7,14 @@
 //! ([`crate::support::escape::markdown_str`], [`crate::support::escape::html_str`]).
 
 use crate::model::stack::SeenSource;
-use crate::overview::status::{PATCH_HEADER, dirty_summary, patch_cells, plural};
+use crate::output::check::stop_view;
+pub use crate::output::check::{ConflictView, HunkView, StopView};
+use crate::output::status::{PATCH_HEADER, dirty_summary, patch_cells, plural};
 use crate::support::clock::{ago, format_duration, human_age, rfc3339};
 use crate::support::escape::{terminal, terminal_short};
 
 use crate::overview::report::{AgeBasis, DropReason, Facts, RepoReport, Report};
+use crate::support::ids::{short_id, short_id_of};
 
 /// The columns of the patch table.
 pub const PATCHES: [&str; 10] = PATCH_HEADER;
@@ -49,13 +52,12 @@ pub fn repo_title(r: &RepoReport) -> String {
 pub fn summary(r: &RepoReport, f: &Facts) -> Vec<(&'static str, String)> {
     let s = &f.status.stack;
     let now = f.status.now;
-    let short = |oid: git2::Oid| oid.to_string()[..10].to_owned();
     let mut rows = vec![
         ("path", terminal(r.path.as_os_str().as_encoded_bytes())),
-        ("branch", format!("{} at {}", terminal(s.head.name.as_bytes()), short(s.head.oid))),
-        ("upstream", format!("{} at {}", terminal(s.upstream.name.as_bytes()), short(s.upstream.oid))),
+        ("branch", format!("{} at {}", terminal(s.head.name.as_bytes()), short_id(s.head.oid))),
+        ("upstream", format!("{} at {}", terminal(s.upstream.name.as_bytes()), short_id(s.upstream.oid))),
         ("behind", format!("{} behind upstream", plural(s.behind, "commit"))),
-        ("merge base", format!("{}, committed {}", short(s.merge_base), ago(now.duration_since(s.merge_base_time)))),
+        ("merge base", format!("{}, committed {}", short_id(s.merge_base), ago(now.duration_since(s.merge_base_time)))),
         (
             "last fetch",
             f.status.last_fetch.map_or_else(
@@ -89,88 +91,13 @@ pub fn patch_rows(f: &Facts) -> Vec<[String; 10]> {
     f.patches().iter().map(|p| patch_cells(&f.status, p)).collect()
 }
 
-/// One predicted stop, explained.
-#[derive(Debug)]
-pub struct StopView {
-    /// `#7 07f0026bf4 subject`
-    pub title: String,
-    /// `by Ana Costa for T359010`
-    pub by: String,
-    pub conflicts: Vec<ConflictView>,
-}
-
-/// One conflict of a stop.
-#[derive(Debug)]
-pub struct ConflictView {
-    /// `content: hieradata/common.yaml`
-    pub heading: String,
-    /// One line per upstream commit blamed.
-    pub culprits: Vec<String>,
-    /// A remark instead of, or besides, the culprits.
-    pub notes: Vec<String>,
-    pub hunks: Vec<HunkView>,
-}
-
-/// The conflicting lines of one region.
-#[derive(Debug)]
-pub struct HunkView {
-    pub title: String,
-    /// `("upstream", diff lines)`, `("this patch", diff lines)`.
-    pub sides: [(&'static str, Vec<String>); 2],
-}
-
 /// The predicted stops of one repository.
 pub fn stops(f: &Facts, private: bool) -> Vec<StopView> {
     let picks = f.check.prediction.picks.iter().zip(&f.check.details);
     picks
         .filter(|(pick, _)| pick.outcome.is_stop())
-        .map(|(pick, details)| {
-            let p = f.patch(pick.position);
-            let tasks: Vec<String> = p.message.tasks.iter().map(ToString::to_string).collect();
-            StopView {
-                title: format!(
-                    "#{} {} {}",
-                    p.position,
-                    &p.commit.oid.to_string()[..10],
-                    terminal_short(&p.message.subject, 80)
-                ),
-                by: format!(
-                    "by {}{}",
-                    terminal_short(&p.commit.author.name, 40),
-                    if tasks.is_empty() { String::new() } else { format!(" for {}", tasks.join(" ")) }
-                ),
-                conflicts: details.iter().map(|d| conflict_view(d, private)).collect(),
-            }
-        })
+        .map(|(pick, details)| stop_view(f.patch(pick.position), details, private))
         .collect()
-}
-
-fn conflict_view(d: &crate::rebase::check::ConflictDetail, private: bool) -> ConflictView {
-    let paths: Vec<String> = d.conflict.paths.iter().map(|p| terminal_short(p, 200)).collect();
-    let mut notes = Vec::new();
-    if d.culprits.is_empty() {
-        notes.push("no upstream commit since the merge base touched these lines: an earlier local patch did".into());
-    }
-    if private && d.conflict.versions.is_some() {
-        notes.push("private repository: contents not shown".into());
-    }
-    let hunks = if private { &[][..] } else { &d.hunks[..] };
-    ConflictView {
-        heading: format!("{}: {}", d.conflict.kind.as_str(), paths.join(" <- ")),
-        culprits: d
-            .culprits
-            .iter()
-            .map(|c| format!("caused by upstream {}", crate::rebase::check::culprit_line(c)))
-            .collect(),
-        notes,
-        hunks: hunks
-            .iter()
-            .map(|h| HunkView {
-                title: format!("line {} of the patch's base", h.base_start),
-                sides: crate::rebase::check::hunk_sides(h),
-            })
-            .collect(),
-    }
 }
 
 /// The stale-patch table's rows.
@@ -188,7 +115,7 @@ pub fn stale_rows(f: &Facts) -> Vec<Vec<String>> {
             };
             vec![
                 s.position.to_string(),
-                p.commit.oid.to_string()[..10].to_owned(),
+                short_id(p.commit.oid),
                 terminal_short(&p.message.subject, 60),
                 human_age(s.age),
                 rfc3339(s.since),
@@ -206,7 +133,7 @@ pub fn stale_rule(report: &Report) -> String {
 
 /// Suggested actions: why, and the command line.
 pub fn actions(f: &Facts) -> Vec<(String, String)> {
-    let short = |oid: git2::Oid| oid.to_string()[..8].to_owned();
+    let short = |oid| short_id_of(oid, 8);
     f.actions
         .iter()
         .map(|a| {

@@ -14,109 +14,105 @@ use crate::model::stack::SeenSource;
 use crate::support::clock::{format_duration, rfc3339};
 use crate::support::escape::lossy;
 
-use crate::overview::report::{AgeBasis, DropReason, Facts, RepoReport, Report};
+use super::{check, status};
+use crate::overview::report::{self as gathered, AgeBasis, DropReason, Facts, RepoReport};
 
 /// Version of the report document; bumped on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The JSON document of `betadrift report --format json`.
-pub mod wire {
-    use super::*;
-    use crate::overview::status::wire as status;
-    use crate::rebase::check::wire as check;
 
-    #[derive(Debug, Serialize, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct Report {
-        pub schema_version: u32,
-        pub generated_at: String,
-        pub stale_after: String,
-        pub stale_after_seconds: i64,
-        pub repositories: Vec<Repository>,
-    }
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Report {
+    pub schema_version: u32,
+    pub generated_at: String,
+    pub stale_after: String,
+    pub stale_after_seconds: i64,
+    pub repositories: Vec<Repository>,
+}
 
-    #[derive(Debug, Serialize, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct Repository {
-        pub name: String,
-        pub path: String,
-        pub private: bool,
-        /// Whether it was read and recorded without error.
-        pub success: bool,
-        pub errors: Vec<String>,
-        /// Absent when the repository could not be read.
-        pub summary: Option<Summary>,
-        pub patches: Vec<status::Patch>,
-        pub stops: Vec<Stop>,
-        pub stale: Vec<Stale>,
-        pub actions: Vec<Action>,
-        pub dirty: Option<status::Dirty>,
-    }
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Repository {
+    pub name: String,
+    pub path: String,
+    pub private: bool,
+    /// Whether it was read and recorded without error.
+    pub success: bool,
+    pub errors: Vec<String>,
+    /// Absent when the repository could not be read.
+    pub summary: Option<Summary>,
+    pub patches: Vec<status::Patch>,
+    pub stops: Vec<Stop>,
+    pub stale: Vec<Stale>,
+    pub actions: Vec<Action>,
+    pub dirty: Option<status::Dirty>,
+}
 
-    #[derive(Debug, Serialize, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct Summary {
-        pub branch: String,
-        pub head: String,
-        pub upstream: status::UpstreamRef,
-        pub merge_base: String,
-        pub merge_base_time: String,
-        pub behind: usize,
-        pub last_fetch: Option<String>,
-        pub operation_in_progress: Option<String>,
-        pub stops_predicted: usize,
-        pub oldest_patch_age_seconds: Option<i64>,
-    }
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Summary {
+    pub branch: String,
+    pub head: String,
+    pub upstream: status::UpstreamRef,
+    pub merge_base: String,
+    pub merge_base_time: String,
+    pub behind: usize,
+    pub last_fetch: Option<String>,
+    pub operation_in_progress: Option<String>,
+    pub stops_predicted: usize,
+    pub oldest_patch_age_seconds: Option<i64>,
+}
 
-    #[derive(Debug, Serialize, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct Stop {
-        pub position: usize,
-        pub commit: String,
-        pub subject: String,
-        pub conflict_paths: Vec<String>,
-        pub conflicts: Vec<check::Conflict>,
-    }
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stop {
+    pub position: usize,
+    pub commit: String,
+    pub subject: String,
+    pub conflict_paths: Vec<String>,
+    pub conflicts: Vec<check::Conflict>,
+}
 
-    #[derive(Debug, Serialize, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct Stale {
-        pub position: usize,
-        pub commit: String,
-        pub since: String,
-        /// `ledger`, `tag:<name>` or `author-date`.
-        pub since_source: String,
-        pub age_seconds: i64,
-        /// What the consent policy allows for it.
-        pub consent: crate::commands::consent::wire::Consent,
-    }
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stale {
+    pub position: usize,
+    pub commit: String,
+    pub since: String,
+    /// `ledger`, `tag:<name>` or `author-date`.
+    pub since_source: String,
+    pub age_seconds: i64,
+    /// What the consent policy allows for it.
+    pub consent: super::consent::Consent,
+}
 
-    #[derive(Debug, Serialize, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct Action {
-        pub position: usize,
-        pub commit: String,
-        /// `merged`, `merged-differs`, `reverted` or `stale-allowed`.
-        pub reason: String,
-        /// The upstream commit that has it (none for `stale-allowed`).
-        pub upstream_commit: Option<String>,
-        pub reverted_by: Option<String>,
-        /// The arguments, lossily decoded.
-        pub argv: Vec<String>,
-        /// The command as one shell-quoted line, exact even for odd paths.
-        pub command: String,
-    }
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Action {
+    pub position: usize,
+    pub commit: String,
+    /// `merged`, `merged-differs`, `reverted` or `stale-allowed`.
+    pub reason: String,
+    /// The upstream commit that has it (none for `stale-allowed`).
+    pub upstream_commit: Option<String>,
+    pub reverted_by: Option<String>,
+    /// The arguments, lossily decoded.
+    pub argv: Vec<String>,
+    /// The command as one shell-quoted line, exact even for odd paths.
+    pub command: String,
 }
 
 /// Writes the JSON report.
-pub fn render(report: &Report, out: &mut dyn Write) -> Result<()> {
+pub fn render(report: &gathered::Report, out: &mut dyn Write) -> Result<()> {
     serde_json::to_writer_pretty(&mut *out, &to_wire(report))?;
     writeln!(out)
 }
 
 /// Builds the JSON document.
-pub fn to_wire(report: &Report) -> wire::Report {
-    wire::Report {
+pub fn to_wire(report: &gathered::Report) -> Report {
+    Report {
         schema_version: SCHEMA_VERSION,
         generated_at: rfc3339(report.generated_at),
         stale_after: format_duration(report.stale_after),
@@ -125,8 +121,8 @@ pub fn to_wire(report: &Report) -> wire::Report {
     }
 }
 
-fn repository(report: &Report, r: &RepoReport) -> wire::Repository {
-    let mut repo = wire::Repository {
+fn repository(report: &gathered::Report, r: &RepoReport) -> Repository {
+    let mut repo = Repository {
         name: r.name.clone(),
         path: lossy(r.path.as_os_str().as_encoded_bytes()),
         private: r.private,
@@ -140,7 +136,7 @@ fn repository(report: &Report, r: &RepoReport) -> wire::Repository {
         dirty: None,
     };
     let Some(f) = r.facts.as_deref() else { return repo };
-    let status = crate::overview::status::to_wire(&f.status, &report.links);
+    let status = status::to_wire(&f.status, &report.links);
     repo.summary = Some(summary(f, &status));
     repo.patches = status.patches;
     repo.dirty = Some(status.dirty);
@@ -150,14 +146,11 @@ fn repository(report: &Report, r: &RepoReport) -> wire::Repository {
     repo
 }
 
-fn summary(f: &Facts, status: &crate::overview::status::wire::Status) -> wire::Summary {
-    wire::Summary {
+fn summary(f: &Facts, status: &status::Status) -> Summary {
+    Summary {
         branch: status.branch.clone(),
         head: status.head.clone(),
-        upstream: crate::overview::status::wire::UpstreamRef {
-            name: status.upstream.name.clone(),
-            commit: status.upstream.commit.clone(),
-        },
+        upstream: status::UpstreamRef { name: status.upstream.name.clone(), commit: status.upstream.commit.clone() },
         merge_base: status.merge_base.clone(),
         merge_base_time: status.merge_base_time.clone(),
         behind: status.behind,
@@ -168,12 +161,12 @@ fn summary(f: &Facts, status: &crate::overview::status::wire::Status) -> wire::S
     }
 }
 
-fn stops(f: &Facts, private: bool) -> Vec<wire::Stop> {
-    crate::rebase::check::to_wire(&f.check)
+fn stops(f: &Facts, private: bool) -> Vec<Stop> {
+    check::to_wire(&f.check)
         .patches
         .into_iter()
         .filter(|p| p.outcome == "conflict")
-        .map(|p| wire::Stop {
+        .map(|p| Stop {
             position: p.position,
             commit: p.commit,
             subject: p.subject,
@@ -182,19 +175,16 @@ fn stops(f: &Facts, private: bool) -> Vec<wire::Stop> {
             conflicts: p
                 .conflicts
                 .into_iter()
-                .map(|c| crate::rebase::check::wire::Conflict {
-                    hunks: if private { Vec::new() } else { c.hunks },
-                    ..c
-                })
+                .map(|c| check::Conflict { hunks: if private { Vec::new() } else { c.hunks }, ..c })
                 .collect(),
         })
         .collect()
 }
 
-fn stale(f: &Facts) -> Vec<wire::Stale> {
+fn stale(f: &Facts) -> Vec<Stale> {
     f.stale
         .iter()
-        .map(|s| wire::Stale {
+        .map(|s| Stale {
             position: s.position,
             commit: f.patch(s.position).commit.oid.to_string(),
             since: rfc3339(s.since),
@@ -209,7 +199,7 @@ fn stale(f: &Facts) -> Vec<wire::Stale> {
         .collect()
 }
 
-fn actions(f: &Facts) -> Vec<wire::Action> {
+fn actions(f: &Facts) -> Vec<Action> {
     f.actions
         .iter()
         .map(|a| {
@@ -219,7 +209,7 @@ fn actions(f: &Facts) -> Vec<wire::Action> {
                 DropReason::Reverted { upstream, reverted_by } => ("reverted", Some(upstream), reverted_by),
                 DropReason::StaleAllowed => ("stale-allowed", None, None),
             };
-            wire::Action {
+            Action {
                 position: a.position,
                 commit: f.patch(a.position).commit.oid.to_string(),
                 reason: reason.to_owned(),

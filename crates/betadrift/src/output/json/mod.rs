@@ -1,0 +1,10 @@
+//! The JSON documents betadrift prints: `status --json`, `check --json`,
+//! `consent list|explain --json` and `report --format json`. Every wire type
+//! is defined once, here; each document carries its `schema_version` and is
+//! documented in docs/json.md, docs/consent.md and docs/report.md. Tests
+//! deserialize them strictly (`deny_unknown_fields`).
+
+pub mod check;
+pub mod consent;
+pub mod report;
+pub mod status;

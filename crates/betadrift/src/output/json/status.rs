@@ -1,0 +1,142 @@
+//! The document of `betadrift status --json` (see docs/json.md).
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Links as LinkConfig;
+use crate::consent::Verdict;
+use crate::model::stack::{Patch as StackPatch, SeenSource};
+use crate::overview::status::Status as Gathered;
+use crate::support::clock::rfc3339;
+use crate::support::escape::lossy;
+
+/// Version of the JSON document; bumped on incompatible changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Status {
+    pub schema_version: u32,
+    pub generated_at: String,
+    pub repo: String,
+    pub path: String,
+    pub branch: String,
+    pub head: String,
+    pub upstream: UpstreamRef,
+    pub merge_base: String,
+    pub merge_base_time: String,
+    pub behind: usize,
+    pub last_fetch: Option<String>,
+    pub operation_in_progress: Option<String>,
+    pub dirty: Dirty,
+    pub patches: Vec<Patch>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamRef {
+    #[serde(rename = "ref")]
+    pub name: String,
+    pub commit: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dirty {
+    pub modified: Vec<String>,
+    pub staged: Vec<String>,
+    pub untracked: Vec<String>,
+    pub conflicted: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Patch {
+    pub commit: String,
+    pub position: usize,
+    pub subject: String,
+    pub author: Person,
+    pub author_time: String,
+    pub first_seen: Option<String>,
+    pub first_seen_source: Option<String>,
+    pub tasks: Vec<String>,
+    pub change_id: Option<String>,
+    pub upstream_state: String,
+    pub upstream_commit: Option<String>,
+    pub reverted_by: Option<String>,
+    pub matched_by: Option<String>,
+    pub merge: bool,
+    pub links: Links,
+    pub consent: super::consent::Consent,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Person {
+    pub name: String,
+    pub email: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Links {
+    pub change: Option<String>,
+    pub tasks: Vec<String>,
+}
+
+/// Builds the JSON document.
+pub fn to_wire(status: &Gathered, links: &LinkConfig) -> Status {
+    let s = &status.stack;
+    let paths = |v: &Vec<Vec<u8>>| v.iter().map(|p| lossy(p)).collect();
+    Status {
+        schema_version: SCHEMA_VERSION,
+        generated_at: rfc3339(status.now),
+        repo: status.repo_name.clone(),
+        path: status.repo_path.clone(),
+        branch: s.head.name.clone(),
+        head: s.head.oid.to_string(),
+        upstream: UpstreamRef { name: s.upstream.name.clone(), commit: s.upstream.oid.to_string() },
+        merge_base: s.merge_base.to_string(),
+        merge_base_time: rfc3339(s.merge_base_time),
+        behind: s.behind,
+        last_fetch: status.last_fetch.map(rfc3339),
+        operation_in_progress: status.operation.map(|o| o.to_string()),
+        dirty: Dirty {
+            modified: paths(&status.dirty.modified),
+            staged: paths(&status.dirty.staged),
+            untracked: paths(&status.dirty.untracked),
+            conflicted: paths(&status.dirty.conflicted),
+        },
+        patches: s.patches.iter().zip(&status.consent).map(|(p, v)| wire_patch(p, v, links)).collect(),
+    }
+}
+
+fn wire_patch(p: &StackPatch, verdict: &Verdict, links: &LinkConfig) -> Patch {
+    let u = &p.upstream;
+    Patch {
+        commit: p.commit.oid.to_string(),
+        position: p.position,
+        subject: lossy(&p.message.subject),
+        author: Person { name: lossy(&p.commit.author.name), email: lossy(&p.commit.author.email) },
+        author_time: rfc3339(p.commit.author_time.timestamp()),
+        first_seen: p.first_seen.as_ref().map(|s| rfc3339(s.time)),
+        first_seen_source: p.first_seen.as_ref().map(|s| match &s.source {
+            SeenSource::Snapshot(tag) => format!("tag:{tag}"),
+            SeenSource::Ledger => "ledger".into(),
+        }),
+        tasks: p.message.tasks.iter().map(ToString::to_string).collect(),
+        change_id: p.message.change_id.clone(),
+        upstream_state: u.state.as_str().to_owned(),
+        upstream_commit: u.commit.map(|c| c.to_string()),
+        reverted_by: u.reverted_by.map(|c| c.to_string()),
+        matched_by: u.matched_by.map(|m| match m {
+            crate::model::upstream::MatchedBy::ChangeId => "change-id".to_owned(),
+            crate::model::upstream::MatchedBy::PatchId => "patch-id".to_owned(),
+        }),
+        merge: p.is_merge(),
+        links: Links {
+            change: p.message.change_id.as_deref().map(|c| links.change(c)),
+            tasks: p.message.tasks.iter().map(|&t| links.task(t)).collect(),
+        },
+        consent: verdict.into(),
+    }
+}

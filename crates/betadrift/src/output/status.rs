@@ -1,0 +1,161 @@
+//! The text of `betadrift status`, and the pieces of it the report reuses
+//! (the patch table, the dirty summary, the hints). Untrusted text is made
+//! terminal-safe here.
+
+use std::io::Write;
+
+use crate::git::repo::Dirty;
+use crate::model::stack::Patch;
+use crate::model::upstream::UpstreamState;
+use crate::overview::status::Status;
+use crate::support::clock::{ago, rfc3339};
+use crate::support::escape::{terminal, terminal_short};
+use crate::support::ids::{short_id, short_id_of};
+
+/// How many paths of each dirty kind the text output lists.
+const DIRTY_SHOWN: usize = 3;
+
+/// Writes the human-readable status.
+pub fn render_text(status: &Status, out: &mut dyn Write) -> std::io::Result<()> {
+    let s = &status.stack;
+    writeln!(out, "repository   {}", terminal(status.repo_path.as_bytes()))?;
+    writeln!(out, "branch       {} at {}", terminal(s.head.name.as_bytes()), short_id(s.head.oid))?;
+    writeln!(out, "upstream     {} at {}", terminal(s.upstream.name.as_bytes()), short_id(s.upstream.oid))?;
+    writeln!(
+        out,
+        "merge base   {}, committed {}; {} behind upstream",
+        short_id(s.merge_base),
+        ago(status.now.duration_since(s.merge_base_time)),
+        plural(s.behind, "commit")
+    )?;
+    match status.last_fetch {
+        Some(t) => writeln!(out, "last fetch   {} ({})", rfc3339(t), ago(status.now.duration_since(t)))?,
+        None => writeln!(out, "last fetch   never (no FETCH_HEAD)")?,
+    }
+    if let Some(op) = status.operation {
+        writeln!(out, "IN PROGRESS  a {op} is half-done: finish or abort it before syncing")?;
+    }
+    writeln!(out, "worktree     {}", dirty_summary(&status.dirty))?;
+    writeln!(out)?;
+    if s.patches.is_empty() {
+        writeln!(out, "no local patches: the branch is upstream as of the merge base")?;
+        return Ok(());
+    }
+    for line in patch_table(status).lines() {
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    writeln!(out)?;
+    writeln!(out, "{}", state_summary(&s.patches))?;
+    for hint in hints(&s.patches) {
+        writeln!(out, "  {hint}")?;
+    }
+    Ok(())
+}
+
+/// One line per upstream state that calls for a decision.
+pub(crate) fn hints(patches: &[Patch]) -> Vec<String> {
+    let positions = |state: UpstreamState| -> Vec<String> {
+        patches.iter().filter(|p| p.upstream.state == state).map(|p| format!("#{}", p.position)).collect()
+    };
+    let mut out = Vec::new();
+    for (state, text) in [
+        (UpstreamState::Merged, "merged upstream; the next rebase drops them"),
+        (UpstreamState::MergedDiffers, "merged upstream as another patchset; drop the local copy"),
+        (UpstreamState::Reverted, "merged, then reverted upstream; does the checkout still need them?"),
+    ] {
+        let found = positions(state);
+        if !found.is_empty() {
+            out.push(format!("{} {text}", found.join(" ")));
+        }
+    }
+    out
+}
+
+pub(crate) fn plural(n: usize, word: &str) -> String {
+    match n {
+        1 => format!("1 {word}"),
+        _ if word.ends_with("ch") => format!("{n} {word}es"),
+        _ => format!("{n} {word}s"),
+    }
+}
+
+pub(crate) fn dirty_summary(d: &Dirty) -> String {
+    let mut parts = Vec::new();
+    for (label, paths) in
+        [("conflicted", &d.conflicted), ("modified", &d.modified), ("staged", &d.staged), ("untracked", &d.untracked)]
+    {
+        if paths.is_empty() {
+            continue;
+        }
+        let mut shown: Vec<String> = paths.iter().take(DIRTY_SHOWN).map(|p| terminal_short(p, 60)).collect();
+        if paths.len() > DIRTY_SHOWN {
+            shown.push(format!("and {} more", paths.len() - DIRTY_SHOWN));
+        }
+        parts.push(format!("{} {label} ({})", paths.len(), shown.join(", ")));
+    }
+    if parts.is_empty() { "clean".into() } else { parts.join("; ") }
+}
+
+pub(crate) fn patch_table(status: &Status) -> comfy_table::Table {
+    let mut table = comfy_table::Table::new();
+    table.load_style(comfy_table::presets::NOTHING);
+    table.set_header(PATCH_HEADER);
+    for p in &status.stack.patches {
+        table.add_row(patch_cells(status, p).to_vec());
+    }
+    table
+}
+
+/// The columns of the patch table.
+pub(crate) const PATCH_HEADER: [&str; 10] =
+    ["#", "commit", "subject", "author", "authored", "on box", "tasks", "change", "upstream", "consent"];
+
+/// One row of the patch table, terminal-safe.
+pub(crate) fn patch_cells(status: &Status, p: &Patch) -> [String; 10] {
+    [
+        p.position.to_string(),
+        short_id(p.commit.oid),
+        terminal_short(&p.message.subject, 60),
+        terminal_short(&p.commit.author.name, 24),
+        status.age(p.commit.author_time.timestamp()),
+        p.first_seen.as_ref().map_or_else(|| "?".into(), |s| status.age(s.time)),
+        tasks_text(p),
+        p.message.change_id.as_deref().map_or_else(|| "-".into(), |c| format!("{}…", &c[..9])),
+        upstream_text(p),
+        status.consent[p.position - 1].summary(status.now.duration_since(p.since())),
+    ]
+}
+
+pub(crate) fn tasks_text(p: &Patch) -> String {
+    if p.message.tasks.is_empty() {
+        return "-".into();
+    }
+    p.message.tasks.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")
+}
+
+pub(crate) fn upstream_text(p: &Patch) -> String {
+    if p.is_merge() {
+        return "merge (rebase drops it)".into();
+    }
+    let u = &p.upstream;
+    match (u.state, u.commit) {
+        (UpstreamState::Reverted, Some(c)) => format!(
+            "reverted {} by {}",
+            short_id_of(c, 8),
+            u.reverted_by.map_or_else(String::new, |r| short_id_of(r, 8))
+        ),
+        (state, Some(c)) => format!("{} {}", state.as_str(), short_id_of(c, 8)),
+        (state, None) => state.as_str().to_owned(),
+    }
+}
+
+pub(crate) fn state_summary(patches: &[Patch]) -> String {
+    let counts: Vec<String> = UpstreamState::ALL
+        .iter()
+        .filter_map(|&state| {
+            let n = patches.iter().filter(|p| p.upstream.state == state).count();
+            (n > 0).then(|| format!("{n} {}", state.as_str()))
+        })
+        .collect();
+    format!("{}: {}", plural(patches.len(), "local patch"), counts.join(", "))
+}
