@@ -8,6 +8,7 @@ mod check_vs_git;
 mod common;
 mod consent;
 mod drop;
+mod layers;
 mod pack;
 mod report;
 mod status;
