@@ -543,14 +543,12 @@ fn the_scan_sees_the_real_tree() {
 }
 
 #[test]
-#[ignore = "enabled when the layer refactor lands"]
 fn top_level_modules_form_no_cycle() {
     let found = cycles(&scan(&cli_src()));
     assert!(found.is_empty(), "{} import cycles between top-level modules:\n{}", found.len(), found.join("\n"));
 }
 
 #[test]
-#[ignore = "enabled when the layer refactor lands"]
 fn every_import_goes_down_the_layers() {
     let found = layer_violations(&scan(&cli_src()));
     assert!(found.is_empty(), "{} layer violations:\n{}", found.len(), found.join("\n"));

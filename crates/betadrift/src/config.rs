@@ -68,8 +68,8 @@ impl Links {
         format!("{}/q/{change_id}", self.gerrit.trim_end_matches('/'))
     }
 
-    /// The Phabricator URL of a task.
-    pub fn task(&self, task: crate::model::message::Task) -> String {
+    /// The Phabricator URL of a task (`T123456`, as a task displays).
+    pub fn task(&self, task: impl std::fmt::Display) -> String {
         format!("{}/{task}", self.phabricator.trim_end_matches('/'))
     }
 }
@@ -309,7 +309,7 @@ mod tests {
         assert!(c.repositories.is_empty());
         assert_eq!(c.stale.after, SignedDuration::from_hours(720));
         assert_eq!(c.links.change("Iabc"), "https://gerrit.wikimedia.org/r/q/Iabc");
-        assert_eq!(c.links.task(crate::model::message::Task(42)), "https://phabricator.wikimedia.org/T42");
+        assert_eq!(c.links.task("T42"), "https://phabricator.wikimedia.org/T42");
         assert_eq!(c.sync.snapshot_prefix, "snapshot-");
     }
 

@@ -101,6 +101,11 @@ impl Error {
         Error::Git { context: context.into(), message: err.message().to_owned() }
     }
 
+    /// An error writing to standard output.
+    pub fn stdout(source: std::io::Error) -> Error {
+        Error::io("writing", "standard output", source)
+    }
+
     /// Wraps an I/O error with the action and path involved.
     pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Error {
         Error::Io { action, path: path.into(), source }

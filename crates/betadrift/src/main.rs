@@ -10,7 +10,7 @@ fn main() -> ExitCode {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let result = betadrift::run(cli, &mut out).and_then(|outcome| {
-        out.flush().map_err(betadrift::output::stdout_error)?;
+        out.flush().map_err(betadrift::error::Error::stdout)?;
         Ok(outcome)
     });
     match result {

@@ -5,10 +5,10 @@
 use std::io::Write;
 
 use super::{Context, Outcome, RepoArgs, exit_without_freeing};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::output::check::render_text;
 use crate::output::json::check::to_wire;
-use crate::output::{stdout_error, write_json};
+use crate::output::write_json;
 use crate::rebase::check::check;
 
 #[derive(Debug, clap::Args)]
@@ -32,7 +32,7 @@ pub fn run(ctx: &Context, args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     if args.json {
         write_json(out, &to_wire(&report))?;
     } else {
-        render_text(&report, out).map_err(stdout_error)?;
+        render_text(&report, out).map_err(Error::stdout)?;
     }
     let outcome = if report.has_stops() { Outcome::Findings } else { Outcome::Clean };
     exit_without_freeing((checkout, report));

@@ -18,7 +18,7 @@ use crate::git::checkout::Checkout;
 use crate::model::stack::{Stack, StackOptions};
 use crate::output::consent::{render_explained, render_list, safe, shown};
 use crate::output::json::consent::{self as wire, SCHEMA_VERSION, lossy_path};
-use crate::output::{stdout_error, write_json};
+use crate::output::write_json;
 use crate::support::clock::Clock;
 
 #[derive(Debug, clap::Args)]
@@ -160,7 +160,7 @@ fn set(args: &SetArgs, config: &Config, clock: Clock, out: &mut dyn Write) -> Re
     };
     policy.save(&path)?;
     writeln!(out, "{}: {} ({was}); saved in {}", safe(&rule.scope.to_string()), rule.decision, shown(&path))
-        .map_err(stdout_error)
+        .map_err(Error::stdout)
 }
 
 fn remove(args: &RemoveArgs, config: &Config, out: &mut dyn Write) -> Result<()> {
@@ -176,7 +176,7 @@ fn remove(args: &RemoveArgs, config: &Config, out: &mut dyn Write) -> Result<()>
     policy.remove(&scope);
     policy.save(&path)?;
     writeln!(out, "{}: removed (was {}); saved in {}", safe(&scope.to_string()), old.decision, shown(&path))
-        .map_err(stdout_error)
+        .map_err(Error::stdout)
 }
 
 fn list(args: &ListArgs, config: &Config, out: &mut dyn Write) -> Result<()> {
@@ -187,7 +187,7 @@ fn list(args: &ListArgs, config: &Config, out: &mut dyn Write) -> Result<()> {
         let rules = rules.into_iter().map(wire::Rule::from).collect();
         return write_json(out, &wire::List { schema_version: SCHEMA_VERSION, policy_file: lossy_path(&path), rules });
     }
-    render_list(&path, &rules, out).map_err(stdout_error)
+    render_list(&path, &rules, out).map_err(Error::stdout)
 }
 
 fn explain(args: &ExplainArgs, config: &Config, clock: Clock, out: &mut dyn Write) -> Result<()> {
@@ -204,9 +204,9 @@ fn explain(args: &ExplainArgs, config: &Config, clock: Clock, out: &mut dyn Writ
     }
     for (i, e) in explained.iter().enumerate() {
         if i > 0 {
-            writeln!(out).map_err(stdout_error)?;
+            writeln!(out).map_err(Error::stdout)?;
         }
-        render_explained(e, clock.now, out).map_err(stdout_error)?;
+        render_explained(e, clock.now, out).map_err(Error::stdout)?;
     }
     Ok(())
 }

@@ -53,19 +53,18 @@ pub fn run(ctx: &Context, args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     };
     let target = Checkout::resolve(Repo::discover(&built.checkout)?, &UpstreamArgs::default(), None)?;
     let status = Status::gather(&target, config, clock)?;
-    let io = |e: std::io::Error| Error::io("writing", "standard output", e);
-    writeln!(out, "Built a demo puppetmaster in {}\n", built.dir.display()).map_err(io)?;
-    render_text(&status, out).map_err(io)?;
+    writeln!(out, "Built a demo puppetmaster in {}\n", built.dir.display()).map_err(Error::stdout)?;
+    render_text(&status, out).map_err(Error::stdout)?;
     let repo = built.checkout.display();
-    writeln!(out, "\nTry next:").map_err(io)?;
-    writeln!(out, "  cd {repo}").map_err(io)?;
+    writeln!(out, "\nTry next:").map_err(Error::stdout)?;
+    writeln!(out, "  cd {repo}").map_err(Error::stdout)?;
     for line in [
         "betadrift check                # where the next rebase stops, and which upstream change did it",
         "betadrift consent explain 11   # who may remove patch #11, and why",
         "git stash; betadrift sync      # refuses, changing nothing: the rebase would stop",
         "betadrift status --json        # the status above, for machines",
     ] {
-        writeln!(out, "  {line}").map_err(io)?;
+        writeln!(out, "  {line}").map_err(Error::stdout)?;
     }
     Ok(Outcome::Clean)
 }

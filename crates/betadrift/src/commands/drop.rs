@@ -18,7 +18,6 @@ use std::time::Duration;
 use super::{Context, Outcome, RepoArgs};
 use crate::error::{Error, Result};
 use crate::model::stack::Stack;
-use crate::output::stdout_error;
 use crate::rewrite::Kind;
 use crate::rewrite::plan::{
     Leaving, Why, consequences, permit, rewrite_plan, sort_leaving, write_conflicts, write_plan,
@@ -111,11 +110,11 @@ pub fn drop_patches(
         asked.iter().map(|&i| Leaving::new(&stack.patches[i], Why::Asked, &session.policy, now)).collect();
     leaving.extend(consequences(stack, &replay, &session.policy, now));
     sort_leaving(&mut leaving);
-    write_plan(Kind::Drop, stack, &replay, &leaving, options.force, out).map_err(stdout_error)?;
+    write_plan(Kind::Drop, stack, &replay, &leaving, options.force, out).map_err(Error::stdout)?;
     if !replay.is_clean() {
-        write_conflicts(Kind::Drop, stack, &replay, out).map_err(stdout_error)?;
+        write_conflicts(Kind::Drop, stack, &replay, out).map_err(Error::stdout)?;
         writeln!(out, "--with-dependents removes them too (each needs consent, like the patches named)")
-            .map_err(stdout_error)?;
+            .map_err(Error::stdout)?;
         return Ok(Outcome::Findings);
     }
     let (permit, forced) = permit(&leaving, options.force)?;

@@ -23,7 +23,6 @@ use crate::error::{Error, Result};
 use crate::git::repo::Repo;
 use crate::model::stack::{Patch, Stack};
 use crate::model::upstream::UpstreamState;
-use crate::output::stdout_error;
 use crate::rewrite::Kind;
 use crate::rewrite::plan::{Leaving, Why, consequences, count, permit, ranges, rewrite_plan, sort_leaving, write_plan};
 use crate::rewrite::replay::{Replay, replay_without};
@@ -208,8 +207,8 @@ pub fn prune(
     let overlay = Overlay::new(session.repo());
     let choice = choose(session.repo(), &overlay, stack, &found.chosen)?;
     let Some(replay) = &choice.replay else {
-        writeln!(out, "nothing to prune ({})", criteria(merged, stale)).map_err(stdout_error)?;
-        write_left_alone(stack, &found, &choice, out).map_err(stdout_error)?;
+        writeln!(out, "nothing to prune ({})", criteria(merged, stale)).map_err(Error::stdout)?;
+        write_left_alone(stack, &found, &choice, out).map_err(Error::stdout)?;
         return Ok(Outcome::Clean);
     };
     let now = session.clock.now;
@@ -220,13 +219,13 @@ pub fn prune(
         .collect();
     leaving.extend(consequences(stack, replay, &session.policy, now));
     sort_leaving(&mut leaving);
-    write_plan(Kind::Prune, stack, replay, &leaving, false, out).map_err(stdout_error)?;
-    write_left_alone(stack, &found, &choice, out).map_err(stdout_error)?;
+    write_plan(Kind::Prune, stack, replay, &leaving, false, out).map_err(Error::stdout)?;
+    write_left_alone(stack, &found, &choice, out).map_err(Error::stdout)?;
     let (permit, forced) = permit(&leaving, false)?;
     let reason = Some(format!("prune {}", criteria(merged, stale)));
     let plan = rewrite_plan(Kind::Prune, stack, replay, &leaving, session.old_tree()?, reason, forced);
     if !options.dry_run && !confirmed(confirm, leaving.len(), stack, out)? {
-        writeln!(out, "\nnot confirmed: nothing was changed").map_err(stdout_error)?;
+        writeln!(out, "\nnot confirmed: nothing was changed").map_err(Error::stdout)?;
         return Ok(Outcome::Clean);
     }
     session.carry_out(&overlay, &plan, permit, options.dry_run, options.lock_wait, out)?;
@@ -250,7 +249,7 @@ fn confirmed(confirm: Confirm<'_>, n: usize, stack: &Stack, out: &mut dyn Write)
     match confirm {
         Confirm::Yes => Ok(true),
         Confirm::Ask(ask) => {
-            out.flush().map_err(stdout_error)?;
+            out.flush().map_err(Error::stdout)?;
             let branch = crate::support::escape::terminal(stack.head.name.as_bytes());
             ask(&format!("Drop {} from {branch}? [y/N] ", count(n, "patch")))
         }

@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use super::{Context, Outcome, RepoArgs};
 use crate::error::{Error, Result};
 use crate::output::report::{Format, render};
-use crate::output::stdout_error;
 use crate::overview::report::{FailOn, LedgerMode, Report, build, sources};
 
 #[derive(Debug, clap::Args)]
@@ -75,7 +74,7 @@ impl Outputs {
             let bytes = render(report, *format);
             match file {
                 Some(path) => crate::support::files::write_atomic(path, &bytes)?,
-                None => out.write_all(&bytes).map_err(stdout_error)?,
+                None => out.write_all(&bytes).map_err(Error::stdout)?,
             }
         }
         Ok(())
@@ -89,7 +88,7 @@ pub fn run(ctx: &Context, args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     let sources = sources(args.repo.repo.as_deref(), &args.repo.upstream_args(), config);
     let report = build(&sources, config, clock, LedgerMode::Record);
     outputs.write(&report, out)?;
-    out.flush().map_err(stdout_error)?;
+    out.flush().map_err(Error::stdout)?;
     let failures = report.failures();
     if !failures.is_empty() {
         return Err(Error::ReportIncomplete { problems: failures.join("; ") });

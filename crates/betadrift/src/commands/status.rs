@@ -5,10 +5,10 @@
 use std::io::Write;
 
 use super::{Context, Outcome, RepoArgs, exit_without_freeing};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::output::json::status::to_wire;
 use crate::output::status::render_text;
-use crate::output::{stdout_error, write_json};
+use crate::output::write_json;
 use crate::overview::status::Status;
 
 #[derive(Debug, clap::Args)]
@@ -29,7 +29,7 @@ pub fn run(ctx: &Context, args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     if args.json {
         write_json(out, &to_wire(&status, &ctx.config.links))?;
     } else {
-        render_text(&status, out).map_err(stdout_error)?;
+        render_text(&status, out).map_err(Error::stdout)?;
     }
     exit_without_freeing((checkout, status));
     Ok(Outcome::Clean)

@@ -80,7 +80,6 @@ pub fn sync(
     options: &SyncOptions,
     out: &mut dyn Write,
 ) -> Result<Outcome> {
-    let io = |e: std::io::Error| Error::io("writing", "standard output", e);
     // Fetch before resolving the upstream: a SHA file or URL names a commit
     // that only the fetch brings.
     let repo = crate::git::checkout::open_repo(path)?;
@@ -104,7 +103,7 @@ pub fn sync(
             terminal(stack.head.name.as_bytes()),
             terminal(stack.upstream.name.as_bytes())
         )
-        .map_err(io)?;
+        .map_err(Error::stdout)?;
         return Ok(Outcome::Clean);
     }
     let removed: Vec<usize> = if options.drop_merged { merged_by_change_id(&stack) } else { Vec::new() };
@@ -116,13 +115,13 @@ pub fn sync(
             "sync refused: the rebase onto {} would stop, so nothing was changed.\n",
             terminal(report.stack.upstream.name.as_bytes())
         )
-        .map_err(io)?;
-        render_check(&report, out).map_err(io)?;
+        .map_err(Error::stdout)?;
+        render_check(&report, out).map_err(Error::stdout)?;
         return Ok(Outcome::Findings);
     }
     let old_tree = target.repo.commit_tree_and_time(report.stack.head.oid)?.0;
     let mut plan = plan(&report, old_tree, config, clock);
-    write_plan(&plan, &report, out).map_err(io)?;
+    write_plan(&plan, &report, out).map_err(Error::stdout)?;
     // Tags name the minute: a second sync within it is dated by the first.
     if let Some(tag) = &plan.snapshot_tag
         && target.repo.ref_target(&format!("refs/tags/{tag}"))?.is_some()
@@ -132,11 +131,11 @@ pub fn sync(
             "snapshot tag {} exists already (a sync earlier this minute): not tagging",
             terminal(tag.as_bytes())
         )
-        .map_err(io)?;
+        .map_err(Error::stdout)?;
         plan.snapshot_tag = None;
     }
     if options.dry_run {
-        writeln!(out, "\n--dry-run: nothing was changed").map_err(io)?;
+        writeln!(out, "\n--dry-run: nothing was changed").map_err(Error::stdout)?;
         return Ok(Outcome::Clean);
     }
     let setup = Setup::for_checkout(&target, Some(&overlay), config, clock, options.lock_wait)?;
@@ -144,7 +143,7 @@ pub fn sync(
     // The patches kept were on the checkout now, whatever their new ids:
     // the ledger keeps their first-seen times across this rebase.
     if let Err(e) = record_first_seen(&target, &report.stack, config, clock) {
-        writeln!(out, "warning: first-seen ledger not updated: {e}").map_err(io)?;
+        writeln!(out, "warning: first-seen ledger not updated: {e}").map_err(Error::stdout)?;
     }
     rewrite::report_done(&plan, done, out)?;
     Ok(Outcome::Clean)

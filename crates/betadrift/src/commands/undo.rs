@@ -43,25 +43,26 @@ pub struct Args {
 
 /// `undo --list`: backups with the audit lines that made them.
 pub fn list(path: Option<&std::path::Path>, config: &Config, out: &mut dyn Write) -> Result<()> {
-    let io = |e: std::io::Error| Error::io("writing", "standard output", e);
     let repo = crate::git::repo::Repo::discover(&start(path)?)?;
     let name = target_name(&repo, config);
     let state = rewrite::state_dir(&repo, config, &name);
     let audit = read_audit(&state)?;
     if let Some(j) = Journal::read(&state)? {
-        writeln!(out, "INTERRUPTED {} started {}: `betadrift undo` rolls it back", j.command, j.started).map_err(io)?;
+        writeln!(out, "INTERRUPTED {} started {}: `betadrift undo` rolls it back", j.command, j.started)
+            .map_err(Error::stdout)?;
     }
     let list = backups(&repo)?;
     if list.is_empty() {
-        writeln!(out, "no backups in {}", repo.display_path().display()).map_err(io)?;
+        writeln!(out, "no backups in {}", repo.display_path().display()).map_err(Error::stdout)?;
     }
     for b in list {
-        writeln!(out, "{}  {}", b.name.trim_start_matches("refs/betadrift/backup/"), short_id(b.commit)).map_err(io)?;
+        writeln!(out, "{}  {}", b.name.trim_start_matches("refs/betadrift/backup/"), short_id(b.commit))
+            .map_err(Error::stdout)?;
         for a in audit.iter().filter(|a| a.backup == b.name) {
             let reason =
                 a.reason.as_deref().map(|r| format!(": {}", terminal_short(r.as_bytes(), 80))).unwrap_or_default();
             writeln!(out, "    {} by {} at {}{}", a.command, terminal(a.actor.as_bytes()), a.time, reason)
-                .map_err(io)?;
+                .map_err(Error::stdout)?;
             for r in &a.removed {
                 writeln!(
                     out,
@@ -69,7 +70,7 @@ pub fn list(path: Option<&std::path::Path>, config: &Config, out: &mut dyn Write
                     &r.commit[..10.min(r.commit.len())],
                     terminal_short(r.subject.as_bytes(), 70)
                 )
-                .map_err(io)?;
+                .map_err(Error::stdout)?;
             }
         }
     }
@@ -110,7 +111,6 @@ pub fn undo(
     lock_wait: Duration,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let io = |e: std::io::Error| Error::io("writing", "standard output", e);
     let repo = crate::git::repo::Repo::discover(&start(path)?)?;
     let name = target_name(&repo, config);
     let state = rewrite::state_dir(&repo, config, &name);
@@ -129,7 +129,7 @@ pub fn undo(
     let old_tree = repo.commit_tree_and_time(head.oid)?.0;
     let new_tree = repo.commit_tree_and_time(target)?.0;
     if recovering.is_none() && target == head.oid {
-        writeln!(out, "{} is already at {}: nothing to undo", head.refname, short_id(target)).map_err(io)?;
+        writeln!(out, "{} is already at {}: nothing to undo", head.refname, short_id(target)).map_err(Error::stdout)?;
         return Ok(());
     }
     let plan = Plan {
@@ -149,9 +149,9 @@ pub fn undo(
         recovering,
     };
     writeln!(out, "{} will move from {} back to {}", plan.branch.refname, short_id(plan.branch.oid), short_id(target))
-        .map_err(io)?;
+        .map_err(Error::stdout)?;
     if dry_run {
-        writeln!(out, "--dry-run: nothing was changed").map_err(io)?;
+        writeln!(out, "--dry-run: nothing was changed").map_err(Error::stdout)?;
         return Ok(());
     }
     let setup = Setup {
@@ -173,7 +173,7 @@ pub fn undo(
         short_id(done.new_head),
         done.backup
     )
-    .map_err(io)?;
+    .map_err(Error::stdout)?;
     if let Some(err) = done.post_update_error {
         return Err(Error::Usage(format!("the branch moved, but {err}")));
     }

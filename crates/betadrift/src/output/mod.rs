@@ -15,11 +15,6 @@ use crate::error::{Error, Result};
 
 /// Writes a JSON document and a newline.
 pub fn write_json(out: &mut dyn Write, value: &impl serde::Serialize) -> Result<()> {
-    serde_json::to_writer_pretty(&mut *out, value).map_err(|e| stdout_error(e.into()))?;
-    writeln!(out).map_err(stdout_error)
-}
-
-/// An error writing to standard output.
-pub fn stdout_error(e: std::io::Error) -> Error {
-    Error::io("writing", "standard output", e)
+    serde_json::to_writer_pretty(&mut *out, value).map_err(|e| Error::stdout(e.into()))?;
+    writeln!(out).map_err(Error::stdout)
 }

@@ -263,17 +263,16 @@ pub fn refuse_unsafe_state(repo: &Repo, kind: Kind) -> Result<()> {
 /// `undo` returns to, the snapshot tag. A failed post-update command is an
 /// error (exit 2) even though the branch moved: the deployment is behind.
 pub fn report_done(plan: &Plan, done: Done, out: &mut dyn Write) -> Result<()> {
-    let io = |e: std::io::Error| Error::io("writing", "standard output", e);
     writeln!(out, "\nmoved {} from {} to {}", plan.branch.refname, short_id(done.old_head), short_id(done.new_head))
-        .map_err(io)?;
-    writeln!(out, "backup of the old tip: {}  (betadrift undo puts it back)", done.backup).map_err(io)?;
+        .map_err(Error::stdout)?;
+    writeln!(out, "backup of the old tip: {}  (betadrift undo puts it back)", done.backup).map_err(Error::stdout)?;
     if let Some(tag) = &plan.snapshot_tag
         && done.warnings.iter().all(|w| !w.starts_with("snapshot tag"))
     {
-        writeln!(out, "tagged {tag}").map_err(io)?;
+        writeln!(out, "tagged {tag}").map_err(Error::stdout)?;
     }
     for w in &done.warnings {
-        writeln!(out, "warning: {}", terminal(w.as_bytes())).map_err(io)?;
+        writeln!(out, "warning: {}", terminal(w.as_bytes())).map_err(Error::stdout)?;
     }
     match done.post_update_error {
         Some(err) => Err(Error::Usage(format!("the branch moved, but {err}"))),

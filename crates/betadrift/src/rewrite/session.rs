@@ -7,11 +7,10 @@ use std::time::Duration;
 use super::{Kind, Permit, Plan, Setup};
 use crate::config::Config;
 use crate::consent::Policy;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::git::checkout::{Checkout, UpstreamArgs};
 use crate::git::repo::Repo;
 use crate::model::stack::{Stack, StackOptions};
-use crate::output::stdout_error;
 use crate::support::clock::Clock;
 use betadrift_engine::objects::Overlay;
 
@@ -66,7 +65,7 @@ impl<'c> Session<'c> {
         out: &mut dyn Write,
     ) -> Result<()> {
         if dry_run {
-            writeln!(out, "\n--dry-run: nothing was changed").map_err(stdout_error)?;
+            writeln!(out, "\n--dry-run: nothing was changed").map_err(Error::stdout)?;
             return Ok(());
         }
         let setup = Setup::for_checkout(&self.checkout, Some(overlay), self.config, self.clock, lock_wait)?;
