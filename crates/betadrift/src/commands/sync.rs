@@ -17,6 +17,7 @@ use super::{Context, Outcome, RepoArgs};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::git::checkout::{Checkout, UpstreamArgs};
+use crate::git::repo::Repo;
 use crate::model::stack::{Stack, StackOptions};
 use crate::model::upstream::{MatchedBy, UpstreamState};
 use crate::output::check::render_text as render_check;
@@ -119,9 +120,23 @@ pub fn sync(
         render_check(&report, out).map_err(Error::stdout)?;
         return Ok(Outcome::Findings);
     }
+    apply(&target, &overlay, &report, config, clock, options, out)
+}
+
+/// Plans the rebase the check predicted clean, prints the plan and (unless
+/// `--dry-run`) carries it out and records the patches' first-seen times.
+fn apply(
+    target: &Checkout,
+    overlay: &Overlay<'_, Repo>,
+    report: &CheckReport,
+    config: &Config,
+    clock: Clock,
+    options: &SyncOptions,
+    out: &mut dyn Write,
+) -> Result<Outcome> {
     let old_tree = target.repo.commit_tree_and_time(report.stack.head.oid)?.0;
-    let mut plan = plan(&report, old_tree, config, clock);
-    write_plan(&plan, &report, out).map_err(Error::stdout)?;
+    let mut plan = plan(report, old_tree, config, clock);
+    write_plan(&plan, report, out).map_err(Error::stdout)?;
     // Tags name the minute: a second sync within it is dated by the first.
     if let Some(tag) = &plan.snapshot_tag
         && target.repo.ref_target(&format!("refs/tags/{tag}"))?.is_some()
@@ -138,11 +153,11 @@ pub fn sync(
         writeln!(out, "\n--dry-run: nothing was changed").map_err(Error::stdout)?;
         return Ok(Outcome::Clean);
     }
-    let setup = Setup::for_checkout(&target, Some(&overlay), config, clock, options.lock_wait)?;
+    let setup = Setup::for_checkout(target, Some(overlay), config, clock, options.lock_wait)?;
     let done = rewrite::execute(&setup, &plan, Permit::granted())?;
     // The patches kept were on the checkout now, whatever their new ids:
     // the ledger keeps their first-seen times across this rebase.
-    if let Err(e) = record_first_seen(&target, &report.stack, config, clock) {
+    if let Err(e) = record_first_seen(target, &report.stack, config, clock) {
         writeln!(out, "warning: first-seen ledger not updated: {e}").map_err(Error::stdout)?;
     }
     rewrite::report_done(&plan, done, out)?;

@@ -13,10 +13,13 @@ use std::time::Duration;
 use super::{Context, Outcome};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::git::checkout::{open_repo, repo_name};
+use crate::git::repo::{HeadBranch, Repo};
 use crate::rewrite::{self, Backup, Change, Journal, Kind, Permit, Plan, Setup, backups, read_audit};
 use crate::support::clock::Clock;
 use crate::support::escape::{terminal, terminal_short};
 use crate::support::ids::short_id;
+use git2::Oid;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -43,9 +46,8 @@ pub struct Args {
 
 /// `undo --list`: backups with the audit lines that made them.
 pub fn list(path: Option<&std::path::Path>, config: &Config, out: &mut dyn Write) -> Result<()> {
-    let repo = crate::git::repo::Repo::discover(&start(path)?)?;
-    let name = target_name(&repo, config);
-    let state = rewrite::state_dir(&repo, config, &name);
+    let repo = open_repo(path)?;
+    let state = rewrite::state_dir(&repo, config, &checkout_name(&repo, config));
     let audit = read_audit(&state)?;
     if let Some(j) = Journal::read(&state)? {
         writeln!(out, "INTERRUPTED {} started {}: `betadrift undo` rolls it back", j.command, j.started)
@@ -77,19 +79,6 @@ pub fn list(path: Option<&std::path::Path>, config: &Config, out: &mut dyn Write
     Ok(())
 }
 
-fn start(path: Option<&std::path::Path>) -> Result<std::path::PathBuf> {
-    match path {
-        Some(p) => Ok(p.to_owned()),
-        None => std::env::current_dir().map_err(|e| Error::io("reading", ".", e)),
-    }
-}
-
-fn target_name(repo: &crate::git::repo::Repo, config: &Config) -> String {
-    repo.workdir()
-        .and_then(|w| config.repository_for(w))
-        .map_or_else(|| repo.display_path().display().to_string(), |c| c.display_name())
-}
-
 /// Runs `betadrift undo`: `--list`, or put the branch back.
 pub fn run(ctx: &Context, args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     if args.list {
@@ -111,43 +100,15 @@ pub fn undo(
     lock_wait: Duration,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let repo = crate::git::repo::Repo::discover(&start(path)?)?;
-    let name = target_name(&repo, config);
-    let state = rewrite::state_dir(&repo, config, &name);
+    let repo = open_repo(path)?;
+    let state = rewrite::state_dir(&repo, config, &checkout_name(&repo, config));
     let head = repo.head_branch()?;
-    let journal = Journal::read(&state)?;
-    let (target, recovering) = match (&journal, backup) {
-        (Some(j), _) if j.branch == head.refname => (j.old_head, Some(j.clone())),
-        (_, Some(spec)) => (find_backup(&repo, spec)?.commit, None),
-        (_, None) => {
-            let newest = backups(&repo)?.into_iter().next().ok_or_else(|| {
-                Error::Usage(format!("no backups in {}: nothing to undo", repo.display_path().display()))
-            })?;
-            (newest.commit, None)
-        }
-    };
-    let old_tree = repo.commit_tree_and_time(head.oid)?.0;
-    let new_tree = repo.commit_tree_and_time(target)?.0;
+    let (target, recovering) = destination(&repo, &head, Journal::read(&state)?, backup)?;
     if recovering.is_none() && target == head.oid {
         writeln!(out, "{} is already at {}: nothing to undo", head.refname, short_id(target)).map_err(Error::stdout)?;
         return Ok(());
     }
-    let plan = Plan {
-        kind: Kind::Undo,
-        branch: head,
-        old_tree,
-        change: Change::Existing(target),
-        new_tree,
-        removed: Vec::new(),
-        reason: Some(match &recovering {
-            Some(j) => format!("roll back the interrupted {} of {}", j.command, j.started),
-            None => format!("back to {target}"),
-        }),
-        forced: false,
-        upstream: None,
-        snapshot_tag: None,
-        recovering,
-    };
+    let plan = undo_plan(&repo, head, target, recovering)?;
     writeln!(out, "{} will move from {} back to {}", plan.branch.refname, short_id(plan.branch.oid), short_id(target))
         .map_err(Error::stdout)?;
     if dry_run {
@@ -180,8 +141,54 @@ pub fn undo(
     Ok(())
 }
 
+/// The name of the checkout's state directory: its config entry's, else its path.
+fn checkout_name(repo: &Repo, config: &Config) -> String {
+    repo_name(repo, repo.workdir().and_then(|w| config.repository_for(w)))
+}
+
+/// Where undo moves the branch: the old head of an interrupted rewrite of
+/// this branch (which is then rolled back), else the backup asked for, else
+/// the newest backup.
+fn destination(
+    repo: &Repo,
+    head: &HeadBranch,
+    journal: Option<Journal>,
+    backup: Option<&str>,
+) -> Result<(Oid, Option<Journal>)> {
+    Ok(match (journal, backup) {
+        (Some(j), _) if j.branch == head.refname => (j.old_head, Some(j)),
+        (_, Some(spec)) => (find_backup(repo, spec)?.commit, None),
+        (_, None) => {
+            let newest = backups(repo)?.into_iter().next().ok_or_else(|| {
+                Error::Usage(format!("no backups in {}: nothing to undo", repo.display_path().display()))
+            })?;
+            (newest.commit, None)
+        }
+    })
+}
+
+/// The plan that moves `head` back to `target`.
+fn undo_plan(repo: &Repo, head: HeadBranch, target: Oid, recovering: Option<Journal>) -> Result<Plan> {
+    Ok(Plan {
+        kind: Kind::Undo,
+        old_tree: repo.commit_tree_and_time(head.oid)?.0,
+        branch: head,
+        change: Change::Existing(target),
+        new_tree: repo.commit_tree_and_time(target)?.0,
+        removed: Vec::new(),
+        reason: Some(match &recovering {
+            Some(j) => format!("roll back the interrupted {} of {}", j.command, j.started),
+            None => format!("back to {target}"),
+        }),
+        forced: false,
+        upstream: None,
+        snapshot_tag: None,
+        recovering,
+    })
+}
+
 /// A backup by full ref name or by its name under `refs/betadrift/backup/`.
-fn find_backup(repo: &crate::git::repo::Repo, spec: &str) -> Result<Backup> {
+fn find_backup(repo: &Repo, spec: &str) -> Result<Backup> {
     let all = backups(repo)?;
     let found: Vec<Backup> = all
         .into_iter()

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::status::{Person, UpstreamRef};
-use crate::rebase::check::CheckReport;
+use crate::rebase::check::{CheckReport, ConflictDetail};
 use crate::rebase::predict::Outcome;
 use crate::support::escape::lossy;
 
@@ -75,7 +75,6 @@ pub struct Culprit {
 pub fn to_wire(report: &CheckReport) -> Check {
     let s = &report.stack;
     let p = &report.prediction;
-    let lines = |v: &Vec<Vec<u8>>| v.iter().map(|l| lossy(l.strip_suffix(b"\n").unwrap_or(l))).collect();
     let patches = p
         .picks
         .iter()
@@ -95,35 +94,7 @@ pub fn to_wire(report: &CheckReport) -> Check {
                 Outcome::Conflict(stop) => stop.unmerged.iter().map(|u| lossy(&u.path)).collect(),
                 _ => Vec::new(),
             },
-            conflicts: details
-                .iter()
-                .map(|d| Conflict {
-                    path: d.conflict.paths.first().map(|p| lossy(p)).unwrap_or_default(),
-                    paths: d.conflict.paths.iter().map(|p| lossy(p)).collect(),
-                    kind: d.conflict.kind,
-                    hunks: d
-                        .hunks
-                        .iter()
-                        .map(|h| Hunk {
-                            base_start: h.base_start,
-                            base: lines(&h.base),
-                            ours: lines(&h.ours),
-                            theirs: lines(&h.theirs),
-                        })
-                        .collect(),
-                    culprits: d
-                        .culprits
-                        .iter()
-                        .map(|c| Culprit {
-                            commit: c.commit.to_string(),
-                            change_id: c.message.change_id.clone(),
-                            author: Person { name: lossy(&c.author.name), email: lossy(&c.author.email) },
-                            tasks: c.message.tasks.iter().map(ToString::to_string).collect(),
-                            subject: lossy(&c.message.subject),
-                        })
-                        .collect(),
-                })
-                .collect(),
+            conflicts: details.iter().map(conflict).collect(),
         })
         .collect();
     Check {
@@ -139,5 +110,36 @@ pub fn to_wire(report: &CheckReport) -> Check {
         stops: p.picks.iter().filter(|x| x.outcome.is_stop()).count(),
         patches,
         result_tree: p.result_tree.to_string(),
+    }
+}
+
+/// One conflict of a stop: its paths, kind, hunks and culprits.
+pub fn conflict(d: &ConflictDetail) -> Conflict {
+    let lines = |v: &Vec<Vec<u8>>| v.iter().map(|l| lossy(l.strip_suffix(b"\n").unwrap_or(l))).collect();
+    Conflict {
+        path: d.conflict.paths.first().map(|p| lossy(p)).unwrap_or_default(),
+        paths: d.conflict.paths.iter().map(|p| lossy(p)).collect(),
+        kind: d.conflict.kind,
+        hunks: d
+            .hunks
+            .iter()
+            .map(|h| Hunk {
+                base_start: h.base_start,
+                base: lines(&h.base),
+                ours: lines(&h.ours),
+                theirs: lines(&h.theirs),
+            })
+            .collect(),
+        culprits: d
+            .culprits
+            .iter()
+            .map(|c| Culprit {
+                commit: c.commit.to_string(),
+                change_id: c.message.change_id.clone(),
+                author: Person { name: lossy(&c.author.name), email: lossy(&c.author.email) },
+                tasks: c.message.tasks.iter().map(ToString::to_string).collect(),
+                subject: lossy(&c.message.subject),
+            })
+            .collect(),
     }
 }
