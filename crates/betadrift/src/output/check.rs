@@ -73,8 +73,8 @@ fn outcome_text(outcome: &Outcome) -> String {
     }
 }
 
-/// Writes one predicted stop as `check` and `sync` show it.
-fn render_stop(out: &mut dyn Write, stop: &StopView) -> std::io::Result<()> {
+/// Writes one predicted stop as text: `check`, `sync` and the text report.
+pub fn render_stop(out: &mut dyn Write, stop: &StopView) -> std::io::Result<()> {
     writeln!(out)?;
     writeln!(out, "STOP at {}", stop.title)?;
     writeln!(out, "  {}", stop.by)?;

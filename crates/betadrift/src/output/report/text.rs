@@ -6,7 +6,8 @@
 
 use std::io::{Result, Write};
 
-use super::view::{self, StopView};
+use super::view;
+use crate::output::check::render_stop;
 use crate::overview::report::{Facts, RepoReport, Report};
 
 /// Writes the text report.
@@ -79,28 +80,6 @@ fn render_repo(report: &Report, r: &RepoReport, f: &Facts, out: &mut dyn Write) 
 fn write_table(out: &mut dyn Write, table: &comfy_table::Table) -> Result<()> {
     for line in table.lines() {
         writeln!(out, "{}", line.trim_end())?;
-    }
-    Ok(())
-}
-
-fn render_stop(out: &mut dyn Write, stop: &StopView) -> Result<()> {
-    writeln!(out)?;
-    writeln!(out, "STOP at {}", stop.title)?;
-    writeln!(out, "  {}", stop.by)?;
-    for c in &stop.conflicts {
-        writeln!(out, "  CONFLICT ({})", c.heading())?;
-        for line in c.culprits.iter().chain(&c.notes) {
-            writeln!(out, "    {line}")?;
-        }
-        for h in &c.hunks {
-            writeln!(out, "    @@ {} @@", h.title)?;
-            for (label, lines) in &h.sides {
-                writeln!(out, "    {label} changed it to:")?;
-                for line in lines {
-                    writeln!(out, "      {line}")?;
-                }
-            }
-        }
     }
     Ok(())
 }
