@@ -29,15 +29,11 @@ main() {
     local max_median=0.25 min_predict=2 min_rebase=20 runs=20 warmup=3
     while (($#)); do
         case "$1" in
-            --max-median) max_median="${2:?}"; shift ;;
-            --min-speedup-predict) min_predict="${2:?}"; shift ;;
-            --min-speedup-rebase) min_rebase="${2:?}"; shift ;;
-            --runs) runs="${2:?}"; shift ;;
-            --warmup) warmup="${2:?}"; shift ;;
-            -h | --help) usage; exit 0 ;;
-            *) die "unknown argument: $1 (try --help)" ;;
+            --min-speedup-predict) min_predict="${2:?}" ;;
+            --min-speedup-rebase) min_rebase="${2:?}" ;;
+            *) timing_option "$@" || die "unknown argument: $1 (try --help)" ;;
         esac
-        shift
+        shift 2
     done
     need_timing_tools
     require_check_subcommand

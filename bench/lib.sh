@@ -72,6 +72,20 @@ need_scenario() {
 
 # What the timing scripts (status, check, report) need: hyperfine, jq, the
 # scenario and the binary.
+# One of the timing scripts' shared options, into the caller's max_median,
+# runs and warmup (bash locals are seen by the functions a function calls):
+# --max-median S, --runs N, --warmup N; --help prints the usage and exits.
+# Returns 1 for any other option. Every option takes a value: shift 2.
+timing_option() {
+    case "$1" in
+        --max-median) max_median="${2:?$1 needs a value}" ;;
+        --runs) runs="${2:?$1 needs a value}" ;;
+        --warmup) warmup="${2:?$1 needs a value}" ;;
+        -h | --help) usage; exit 0 ;;
+        *) return 1 ;;
+    esac
+}
+
 need_timing_tools() {
     need_tool hyperfine
     need_tool jq

@@ -19,14 +19,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 main() {
     local max_median=0.5 runs=20 warmup=3
     while (($#)); do
-        case "$1" in
-            --max-median) max_median="${2:?}"; shift ;;
-            --runs) runs="${2:?}"; shift ;;
-            --warmup) warmup="${2:?}"; shift ;;
-            -h | --help) usage; exit 0 ;;
-            *) die "unknown argument: $1 (try --help)" ;;
-        esac
-        shift
+        timing_option "$@" || die "unknown argument: $1 (try --help)"
+        shift 2
     done
     need_timing_tools
     export BETADRIFT_NOW="${BETADRIFT_NOW:-2024-10-25T00:00:00Z}"

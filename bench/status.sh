@@ -20,14 +20,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 main() {
     local max_median=0.15 runs=20 warmup=3
     while (($#)); do
-        case "$1" in
-            --max-median) max_median="${2:?}"; shift ;;
-            --runs) runs="${2:?}"; shift ;;
-            --warmup) warmup="${2:?}"; shift ;;
-            -h | --help) usage; exit 0 ;;
-            *) die "unknown argument: $1 (try --help)" ;;
-        esac
-        shift
+        timing_option "$@" || die "unknown argument: $1 (try --help)"
+        shift 2
     done
     need_timing_tools
     # Ages in the output are relative to "now": pin it, so runs are alike.
