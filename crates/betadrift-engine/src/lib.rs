@@ -5,7 +5,7 @@
 //! rename detection as diffcore-rename does it, merge-ort's tree merge and
 //! patch-id. It knows nothing of puppetmasters, ledgers or consent; the
 //! `betadrift` crate builds on it. Each module that follows a git source
-//! file names it in its header, and NOTICE credits them.
+//! file names it in its module documentation.
 
 pub mod diffcore_rename;
 pub mod error;

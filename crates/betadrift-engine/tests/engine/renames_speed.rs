@@ -1,5 +1,5 @@
 //! Timing of rename detection on a few hundred candidates (run with
-//! `cargo test --release --test renames_speed -- --ignored --nocapture`).
+//! `cargo test --release -p betadrift-engine --test engine renames_speed -- --ignored --nocapture`).
 
 use crate::renames_support;
 

@@ -2,7 +2,7 @@
 //!
 //! Ignored by default (timings are meaningless in debug builds and noisy on
 //! shared runners). Run with
-//! `cargo test --release --test xdiff_speed -- --ignored --nocapture`.
+//! `cargo test --release -p betadrift-engine --test engine xdiff_speed -- --ignored --nocapture`.
 
 use std::time::{Duration, Instant};
 
