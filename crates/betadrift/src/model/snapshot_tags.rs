@@ -215,7 +215,7 @@ impl<'r> FirstSeen<'r> {
     fn read_stack(&mut self, tip: Oid) -> Result<OldStack> {
         let mut stack = OldStack::default();
         let mut next = Some(tip);
-        let mut below: Option<crate::git::repo::RawCommit> = None;
+        let mut below: Option<crate::git::commit::RawCommit> = None;
         for _ in 0..MAX_STACK {
             let Some(oid) = next else { break };
             let c = match below.take() {

@@ -9,7 +9,8 @@ use git2::Oid;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::error::{Error, Result};
-use crate::git::repo::{CommitInfo, HeadBranch, Repo, Upstream};
+use crate::git::commit::CommitInfo;
+use crate::git::repo::{HeadBranch, Repo, Upstream};
 use crate::model::message::MessageInfo;
 use crate::model::snapshot_tags::{self, FirstSeen, Identity, Wanted};
 use crate::model::upstream::{LocalChange, UpstreamIndex, UpstreamMatch};
@@ -327,7 +328,7 @@ pub(crate) mod testing {
     use git2::Oid;
 
     use super::Patch;
-    use crate::git::repo::{CommitInfo, GitTime, Person};
+    use crate::git::commit::{CommitInfo, GitTime, Person};
     use crate::model::message::MessageInfo;
     use crate::model::upstream::UpstreamMatch;
 

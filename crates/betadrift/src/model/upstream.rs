@@ -22,7 +22,8 @@ use regex::bytes::Regex;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::git::repo::{RawCommit, Repo};
+use crate::git::commit::RawCommit;
+use crate::git::repo::Repo;
 use crate::model::message::MessageInfo;
 use betadrift_engine::objects::{Kind, ObjectRead, RawEntries, kind_of, tree_order};
 use betadrift_engine::patchid::{
@@ -467,8 +468,8 @@ fn same_content(repo: &Repo, p: &LocalChange, up: &UpCommit) -> Result<bool> {
         return Ok(false);
     }
     for path in &local {
-        let a = crate::git::repo::lookup_path(repo, p.tree, path)?;
-        let b = crate::git::repo::lookup_path(repo, up.tree, path)?;
+        let a = crate::git::objects::lookup_path(repo, p.tree, path)?;
+        let b = crate::git::objects::lookup_path(repo, up.tree, path)?;
         if a.map(|e| (e.mode, e.oid)) != b.map(|e| (e.mode, e.oid)) {
             return Ok(false);
         }

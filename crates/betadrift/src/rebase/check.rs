@@ -17,7 +17,8 @@ use crate::rebase::culprits::Culprits;
 use betadrift_engine::merge::{Conflict, ConflictKind, Version};
 
 use crate::git::checkout::Checkout;
-use crate::git::repo::{Person, Repo};
+use crate::git::commit::Person;
+use crate::git::repo::Repo;
 use crate::model::message::MessageInfo;
 use crate::model::stack::{Stack, StackOptions};
 use crate::rebase::predict::{Local, Outcome, Prediction, predict_without};
