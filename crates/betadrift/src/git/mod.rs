@@ -6,8 +6,8 @@
 //! [`commit`] holds commits as plain data and parses their headers;
 //! [`status`] says what is uncommitted (by `git status`);
 //! [`checkout::Checkout`] is an opened puppetmaster checkout with its
-//! upstream; [`write`] makes commits, refs and trees; [`http`] fetches an
-//! upstream SHA over HTTPS.
+//! upstream; [`write`] makes commits, refs and trees; [`http`] is the one
+//! HTTPS client, for `sync --fetch` and upstream SHA URLs.
 
 pub mod checkout;
 pub mod commit;
