@@ -5,6 +5,7 @@
 //! reader, libgit2 for the rest) and [`history`] walks commits;
 //! [`commit`] holds commits as plain data and parses their headers;
 //! [`status`] says what is uncommitted (by `git status`);
+//! [`parallel`] shares work with a second thread and its own handle;
 //! [`checkout::Checkout`] is an opened puppetmaster checkout with its
 //! upstream; [`write`] makes commits, refs and trees; [`http`] is the one
 //! HTTPS client, for `sync --fetch` and upstream SHA URLs.
@@ -14,6 +15,7 @@ pub mod commit;
 pub mod history;
 pub mod http;
 pub mod objects;
+pub mod parallel;
 pub mod repo;
 pub mod status;
 pub mod write;

@@ -112,8 +112,8 @@ impl Repo {
 
     /// Opens the repository whose git directory is `git_dir`: a second
     /// handle, with caches of its own, for another thread (a `Repo` is not
-    /// `Send`; pass [`Repo::git_dir`] across).
-    pub fn open_git_dir(git_dir: &Path) -> Result<Repo> {
+    /// `Send`; [`crate::git::parallel`] passes [`Repo::git_dir`] across).
+    pub(super) fn open_git_dir(git_dir: &Path) -> Result<Repo> {
         let git = git2::Repository::open(git_dir).map_err(|e| match e.code() {
             ErrorCode::Owner => not_owner(git_dir),
             _ => Error::git(format!("opening {}", git_dir.display()), e),

@@ -10,6 +10,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::error::{Error, Result};
 use crate::git::commit::CommitInfo;
+use crate::git::parallel::with_helper_thread;
 use crate::git::repo::{HeadBranch, Repo, Upstream};
 use crate::model::message::MessageInfo;
 use crate::model::snapshot_tags::{self, FirstSeen, Identity, Wanted};
@@ -187,31 +188,32 @@ impl Stack {
         let keys: Vec<PatchKey> = patches.iter().map(PatchKey::of).collect();
         let prefix = options.snapshot_prefix.as_str();
         let known = &options.first_seen_known;
-        let (index, first_seen) = std::thread::scope(|s| {
-            let git_dir = repo.git_dir();
+        let index = || -> Result<UpstreamIndex> {
+            let t = crate::support::timing::phase("upstream index");
+            let index = UpstreamIndex::build(repo, merge_base, upstream.oid, newer, older)?;
+            drop(t);
+            if options.upstream_states {
+                let _t = crate::support::timing::phase("classify");
+                let locals: Vec<LocalChange> = patches.iter().map(Patch::local_change).collect();
+                for (p, m) in patches.iter_mut().zip(index.classify(repo, &locals)?) {
+                    p.upstream = m;
+                }
+            }
+            Ok(index)
+        };
+        let (index, first_seen) = if prefix.is_empty() {
+            (index(), Ok((vec![None; keys.len()], Vec::new())))
+        } else {
             let upstream_oid = upstream.oid;
-            let seen = s.spawn(move || -> Result<FirstSeenFound> {
-                let _t = crate::support::timing::phase("first seen (in parallel)");
-                if prefix.is_empty() {
-                    return Ok((vec![None; keys.len()], Vec::new()));
-                }
-                first_seen(&Repo::open_git_dir(git_dir)?, prefix, upstream_oid, chain, &keys, known)
-            });
-            let index = (|| -> Result<UpstreamIndex> {
-                let t = crate::support::timing::phase("upstream index");
-                let index = UpstreamIndex::build(repo, merge_base, upstream.oid, newer, older)?;
-                drop(t);
-                if options.upstream_states {
-                    let _t = crate::support::timing::phase("classify");
-                    let locals: Vec<LocalChange> = patches.iter().map(Patch::local_change).collect();
-                    for (p, m) in patches.iter_mut().zip(index.classify(repo, &locals)?) {
-                        p.upstream = m;
-                    }
-                }
-                Ok(index)
-            })();
-            (index, seen.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-        });
+            with_helper_thread(
+                repo,
+                move |second| {
+                    let _t = crate::support::timing::phase("first seen (in parallel)");
+                    first_seen(second, prefix, upstream_oid, chain, &keys, known)
+                },
+                index,
+            )
+        };
         let index = index?;
         let (seen, identities) = first_seen?;
         for (p, seen) in patches.iter_mut().zip(seen) {

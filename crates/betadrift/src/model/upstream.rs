@@ -23,6 +23,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::git::commit::RawCommit;
+use crate::git::parallel::with_helper_thread;
 use crate::git::repo::Repo;
 use crate::model::message::MessageInfo;
 use betadrift_engine::objects::{Kind, ObjectRead, RawEntries, kind_of, tree_order};
@@ -320,13 +321,11 @@ impl UpstreamIndex {
             // known in advance, so an even split of the range is not one
             // of the work.
             let next = AtomicUsize::new(0);
-            let (mine, helpers) = std::thread::scope(|s| {
-                let git_dir = repo.git_dir();
-                let (scan, chunks, next) = (&scan, &chunks, &next);
-                let helper = s.spawn(move || scan.work(&Repo::open_git_dir(git_dir)?, chunks, next));
-                let mine = scan.work(repo, chunks, next);
-                (mine, helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-            });
+            let (mine, helpers) = with_helper_thread(
+                repo,
+                |second| scan.work(second, &chunks, &next),
+                || scan.work(repo, &chunks, &next),
+            );
             let mut done = mine?;
             done.extend(helpers?);
             done

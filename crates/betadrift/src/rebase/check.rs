@@ -18,6 +18,7 @@ use betadrift_engine::merge::{Conflict, ConflictKind, Version};
 
 use crate::git::checkout::Checkout;
 use crate::git::commit::Person;
+use crate::git::parallel::with_helper_thread;
 use crate::git::repo::Repo;
 use crate::model::message::MessageInfo;
 use crate::model::stack::{Stack, StackOptions};
@@ -204,12 +205,7 @@ fn explain(
         mine.append(&mut theirs);
         answer(repo, &mine)?
     } else {
-        let (mut a, b) = std::thread::scope(|s| {
-            let git_dir = repo.git_dir();
-            let helper = s.spawn(|| answer(&Repo::open_git_dir(git_dir)?, &theirs));
-            let a = answer(repo, &mine);
-            (a, helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-        });
+        let (mut a, b) = with_helper_thread(repo, |second| answer(second, &theirs), || answer(repo, &mine));
         if let Ok(a) = &mut a {
             a.extend(b?);
         }
