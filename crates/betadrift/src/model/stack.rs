@@ -93,7 +93,7 @@ pub struct StackOptions {
     /// Whether to find each patch's upstream state (merged, reverted…);
     /// `check` only replays, and `git rebase` needs patch-ids alone.
     pub upstream_states: bool,
-    /// Patch identities ([`crate::model::ledger::key`]) the ledger has already
+    /// Patch identities ([`Identity::key`]) the ledger has already
     /// dated with a snapshot search: not searched again.
     pub first_seen_known: std::collections::HashSet<String>,
 }
@@ -279,7 +279,7 @@ fn first_seen(
             None => Identity::PatchId(betadrift_engine::patchid::patch_id(repo, k.parent_tree, k.tree)?),
         });
     }
-    let unknown = |identity: &Identity| !known.contains(&crate::model::ledger::key(identity));
+    let unknown = |identity: &Identity| !known.contains(&identity.key());
     if !identities.iter().any(unknown) {
         return Ok((vec![None; keys.len()], identities));
     }
