@@ -74,6 +74,7 @@ impl Patch {
             parent_tree: self.parent_tree,
             change_id: self.message.change_id.clone(),
             is_merge: self.is_merge(),
+            subject_line: crate::model::message::subject_line(&self.commit.message),
         }
     }
 

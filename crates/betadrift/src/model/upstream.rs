@@ -96,7 +96,7 @@ impl Default for UpstreamMatch {
     }
 }
 
-/// A local commit, as far as matching is concerned.
+/// A local commit as upstream matching and the rebase replay see it.
 #[derive(Debug, Clone)]
 pub struct LocalChange {
     pub oid: Oid,
@@ -104,6 +104,9 @@ pub struct LocalChange {
     pub parent_tree: Option<Oid>,
     pub change_id: Option<String>,
     pub is_merge: bool,
+    /// First line of the message ([`crate::model::message::subject_line`]),
+    /// for the replay's conflict labels.
+    pub subject_line: String,
 }
 
 /// One upstream commit, with what matching needs.

@@ -21,8 +21,9 @@ use crate::git::commit::Person;
 use crate::git::parallel::with_helper_thread;
 use crate::git::repo::Repo;
 use crate::model::message::MessageInfo;
-use crate::model::stack::{Stack, StackOptions};
-use crate::rebase::predict::{Local, Outcome, Prediction, predict_without};
+use crate::model::stack::{Patch, Stack, StackOptions};
+use crate::model::upstream::LocalChange;
+use crate::rebase::predict::{Outcome, Prediction, predict_without};
 use crate::support::escape::{lossy, terminal, terminal_short};
 use betadrift_engine::objects::{Kind, ObjectRead, Overlay, kind_of};
 use betadrift_engine::xdiff::{self, Algorithm, ConflictStyle, MergeLevel, MergeOptions};
@@ -102,7 +103,7 @@ pub fn check_stack_in(
     each: bool,
     removed: &[usize],
 ) -> Result<CheckReport> {
-    let locals: Vec<Local> = stack.patches.iter().map(Local::from_patch).collect();
+    let locals: Vec<LocalChange> = stack.patches.iter().map(Patch::local_change).collect();
     let t = crate::support::timing::phase("check: predict");
     let prediction =
         predict_without(repo, overlay, &stack.index, &locals, stack.upstream.oid, stack.merge_base, each, removed)?;
