@@ -258,6 +258,12 @@ impl Repo {
         }
     }
 
+    /// The object `spec` names (an id or a prefix of one, a ref, any
+    /// revision), unpeeled; `None` if it names nothing or is ambiguous.
+    pub fn revparse_id(&self, spec: &str) -> Option<Oid> {
+        self.git.revparse_single(spec).ok().map(|o| o.id())
+    }
+
     fn peel_to_commit(&self, oid: Oid, name: &str) -> Result<Oid> {
         let object = self.git.find_object(oid, None).map_err(|e| self.missing(oid, name, e))?;
         object.peel_to_commit().map(|c| c.id()).map_err(|e| Error::git(format!("{name} does not point at a commit"), e))
