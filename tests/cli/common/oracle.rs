@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use betadrift::git::repo::Repo;
-use betadrift::model::stack::{Stack, StackOptions};
-use betadrift::rebase::predict::{Local, Outcome, predict};
+use betadrift::model::stack::{Patch, Stack, StackOptions};
+use betadrift::model::upstream::LocalChange;
+use betadrift::rebase::predict::{Outcome, predict};
 use betadrift_engine::objects::Overlay;
 
 use super::Sandbox;
@@ -107,7 +108,7 @@ pub fn predicted(checkout: &Path, upstream: &str) -> Rebase {
     let up = repo.resolve_upstream(&head, Some(upstream)).expect("upstream");
     let options = StackOptions { snapshot_prefix: String::new(), ..StackOptions::default() };
     let stack = Stack::load(&repo, head, up, &options).expect("stack");
-    let locals: Vec<Local> = stack.patches.iter().map(Local::from_patch).collect();
+    let locals: Vec<LocalChange> = stack.patches.iter().map(Patch::local_change).collect();
     let overlay = Overlay::new(&repo);
     let prediction = predict(&repo, &overlay, &stack.index, &locals, stack.upstream.oid, stack.merge_base, false)
         .expect("prediction");

@@ -6,7 +6,6 @@
 //! production has puppet-merged). Commands resolve it here, the same way.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use git2::Oid;
 
@@ -87,7 +86,7 @@ impl Checkout {
                 repo.require_commit(oid, &file.display().to_string())?
             }
             Some(UpstreamSource::ShaUrl(url)) => {
-                let oid = parse_sha(&fetch_text(&url)?, &url)?;
+                let oid = parse_sha(&crate::git::http::fetch_text(&url)?, &url)?;
                 repo.require_commit(oid, &url)?
             }
         };
@@ -139,19 +138,6 @@ pub fn parse_sha(text: &str, source: &str) -> Result<Oid> {
         )));
     }
     Oid::from_str(word).map_err(|e| Error::Usage(format!("{source}: {}", e.message())))
-}
-
-/// Fetches a small text document over HTTP(S), with the system's CA roots.
-pub fn fetch_text(url: &str) -> Result<String> {
-    let fail = |message: String| Error::Usage(format!("cannot read upstream SHA from {url}: {message}"));
-    let tls = ureq::tls::TlsConfig::builder()
-        .provider(ureq::tls::TlsProvider::NativeTls)
-        .root_certs(ureq::tls::RootCerts::PlatformVerifier)
-        .build();
-    let agent: ureq::Agent =
-        ureq::Agent::config_builder().tls_config(tls).timeout_global(Some(Duration::from_secs(20))).build().into();
-    let mut response = agent.get(url).call().map_err(|e| fail(e.to_string()))?;
-    response.body_mut().with_config().limit(4096).read_to_string().map_err(|e| fail(e.to_string()))
 }
 
 #[cfg(test)]

@@ -1,17 +1,21 @@
-//! git's smart HTTP protocol for `sync --fetch`, carried by ureq.
+//! betadrift's one HTTP(S) client: git's smart HTTP protocol for
+//! `sync --fetch`, and the upstream SHA an `--upstream-sha-url` serves.
 //!
 //! libgit2 built with its own HTTPS support initialises OpenSSL, and loads
 //! every system CA certificate, the moment it starts: on a puppetmaster that
 //! costs `betadrift status` some 30 ms on every run, to support a fetch that
 //! only `sync --fetch` does. So libgit2 is built without TLS, and this module
 //! registers an `http`/`https` transport that speaks the (tiny) smart HTTP
-//! framing over ureq, which sets up TLS only when a request is made.
+//! framing over ureq, which sets up TLS only when a request is made. Both
+//! uses make their client with [`agent`], so TLS is set up one way.
 
 use std::io::{Read, Write};
 use std::sync::Once;
 use std::time::Duration;
 
 use git2::transport::{Service, SmartSubtransport, SmartSubtransportStream, Transport};
+
+use crate::error::{Error, Result};
 
 /// Registers the transport once per process, before the first fetch.
 pub fn register() {
@@ -31,23 +35,38 @@ pub fn register() {
     });
 }
 
+/// An HTTP(S) client: native TLS with the platform's CA roots, an HTTP
+/// error status as an error, and the given connect and overall timeouts
+/// (`None`: none).
+fn agent(connect: Option<Duration>, global: Option<Duration>) -> ureq::Agent {
+    let tls = ureq::tls::TlsConfig::builder()
+        .provider(ureq::tls::TlsProvider::NativeTls)
+        .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+        .build();
+    ureq::Agent::config_builder()
+        .tls_config(tls)
+        .timeout_connect(connect)
+        .timeout_global(global)
+        .http_status_as_error(true)
+        .build()
+        .into()
+}
+
+/// Fetches a small text document over HTTP(S), with the system's CA roots.
+pub fn fetch_text(url: &str) -> Result<String> {
+    let fail = |message: String| Error::Usage(format!("cannot read upstream SHA from {url}: {message}"));
+    let agent = agent(None, Some(Duration::from_secs(20)));
+    let mut response = agent.get(url).call().map_err(|e| fail(e.to_string()))?;
+    response.body_mut().with_config().limit(4096).read_to_string().map_err(|e| fail(e.to_string()))
+}
+
 struct Http {
     agent: ureq::Agent,
 }
 
 impl Http {
     fn new() -> Http {
-        let tls = ureq::tls::TlsConfig::builder()
-            .provider(ureq::tls::TlsProvider::NativeTls)
-            .root_certs(ureq::tls::RootCerts::PlatformVerifier)
-            .build();
-        let agent = ureq::Agent::config_builder()
-            .tls_config(tls)
-            .timeout_connect(Some(Duration::from_secs(30)))
-            .http_status_as_error(true)
-            .build()
-            .into();
-        Http { agent }
+        Http { agent: agent(Some(Duration::from_secs(30)), None) }
     }
 }
 

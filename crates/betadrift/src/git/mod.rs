@@ -1,11 +1,21 @@
 //! The git adapter: the only code that talks to libgit2 or runs `git`.
 //!
-//! [`repo::Repo`] reads objects (through the engine's pack reader, libgit2
-//! for the rest), refs and configuration; [`checkout::Checkout`] is an opened
-//! puppetmaster checkout with its upstream; [`write`] makes commits, refs and
-//! trees; [`http`] fetches an upstream SHA over HTTPS.
+//! [`repo::Repo`] opens a checkout and reads refs, commits and
+//! configuration; [`objects`] reads objects (through the engine's pack
+//! reader, libgit2 for the rest) and [`history`] walks commits;
+//! [`commit`] holds commits as plain data and parses their headers;
+//! [`status`] says what is uncommitted (by `git status`);
+//! [`parallel`] shares work with a second thread and its own handle;
+//! [`checkout::Checkout`] is an opened puppetmaster checkout with its
+//! upstream; [`write`] makes commits, refs and trees; [`http`] is the one
+//! HTTPS client, for `sync --fetch` and upstream SHA URLs.
 
 pub mod checkout;
+pub mod commit;
+pub mod history;
 pub mod http;
+pub mod objects;
+pub mod parallel;
 pub mod repo;
+pub mod status;
 pub mod write;

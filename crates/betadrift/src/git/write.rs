@@ -91,7 +91,7 @@ impl Repo {
                 }
             }
             if line.starts_with(b"author ") {
-                super::repo::push_ident_line(
+                super::commit::push_ident_line(
                     &mut body,
                     "committer",
                     &committer.name,

@@ -27,7 +27,6 @@ use serde::{Deserialize, Serialize};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
-use crate::model::snapshot_tags::Identity;
 use crate::model::stack::{Seen, SeenSource, Stack};
 use crate::support::clock::{parse_timestamp, rfc3339};
 use crate::support::escape::lossy;
@@ -51,7 +50,7 @@ struct LedgerFile {
     schema_version: u32,
     /// The repository's name when the ledger was last written, for people.
     repository: String,
-    /// Per patch identity ([`key`]).
+    /// Per patch identity ([`crate::model::snapshot_tags::Identity::key`]).
     patches: BTreeMap<String, Entry>,
 }
 
@@ -84,14 +83,6 @@ pub struct Ledger {
     path: PathBuf,
     file: LedgerFile,
     exists: bool,
-}
-
-/// The ledger key of an identity: `change-id:I…` or `patch-id:<hex>`.
-pub fn key(identity: &Identity) -> String {
-    match identity {
-        Identity::ChangeId(id) => format!("change-id:{id}"),
-        Identity::PatchId(id) => format!("patch-id:{id}"),
-    }
 }
 
 impl Ledger {
@@ -143,7 +134,7 @@ impl Ledger {
                 Some(Seen { time, source: SeenSource::Snapshot(name) }) if *time < now => Some((*time, name.clone())),
                 _ => None,
             };
-            match self.file.patches.entry(key(&p.identity(repo)?)) {
+            match self.file.patches.entry(p.identity(repo)?.key()) {
                 std::collections::btree_map::Entry::Vacant(slot) => {
                     let subject = lossy(&p.message.subject).chars().take(200).collect();
                     slot.insert(Entry {
@@ -201,7 +192,7 @@ impl Ledger {
             return Ok(());
         }
         for p in &mut stack.patches {
-            let Some(entry) = self.file.patches.get(&key(&p.identity(repo)?)) else { continue };
+            let Some(entry) = self.file.patches.get(&p.identity(repo)?.key()) else { continue };
             if entry.present_at_start {
                 continue;
             }

@@ -36,6 +36,18 @@ pub enum Identity {
     PatchId(PatchId),
 }
 
+impl Identity {
+    /// The identity as one string, `change-id:I…` or `patch-id:<hex>`: the
+    /// key of the first-seen ledger, and of what it has already dated
+    /// ([`crate::model::stack::StackOptions::first_seen_known`]).
+    pub fn key(&self) -> String {
+        match self {
+            Identity::ChangeId(id) => format!("change-id:{id}"),
+            Identity::PatchId(id) => format!("patch-id:{id}"),
+        }
+    }
+}
+
 /// What is needed to recognise one current patch in older stacks.
 #[derive(Debug, Clone)]
 pub struct Wanted {
@@ -215,7 +227,7 @@ impl<'r> FirstSeen<'r> {
     fn read_stack(&mut self, tip: Oid) -> Result<OldStack> {
         let mut stack = OldStack::default();
         let mut next = Some(tip);
-        let mut below: Option<crate::git::repo::RawCommit> = None;
+        let mut below: Option<crate::git::commit::RawCommit> = None;
         for _ in 0..MAX_STACK {
             let Some(oid) = next else { break };
             let c = match below.take() {

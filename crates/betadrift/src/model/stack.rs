@@ -9,7 +9,9 @@ use git2::Oid;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::error::{Error, Result};
-use crate::git::repo::{CommitInfo, HeadBranch, Repo, Upstream};
+use crate::git::commit::{CommitInfo, RawCommit};
+use crate::git::parallel::with_helper_thread;
+use crate::git::repo::{HeadBranch, Repo, Upstream};
 use crate::model::message::MessageInfo;
 use crate::model::snapshot_tags::{self, FirstSeen, Identity, Wanted};
 use crate::model::upstream::{LocalChange, UpstreamIndex, UpstreamMatch};
@@ -72,6 +74,7 @@ impl Patch {
             parent_tree: self.parent_tree,
             change_id: self.message.change_id.clone(),
             is_merge: self.is_merge(),
+            subject_line: crate::model::message::subject_line(&self.commit.message),
         }
     }
 
@@ -91,7 +94,7 @@ pub struct StackOptions {
     /// Whether to find each patch's upstream state (merged, reverted…);
     /// `check` only replays, and `git rebase` needs patch-ids alone.
     pub upstream_states: bool,
-    /// Patch identities ([`crate::model::ledger::key`]) the ledger has already
+    /// Patch identities ([`Identity::key`]) the ledger has already
     /// dated with a snapshot search: not searched again.
     pub first_seen_known: std::collections::HashSet<String>,
 }
@@ -139,34 +142,12 @@ impl Stack {
     /// while this one indexes upstream.
     pub fn load(repo: &Repo, head: HeadBranch, upstream: Upstream, options: &StackOptions) -> Result<Stack> {
         let t = crate::support::timing::phase("history");
-        let (merge_base, local, newer) = match repo.linear_histories(head.oid, upstream.oid)? {
-            Some(h) => (h.merge_base, h.local.into_iter().map(|c| c.oid).collect(), Some(h.upstream)),
-            None => {
-                let base = repo
-                    .merge_base(head.oid, upstream.oid)?
-                    .ok_or_else(|| Error::NoMergeBase { upstream: upstream.name.clone() })?;
-                (base, repo.commits_between(&[upstream.oid], head.oid)?, None)
-            }
-        };
+        let (merge_base, local, newer) = stack_history(repo, &head, &upstream)?;
         let merge_base_time =
             Timestamp::from_second(repo.raw_commit(merge_base)?.time).unwrap_or(Timestamp::UNIX_EPOCH);
         drop(t);
         let t = crate::support::timing::phase("local commits");
-        let mut patches = Vec::new();
-        for (i, oid) in local.into_iter().enumerate() {
-            let commit = repo.commit(oid)?;
-            let message = MessageInfo::parse(&commit.message);
-            let parent_tree = commit.parents.first().map(|&p| repo.raw_commit(p).map(|c| c.tree)).transpose()?;
-            patches.push(Patch {
-                position: i + 1,
-                commit,
-                message,
-                upstream: UpstreamMatch::default(),
-                first_seen: None,
-                parent_tree,
-                patch_id: Default::default(),
-            });
-        }
+        let mut patches = read_patches(repo, local)?;
         let lookback_until =
             options.upstream_states.then(|| lookback_start(&patches, merge_base_time, options.lookback)).flatten();
         let older = match lookback_until {
@@ -185,42 +166,22 @@ impl Stack {
             .collect();
         let keys: Vec<PatchKey> = patches.iter().map(PatchKey::of).collect();
         let prefix = options.snapshot_prefix.as_str();
-        let known = &options.first_seen_known;
-        let (index, first_seen) = std::thread::scope(|s| {
-            let git_dir = repo.git_dir();
-            let upstream_oid = upstream.oid;
-            let seen = s.spawn(move || -> Result<FirstSeenFound> {
-                let _t = crate::support::timing::phase("first seen (in parallel)");
-                if prefix.is_empty() {
-                    return Ok((vec![None; keys.len()], Vec::new()));
-                }
-                first_seen(&Repo::open_git_dir(git_dir)?, prefix, upstream_oid, chain, &keys, known)
-            });
-            let index = (|| -> Result<UpstreamIndex> {
-                let t = crate::support::timing::phase("upstream index");
-                let index = UpstreamIndex::build(repo, merge_base, upstream.oid, newer, older)?;
-                drop(t);
-                if options.upstream_states {
-                    let _t = crate::support::timing::phase("classify");
-                    let locals: Vec<LocalChange> = patches.iter().map(Patch::local_change).collect();
-                    for (p, m) in patches.iter_mut().zip(index.classify(repo, &locals)?) {
-                        p.upstream = m;
-                    }
-                }
-                Ok(index)
-            })();
-            (index, seen.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-        });
+        let index = || index_and_classify(repo, merge_base, upstream.oid, newer, older, options, &mut patches);
+        let (index, first_seen) = if prefix.is_empty() {
+            (index(), Ok((vec![None; keys.len()], Vec::new())))
+        } else {
+            let (upstream_oid, known) = (upstream.oid, &options.first_seen_known);
+            with_helper_thread(
+                repo,
+                move |second| {
+                    let _t = crate::support::timing::phase("first seen (in parallel)");
+                    first_seen(second, prefix, upstream_oid, chain, &keys, known)
+                },
+                index,
+            )
+        };
         let index = index?;
-        let (seen, identities) = first_seen?;
-        for (p, seen) in patches.iter_mut().zip(seen) {
-            p.first_seen = seen;
-        }
-        for (p, identity) in patches.iter_mut().zip(identities) {
-            if let Identity::PatchId(id) = identity {
-                p.patch_id = id.into();
-            }
-        }
+        date_patches(&mut patches, first_seen?);
         let behind = index.ahead;
         let first_seen_searched = !prefix.is_empty();
         Ok(Stack { head, upstream, merge_base, merge_base_time, behind, patches, index, first_seen_searched })
@@ -229,6 +190,83 @@ impl Stack {
     /// Looks up a patch by position.
     pub fn at(&self, position: usize) -> Option<&Patch> {
         position.checked_sub(1).and_then(|i| self.patches.get(i))
+    }
+}
+
+/// Where `head` and `upstream` meet, the local commits above the merge base
+/// (oldest first), and upstream's commits above it when the walk read them
+/// on the way (linear histories); `None` leaves them to the upstream index.
+fn stack_history(
+    repo: &Repo,
+    head: &HeadBranch,
+    upstream: &Upstream,
+) -> Result<(Oid, Vec<Oid>, Option<Vec<RawCommit>>)> {
+    Ok(match repo.linear_histories(head.oid, upstream.oid)? {
+        Some(h) => (h.merge_base, h.local.into_iter().map(|c| c.oid).collect(), Some(h.upstream)),
+        None => {
+            let base = repo
+                .merge_base(head.oid, upstream.oid)?
+                .ok_or_else(|| Error::NoMergeBase { upstream: upstream.name.clone() })?;
+            (base, repo.commits_between(&[upstream.oid], head.oid)?, None)
+        }
+    })
+}
+
+/// The local commits `local` (oldest first) as patches, with their messages
+/// parsed; upstream state and first-seen time still unknown.
+fn read_patches(repo: &Repo, local: Vec<Oid>) -> Result<Vec<Patch>> {
+    let mut patches = Vec::new();
+    for (i, oid) in local.into_iter().enumerate() {
+        let commit = repo.commit(oid)?;
+        let message = MessageInfo::parse(&commit.message);
+        let parent_tree = commit.parents.first().map(|&p| repo.raw_commit(p).map(|c| c.tree)).transpose()?;
+        patches.push(Patch {
+            position: i + 1,
+            commit,
+            message,
+            upstream: UpstreamMatch::default(),
+            first_seen: None,
+            parent_tree,
+            patch_id: Default::default(),
+        });
+    }
+    Ok(patches)
+}
+
+/// Indexes upstream ([`UpstreamIndex::build`]) and, if `options` ask for
+/// upstream states, classifies every patch against it.
+fn index_and_classify(
+    repo: &Repo,
+    merge_base: Oid,
+    upstream: Oid,
+    newer: Option<Vec<RawCommit>>,
+    older: Vec<RawCommit>,
+    options: &StackOptions,
+    patches: &mut [Patch],
+) -> Result<UpstreamIndex> {
+    let t = crate::support::timing::phase("upstream index");
+    let index = UpstreamIndex::build(repo, merge_base, upstream, newer, older)?;
+    drop(t);
+    if options.upstream_states {
+        let _t = crate::support::timing::phase("classify");
+        let locals: Vec<LocalChange> = patches.iter().map(Patch::local_change).collect();
+        for (p, m) in patches.iter_mut().zip(index.classify(repo, &locals)?) {
+            p.upstream = m;
+        }
+    }
+    Ok(index)
+}
+
+/// Gives each patch what the first-seen search found: its time, and the
+/// patch-id it computed on the way.
+fn date_patches(patches: &mut [Patch], (seen, identities): FirstSeenFound) {
+    for (p, seen) in patches.iter_mut().zip(seen) {
+        p.first_seen = seen;
+    }
+    for (p, identity) in patches.iter_mut().zip(identities) {
+        if let Identity::PatchId(id) = identity {
+            p.patch_id = id.into();
+        }
     }
 }
 
@@ -276,7 +314,7 @@ fn first_seen(
             None => Identity::PatchId(betadrift_engine::patchid::patch_id(repo, k.parent_tree, k.tree)?),
         });
     }
-    let unknown = |identity: &Identity| !known.contains(&crate::model::ledger::key(identity));
+    let unknown = |identity: &Identity| !known.contains(&identity.key());
     if !identities.iter().any(unknown) {
         return Ok((vec![None; keys.len()], identities));
     }
@@ -327,7 +365,7 @@ pub(crate) mod testing {
     use git2::Oid;
 
     use super::Patch;
-    use crate::git::repo::{CommitInfo, GitTime, Person};
+    use crate::git::commit::{CommitInfo, GitTime, Person};
     use crate::model::message::MessageInfo;
     use crate::model::upstream::UpstreamMatch;
 

@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use crate::git::repo::Dirty;
+use crate::git::status::Dirty;
 use crate::model::stack::Patch;
 use crate::model::upstream::UpstreamState;
 use crate::overview::status::Status;

@@ -268,7 +268,7 @@ fn gather_facts(
         let (git_dir, workdir) = (repo.git_dir(), repo.workdir());
         let dirty = scope.spawn(move || {
             let _t = crate::support::timing::phase("dirty (in parallel)");
-            crate::git::repo::dirty_at(git_dir, workdir)
+            crate::git::status::dirty_at(git_dir, workdir)
         });
         let check = {
             let _t = crate::support::timing::phase("check");

@@ -12,7 +12,8 @@ use crate::config::Config;
 use crate::consent::{PatchFacts, Policy, Verdict};
 use crate::error::Result;
 use crate::git::checkout::Checkout;
-use crate::git::repo::{Dirty, Operation, Repo};
+use crate::git::repo::Repo;
+use crate::git::status::{Dirty, Operation};
 use crate::model::stack::{Stack, StackOptions};
 use crate::support::clock::{Clock, human_age};
 
@@ -45,7 +46,7 @@ impl Status {
         std::thread::scope(|scope| {
             let dirty = scope.spawn(move || -> Result<Dirty> {
                 let _t = crate::support::timing::phase("dirty (in parallel)");
-                crate::git::repo::dirty_at(git_dir, workdir)
+                crate::git::status::dirty_at(git_dir, workdir)
             });
             let stack = Stack::load(&target.repo, target.head.clone(), target.upstream.clone(), &options);
             let dirty = dirty.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));

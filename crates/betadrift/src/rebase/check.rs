@@ -15,10 +15,13 @@ use crate::rebase::culprits::Culprits;
 use betadrift_engine::merge::{Conflict, ConflictKind, Version};
 
 use crate::git::checkout::Checkout;
-use crate::git::repo::{Person, Repo};
+use crate::git::commit::Person;
+use crate::git::parallel::with_helper_thread;
+use crate::git::repo::Repo;
 use crate::model::message::MessageInfo;
-use crate::model::stack::{Stack, StackOptions};
-use crate::rebase::predict::{Local, Outcome, Prediction, predict_without};
+use crate::model::stack::{Patch, Stack, StackOptions};
+use crate::model::upstream::LocalChange;
+use crate::rebase::predict::{Outcome, Prediction, predict_without};
 use betadrift_engine::objects::{Kind, ObjectRead, Overlay, kind_of};
 use betadrift_engine::xdiff::{self, Algorithm, ConflictStyle, MergeLevel, MergeOptions};
 
@@ -94,7 +97,7 @@ pub fn check_stack_in(
     each: bool,
     removed: &[usize],
 ) -> Result<CheckReport> {
-    let locals: Vec<Local> = stack.patches.iter().map(Local::from_patch).collect();
+    let locals: Vec<LocalChange> = stack.patches.iter().map(Patch::local_change).collect();
     let t = crate::support::timing::phase("check: predict");
     let prediction =
         predict_without(repo, overlay, &stack.index, &locals, stack.upstream.oid, stack.merge_base, each, removed)?;
@@ -197,12 +200,7 @@ fn explain(
         mine.append(&mut theirs);
         answer(repo, &mine)?
     } else {
-        let (mut a, b) = std::thread::scope(|s| {
-            let git_dir = repo.git_dir();
-            let helper = s.spawn(|| answer(&Repo::open_git_dir(git_dir)?, &theirs));
-            let a = answer(repo, &mine);
-            (a, helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-        });
+        let (mut a, b) = with_helper_thread(repo, |second| answer(second, &theirs), || answer(repo, &mine));
         if let Ok(a) = &mut a {
             a.extend(b?);
         }

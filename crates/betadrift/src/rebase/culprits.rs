@@ -17,7 +17,8 @@ use std::sync::Arc;
 use git2::Oid;
 
 use crate::error::Result;
-use crate::git::repo::{Repo, lookup_path};
+use crate::git::objects::lookup_path;
+use crate::git::repo::Repo;
 use crate::model::upstream::{PathChange, UpstreamIndex};
 use betadrift_engine::merge::{Conflict, ConflictKind};
 use betadrift_engine::objects::{EntryRef, ObjectRead};

@@ -93,18 +93,6 @@ impl Prediction {
     }
 }
 
-/// A local commit as the replay needs it.
-#[derive(Debug, Clone)]
-pub struct Local {
-    pub oid: Oid,
-    pub tree: Oid,
-    pub parent_tree: Option<Oid>,
-    pub change_id: Option<String>,
-    pub is_merge: bool,
-    /// First line of the message, for conflict labels.
-    pub subject_line: String,
-}
-
 /// Predicts `git rebase <upstream>` of `locals` (oldest first, the commits
 /// of `merge_base..HEAD`), with `index` describing `merge_base..upstream`.
 /// New blobs and trees go to `overlay`, where the caller can read them.
@@ -112,7 +100,7 @@ pub fn predict(
     repo: &Repo,
     overlay: &Overlay<'_, Repo>,
     index: &UpstreamIndex,
-    locals: &[Local],
+    locals: &[LocalChange],
     upstream: Oid,
     merge_base: Oid,
     each: bool,
@@ -126,25 +114,15 @@ pub fn predict_without(
     repo: &Repo,
     overlay: &Overlay<'_, Repo>,
     index: &UpstreamIndex,
-    locals: &[Local],
+    locals: &[LocalChange],
     upstream: Oid,
     merge_base: Oid,
     each: bool,
     removed: &[usize],
 ) -> Result<Prediction> {
     let upstream_tree = repo.commit_tree_and_time(upstream)?.0;
-    let changes: Vec<LocalChange> = locals
-        .iter()
-        .map(|l| LocalChange {
-            oid: l.oid,
-            tree: l.tree,
-            parent_tree: l.parent_tree,
-            change_id: l.change_id.clone(),
-            is_merge: l.is_merge,
-        })
-        .collect();
     let t = crate::support::timing::phase("predict: cherry-pick scan");
-    let cherry = index.cherry_picked(repo, &changes)?;
+    let cherry = index.cherry_picked(repo, locals)?;
     drop(t);
     let _t = crate::support::timing::phase("predict: replay");
     let skip: Vec<Skip> = cherry
@@ -178,7 +156,7 @@ pub fn replay<R: ObjectRead>(
     repo: &Repo,
     overlay: &Overlay<'_, R>,
     onto: Oid,
-    locals: &[Local],
+    locals: &[LocalChange],
     skip: &[Skip],
     each: bool,
 ) -> Result<(Vec<Pick>, Oid)> {
@@ -215,7 +193,7 @@ pub fn replay<R: ObjectRead>(
 }
 
 /// Cherry-picks one commit onto `tip`; returns the outcome and the new tip.
-fn pick<R: ObjectRead>(repo: &Repo, overlay: &Overlay<'_, R>, local: &Local, tip: Oid) -> Result<(Outcome, Oid)> {
+fn pick<R: ObjectRead>(repo: &Repo, overlay: &Overlay<'_, R>, local: &LocalChange, tip: Oid) -> Result<(Outcome, Oid)> {
     let base = local.parent_tree.unwrap_or_else(betadrift_engine::objects::empty_tree);
     let originally_empty = base == local.tree;
     if base == tip {
@@ -234,29 +212,8 @@ fn pick<R: ObjectRead>(repo: &Repo, overlay: &Overlay<'_, R>, local: &Local, tip
     Ok((Outcome::Applies, merged.tree))
 }
 
-impl Local {
-    /// The replay's view of a stack patch.
-    pub fn from_patch(p: &crate::model::stack::Patch) -> Local {
-        Local {
-            oid: p.commit.oid,
-            tree: p.commit.tree,
-            parent_tree: p.parent_tree,
-            change_id: p.message.change_id.clone(),
-            is_merge: p.is_merge(),
-            subject_line: subject_line(&p.commit.message),
-        }
-    }
-}
-
 /// The labels the sequencer gives a pick: "HEAD" and "<abbrev> (<subject>)".
-fn labels(repo: &Repo, local: &Local) -> Result<Labels> {
+fn labels(repo: &Repo, local: &LocalChange) -> Result<Labels> {
     let theirs = format!("{} ({})", repo.abbrev(local.oid)?, local.subject_line);
     Ok(Labels { ancestor: format!("parent of {theirs}"), ours: "HEAD".into(), theirs })
-}
-
-/// The first line of a commit message, as git's `find_commit_subject`
-/// finds it (the message is what follows the header).
-pub fn subject_line(message: &[u8]) -> String {
-    let text = String::from_utf8_lossy(message);
-    text.lines().find(|l| !l.trim().is_empty()).unwrap_or("").to_owned()
 }

@@ -12,8 +12,9 @@ use git2::Oid;
 
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
-use crate::model::stack::Stack;
-use crate::rebase::predict::{Local, Outcome, Skip, Stop, replay};
+use crate::model::stack::{Patch, Stack};
+use crate::model::upstream::LocalChange;
+use crate::rebase::predict::{Outcome, Skip, Stop, replay};
 use crate::support::ids::short_id;
 use betadrift_engine::objects::Overlay;
 
@@ -107,7 +108,7 @@ pub fn replay_without(
     let first_patch = &stack.patches[first];
     let base = first_patch.commit.parents[0];
     let onto = first_patch.parent_tree.expect("a patch with a parent has a parent tree");
-    let locals: Vec<Local> = stack.patches[first..].iter().map(Local::from_patch).collect();
+    let locals: Vec<LocalChange> = stack.patches[first..].iter().map(Patch::local_change).collect();
     let mut dependents: Vec<(usize, Stop)> = Vec::new();
     loop {
         let skip: Vec<Skip> = (first..stack.patches.len())

@@ -144,7 +144,7 @@ impl Builder<'_> {
             body.extend_from_slice(format!("parent {p}\n").as_bytes());
         }
         for (field, (who, when)) in [("author", author), ("committer", committer)] {
-            crate::git::repo::push_ident_line(&mut body, field, &who.name, &who.email, when.as_second());
+            crate::git::commit::push_ident_line(&mut body, field, &who.name, &who.email, when.as_second());
         }
         body.push(b'\n');
         body.extend_from_slice(message);

@@ -1,0 +1,127 @@
+//! The verdicts: merged, merged with other content, reverted, or pending.
+//!
+//! A Change-Id match says upstream has *a* version of the change; whether it
+//! is this version (same content, or same patch-id), and whether a later
+//! revert (not itself reverted) undid it, decides what the admin should do
+//! with the local copy. `git rebase`'s own cherry-pick detection, by
+//! patch-id alone, is answered here too, for the rebase prediction.
+
+use git2::Oid;
+
+use super::index::{UpCommit, UpstreamIndex};
+use super::tree_diff::{changed_paths, changes_exactly};
+use super::{LocalChange, MatchedBy, UpstreamMatch, UpstreamState};
+use crate::error::Result;
+use crate::git::objects::lookup_path;
+use crate::git::repo::Repo;
+use betadrift_engine::patchid::{patch_id, patch_shape};
+
+impl UpstreamIndex {
+    /// Decides the upstream state of every local patch: by Change-Id, else
+    /// by patch-id.
+    pub fn classify(&self, repo: &Repo, patches: &[LocalChange]) -> Result<Vec<UpstreamMatch>> {
+        let mut out = vec![UpstreamMatch::default(); patches.len()];
+        let mut need_patch_id = Vec::new();
+        for (i, p) in patches.iter().enumerate() {
+            if p.is_merge {
+                continue;
+            }
+            let hits = p.change_id.as_ref().and_then(|id| self.by_change_id.get(id));
+            match hits.and_then(|h| h.last()) {
+                Some(&u) => out[i] = self.verdict(repo, p, u, MatchedBy::ChangeId)?,
+                None => need_patch_id.push(i),
+            }
+        }
+        let t = crate::support::timing::phase("classify: patch-id scan");
+        let found = self.match_patch_ids(repo, patches, &need_patch_id)?;
+        drop(t);
+        let _t = crate::support::timing::phase("classify: verdicts");
+        for (i, u) in found {
+            out[i] = self.verdict(repo, &patches[i], u, MatchedBy::PatchId)?;
+        }
+        Ok(out)
+    }
+
+    fn verdict(&self, repo: &Repo, p: &LocalChange, u: usize, by: MatchedBy) -> Result<UpstreamMatch> {
+        let up = &self.commits[u];
+        let reverted_by = self.effective_revert(u);
+        let state = if reverted_by.is_some() {
+            UpstreamState::Reverted
+        } else if by == MatchedBy::PatchId || same_content(repo, p, up)? || same_patch(repo, p, up)? {
+            UpstreamState::Merged
+        } else {
+            UpstreamState::MergedDiffers
+        };
+        Ok(UpstreamMatch {
+            state,
+            commit: Some(up.oid),
+            reverted_by: reverted_by.map(|r| self.commits[r].oid),
+            matched_by: Some(by),
+            before_base: up.before_base,
+        })
+    }
+
+    /// The revert that undid commit `u`, unless that revert was itself reverted.
+    fn effective_revert(&self, u: usize) -> Option<usize> {
+        let reverts = self.reverted_by.get(&self.commits[u].oid)?;
+        let last = *reverts.iter().filter(|&&r| r > u).max()?;
+        match self.effective_revert(last) {
+            Some(_) => None, // the revert was reverted: the change is back
+            None => Some(last),
+        }
+    }
+
+    /// `git rebase`'s cherry-pick detection: for each local commit, the
+    /// upstream commit after the merge base with the same patch-id, if any.
+    /// An empty commit matches an empty upstream commit (both have git's
+    /// null patch-id).
+    pub fn cherry_picked(&self, repo: &Repo, patches: &[LocalChange]) -> Result<Vec<Option<Oid>>> {
+        let mut out = vec![None; patches.len()];
+        let empty_upstream = self
+            .commits
+            .iter()
+            .find(|c| {
+                !c.before_base
+                    && !c.is_merge
+                    && Some(c.tree) == c.parent_tree.or(Some(betadrift_engine::objects::empty_tree()))
+            })
+            .map(|c| c.oid);
+        let mut candidates = Vec::new();
+        for (i, p) in patches.iter().enumerate().filter(|(_, p)| !p.is_merge) {
+            if Some(p.tree) == p.parent_tree.or(Some(betadrift_engine::objects::empty_tree())) {
+                out[i] = empty_upstream;
+            } else {
+                candidates.push(i);
+            }
+        }
+        for (i, u) in self.match_patch_ids(repo, patches, &candidates)? {
+            out[i] = Some(self.commits[u].oid);
+        }
+        Ok(out)
+    }
+}
+
+/// Whether the two commits make the same change (equal patch-ids).
+fn same_patch(repo: &Repo, p: &LocalChange, up: &UpCommit) -> Result<bool> {
+    if patch_shape(repo, p.parent_tree, p.tree)? != patch_shape(repo, up.parent_tree, up.tree)? {
+        return Ok(false);
+    }
+    Ok(patch_id(repo, p.parent_tree, p.tree)? == patch_id(repo, up.parent_tree, up.tree)?)
+}
+
+/// Whether the upstream commit leaves every path the local patch touches
+/// exactly as the local patch leaves it.
+fn same_content(repo: &Repo, p: &LocalChange, up: &UpCommit) -> Result<bool> {
+    let local = changed_paths(repo, p.parent_tree, p.tree)?;
+    if !changes_exactly(repo, up.parent_tree, up.tree, &local)? {
+        return Ok(false);
+    }
+    for path in &local {
+        let a = lookup_path(repo, p.tree, path)?;
+        let b = lookup_path(repo, up.tree, path)?;
+        if a.map(|e| (e.mode, e.oid)) != b.map(|e| (e.mode, e.oid)) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
