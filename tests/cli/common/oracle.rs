@@ -7,7 +7,7 @@ use std::path::Path;
 use betadrift::git::repo::Repo;
 use betadrift::model::stack::{Patch, Stack, StackOptions};
 use betadrift::model::upstream::LocalChange;
-use betadrift::rebase::predict::{Outcome, predict};
+use betadrift::rebase::predict::{PickOutcome, predict};
 use betadrift_engine::objects::Overlay;
 
 use super::Sandbox;
@@ -115,16 +115,16 @@ pub fn predicted(checkout: &Path, upstream: &str) -> Rebase {
     let fates = prediction
         .picks
         .iter()
-        .filter(|p| p.outcome != Outcome::MergeCommit)
+        .filter(|p| p.outcome != PickOutcome::MergeCommit)
         .map(|p| {
             let fate = match &p.outcome {
-                Outcome::Applies => Fate::Picked(p.tree.expect("applied picks have a tree").to_string()),
-                Outcome::AlreadyUpstream { .. } => Fate::AlreadyUpstream,
-                Outcome::BecomesEmpty => Fate::Dropped,
-                Outcome::Conflict(stop) => {
+                PickOutcome::Applies => Fate::Picked(p.tree.expect("applied picks have a tree").to_string()),
+                PickOutcome::AlreadyUpstream { .. } => Fate::AlreadyUpstream,
+                PickOutcome::BecomesEmpty => Fate::Dropped,
+                PickOutcome::Conflict(stop) => {
                     Fate::Stopped(stop.unmerged.iter().map(|u| String::from_utf8_lossy(&u.path).into_owned()).collect())
                 }
-                Outcome::MergeCommit | Outcome::Removed => unreachable!(),
+                PickOutcome::MergeCommit | PickOutcome::Removed => unreachable!(),
             };
             (p.commit.to_string(), fate)
         })

@@ -45,17 +45,17 @@ pub(crate) fn diff(
             continue;
         }
         match find_lcs(&classes.old, &classes.new, &r)? {
-            Outcome::FallBack => {
+            Search::FallBack => {
                 let old_part = r.line1 - 1..r.line1 - 1 + r.count1;
                 let new_part = r.line2 - 1..r.line2 - 1 + r.count2;
                 let sub = classify(&old[old_part.clone()], &new[new_part.clone()]);
                 myers::diff(&sub, false, &mut changed_old[old_part], &mut changed_new[new_part]);
             }
-            Outcome::NothingInCommon => {
+            Search::NothingInCommon => {
                 changed_old[r.line1 - 1..r.line1 - 1 + r.count1].fill(true);
                 changed_new[r.line2 - 1..r.line2 - 1 + r.count2].fill(true);
             }
-            Outcome::Found(lcs) => {
+            Search::Found(lcs) => {
                 pending.push(Ranges {
                     line1: lcs.end1 + 1,
                     count1: r.end1() - lcs.end1,
@@ -104,7 +104,7 @@ struct Region {
 }
 
 /// What the search for a longest common run found.
-enum Outcome {
+enum Search {
     Found(Region),
     NothingInCommon,
     FallBack,
@@ -259,7 +259,7 @@ impl<'a> Index<'a> {
 
 /// Finds the longest common run of the ranges whose rarest line is rarest
 /// (`find_lcs`), or decides to fall back to Myers.
-fn find_lcs(old: &[u32], new: &[u32], r: &Ranges) -> Result<Outcome, Error> {
+fn find_lcs(old: &[u32], new: &[u32], r: &Ranges) -> Result<Search, Error> {
     let table_bits = hashbits(r.count1);
     let mut index = Index {
         old,
@@ -280,11 +280,11 @@ fn find_lcs(old: &[u32], new: &[u32], r: &Ranges) -> Result<Outcome, Error> {
         b_ptr = index.try_lcs(&mut lcs, b_ptr, r);
     }
     Ok(if index.has_common && MAX_CHAIN_LENGTH < index.cnt {
-        Outcome::FallBack
+        Search::FallBack
     } else if lcs.begin1 == 0 && lcs.begin2 == 0 {
-        Outcome::NothingInCommon
+        Search::NothingInCommon
     } else {
-        Outcome::Found(lcs)
+        Search::Found(lcs)
     })
 }
 

@@ -157,11 +157,11 @@ pub(crate) fn merge(base: &[u8], ours: &[u8], theirs: &[u8], options: &MergeOpti
         join_close_conflicts(&files, &mut regions, level == MergeLevel::ZealousAlnum);
     }
     if let Some(favor) = options.favor {
-        for region in regions.iter_mut().filter(|r| r.outcome == Outcome::Conflict) {
+        for region in regions.iter_mut().filter(|r| r.outcome == Resolution::Conflict) {
             region.outcome = match favor {
-                Favor::Ours => Outcome::Ours,
-                Favor::Theirs => Outcome::Theirs,
-                Favor::Union => Outcome::Both,
+                Favor::Ours => Resolution::Ours,
+                Favor::Theirs => Resolution::Theirs,
+                Favor::Union => Resolution::Both,
             };
         }
     }
@@ -177,7 +177,7 @@ struct Files<'a> {
 
 /// How a region of the merge is resolved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Outcome {
+enum Resolution {
     /// Both sides changed it differently.
     Conflict,
     /// Only our side changed it.
@@ -196,7 +196,7 @@ enum Outcome {
 /// theirs (git's `xdmerge_t`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Region {
-    outcome: Outcome,
+    outcome: Resolution,
     base_at: isize,
     base_len: isize,
     ours_at: isize,
@@ -235,7 +235,7 @@ fn append(regions: &mut Vec<Region>, region: Region) {
         && (region.ours_at <= last.ours_end() || region.theirs_at <= last.theirs_end())
     {
         if region.outcome != last.outcome {
-            last.outcome = Outcome::Conflict;
+            last.outcome = Resolution::Conflict;
         }
         last.base_len = region.base_at + region.base_len - last.base_at;
         last.ours_len = region.ours_end() - last.ours_at;
@@ -291,7 +291,7 @@ fn combine(files: &Files<'_>, ours: &[Change], theirs: &[Change], level: MergeLe
 /// their lines.
 fn only_ours(c1: &Change, theirs_shift: isize) -> Region {
     Region {
-        outcome: Outcome::Ours,
+        outcome: Resolution::Ours,
         base_at: signed(c1.old.start),
         base_len: signed(c1.old.len()),
         ours_at: signed(c1.new.start),
@@ -305,7 +305,7 @@ fn only_ours(c1: &Change, theirs_shift: isize) -> Region {
 /// lines.
 fn only_theirs(c2: &Change, ours_shift: isize) -> Region {
     Region {
-        outcome: Outcome::Theirs,
+        outcome: Resolution::Theirs,
         base_at: signed(c2.old.start),
         base_len: signed(c2.old.len()),
         ours_at: signed(c2.old.start) + ours_shift,
@@ -339,7 +339,7 @@ fn overlap(c1: &Change, c2: &Change) -> Region {
     } else {
         theirs_len += overhang;
     }
-    Region { outcome: Outcome::Conflict, base_at, base_len, ours_at, ours_len, theirs_at, theirs_len }
+    Region { outcome: Resolution::Conflict, base_at, base_len, ours_at, ours_len, theirs_at, theirs_len }
 }
 
 /// Narrows each conflict to the changes between the two sides' versions of
@@ -348,7 +348,7 @@ fn overlap(c1: &Change, c2: &Change) -> Region {
 fn refine(files: &Files<'_>, regions: Vec<Region>, algorithm: Algorithm) -> Result<Vec<Region>, Error> {
     let mut refined = Vec::with_capacity(regions.len());
     for region in regions {
-        if region.outcome != Outcome::Conflict || region.ours_len == 0 || region.theirs_len == 0 {
+        if region.outcome != Resolution::Conflict || region.ours_len == 0 || region.theirs_len == 0 {
             refined.push(region);
             continue;
         }
@@ -356,7 +356,7 @@ fn refine(files: &Files<'_>, regions: Vec<Region>, algorithm: Algorithm) -> Resu
         let theirs = &files.theirs[range(region.theirs_at, region.theirs_len)];
         let script = diff_lines(ours, theirs, algorithm)?;
         if script.is_empty() {
-            refined.push(Region { outcome: Outcome::Identical, ..region });
+            refined.push(Region { outcome: Resolution::Identical, ..region });
             continue;
         }
         refined.extend(script.iter().map(|change| Region {
@@ -375,7 +375,7 @@ fn refine(files: &Files<'_>, regions: Vec<Region>, algorithm: Algorithm) -> Resu
 fn trim_common_ends(files: &Files<'_>, regions: &mut [Region]) {
     let line1 = |i: isize| files.ours[i as usize];
     let line2 = |i: isize| files.theirs[i as usize];
-    for m in regions.iter_mut().filter(|r| r.outcome == Outcome::Conflict) {
+    for m in regions.iter_mut().filter(|r| r.outcome == Resolution::Conflict) {
         while m.ours_len > 0 && m.theirs_len > 0 && line1(m.ours_at) == line2(m.theirs_at) {
             m.ours_len -= 1;
             m.theirs_len -= 1;
@@ -397,8 +397,8 @@ fn join_close_conflicts(files: &Files<'_>, regions: &mut Vec<Region>, unless_aln
     for next in regions.drain(..) {
         if let Some(m) = joined.last_mut() {
             let between = range(m.ours_end(), next.ours_at - m.ours_end());
-            let keep_apart = m.outcome != Outcome::Conflict
-                || next.outcome != Outcome::Conflict
+            let keep_apart = m.outcome != Resolution::Conflict
+                || next.outcome != Resolution::Conflict
                 || (between.len() > 3 && (!unless_alnum || files.ours[between].iter().any(|line| has_alnum(line))));
             if !keep_apart {
                 m.ours_len = next.ours_end() - m.ours_at;
@@ -431,12 +431,12 @@ impl Writer<'_, '_> {
         let mut conflicts = Vec::new();
         let mut copied = 0;
         for m in regions {
-            if m.outcome == Outcome::Identical {
+            if m.outcome == Resolution::Identical {
                 continue;
             }
             copy(&mut self.out, &files.ours, copied, m.ours_at - copied, None);
             match m.outcome {
-                Outcome::Conflict => {
+                Resolution::Conflict => {
                     self.conflict(m);
                     conflicts.push(ConflictRegion {
                         base: range(m.base_at, m.base_len),
@@ -444,14 +444,14 @@ impl Writer<'_, '_> {
                         theirs: range(m.theirs_at, m.theirs_len),
                     });
                 }
-                Outcome::Ours => copy(&mut self.out, &files.ours, m.ours_at, m.ours_len, None),
-                Outcome::Theirs => copy(&mut self.out, &files.theirs, m.theirs_at, m.theirs_len, None),
-                Outcome::Both => {
+                Resolution::Ours => copy(&mut self.out, &files.ours, m.ours_at, m.ours_len, None),
+                Resolution::Theirs => copy(&mut self.out, &files.theirs, m.theirs_at, m.theirs_len, None),
+                Resolution::Both => {
                     let newline = Some(self.needs_cr(m));
                     copy(&mut self.out, &files.ours, m.ours_at, m.ours_len, newline);
                     copy(&mut self.out, &files.theirs, m.theirs_at, m.theirs_len, None);
                 }
-                Outcome::Identical => unreachable!("skipped above"),
+                Resolution::Identical => unreachable!("skipped above"),
             }
             copied = m.ours_end();
         }

@@ -22,7 +22,7 @@ use crate::model::stack::{Stack, StackOptions};
 use crate::model::upstream::{MatchedBy, UpstreamState};
 use crate::output::check::render_text as render_check;
 use crate::rebase::check::{CheckReport, check_stack_in};
-use crate::rebase::predict::Outcome as PickOutcome;
+use crate::rebase::predict::PickOutcome;
 use crate::rewrite::{self, Change, Kind, Permit, Plan, PlannedCommit, Removal, Setup};
 use crate::support::clock::{Clock, rfc3339};
 use crate::support::escape::{lossy, terminal, terminal_short};

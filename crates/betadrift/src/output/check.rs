@@ -6,7 +6,7 @@ use std::io::Write;
 
 use crate::model::stack::Patch;
 use crate::rebase::check::{CheckReport, ConflictDetail, Culprit, Hunk};
-use crate::rebase::predict::Outcome;
+use crate::rebase::predict::PickOutcome;
 use crate::support::escape::{terminal, terminal_short};
 use crate::support::ids::{short_id, short_id_of};
 use betadrift_engine::xdiff;
@@ -62,14 +62,14 @@ fn commits(n: usize) -> String {
     if n == 1 { "1 commit".into() } else { format!("{n} commits") }
 }
 
-fn outcome_text(outcome: &Outcome) -> String {
+fn outcome_text(outcome: &PickOutcome) -> String {
     match outcome {
-        Outcome::Applies => "applies".into(),
-        Outcome::AlreadyUpstream { matched } => format!("already upstream ({})", short_id_of(*matched, 8)),
-        Outcome::BecomesEmpty => "becomes empty, dropped".into(),
-        Outcome::Conflict(_) => "STOPS: conflict".into(),
-        Outcome::MergeCommit => "merge, dropped".into(),
-        Outcome::Removed => "removed".into(),
+        PickOutcome::Applies => "applies".into(),
+        PickOutcome::AlreadyUpstream { matched } => format!("already upstream ({})", short_id_of(*matched, 8)),
+        PickOutcome::BecomesEmpty => "becomes empty, dropped".into(),
+        PickOutcome::Conflict(_) => "STOPS: conflict".into(),
+        PickOutcome::MergeCommit => "merge, dropped".into(),
+        PickOutcome::Removed => "removed".into(),
     }
 }
 
@@ -229,8 +229,8 @@ fn verdict(report: &CheckReport) -> String {
     let p = &report.prediction;
     let stops: Vec<String> =
         p.picks.iter().filter(|x| x.outcome.is_stop()).map(|x| format!("#{}", x.position)).collect();
-    let upstreamed = p.picks.iter().filter(|x| matches!(x.outcome, Outcome::AlreadyUpstream { .. })).count();
-    let empty = p.picks.iter().filter(|x| x.outcome == Outcome::BecomesEmpty).count();
+    let upstreamed = p.picks.iter().filter(|x| matches!(x.outcome, PickOutcome::AlreadyUpstream { .. })).count();
+    let empty = p.picks.iter().filter(|x| x.outcome == PickOutcome::BecomesEmpty).count();
     let mut text = if stops.is_empty() {
         "The rebase will go through cleanly.".to_owned()
     } else {

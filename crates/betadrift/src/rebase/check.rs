@@ -20,8 +20,8 @@ use crate::git::parallel::with_helper_thread;
 use crate::git::repo::Repo;
 use crate::model::message::MessageInfo;
 use crate::model::stack::{Patch, Stack, StackOptions};
-use crate::model::upstream::LocalChange;
-use crate::rebase::predict::{Outcome, Prediction, predict_without};
+use crate::model::upstream::{LocalChange, UpstreamIndex};
+use crate::rebase::predict::{PickOutcome, Prediction, predict_without};
 use betadrift_engine::objects::{Kind, ObjectRead, Overlay, kind_of};
 use betadrift_engine::xdiff::{self, Algorithm, ConflictStyle, MergeLevel, MergeOptions};
 
@@ -133,16 +133,44 @@ const PARALLEL_CULPRITS_MIN: usize = 256;
 fn explain(
     repo: &Repo,
     overlay: &Overlay<'_, Repo>,
-    index: &crate::model::upstream::UpstreamIndex,
+    index: &UpstreamIndex,
     merge_base: Oid,
     prediction: &Prediction,
     private: bool,
 ) -> Result<Vec<Vec<ConflictDetail>>> {
     let base_tree = repo.commit_tree_and_time(merge_base)?.0;
+    let (questions, hunks) = questions(overlay, prediction, private)?;
+    let blame = |repo: &Repo, which: &[usize]| blame(repo, index, base_tree, &questions, which);
+    let [mut here, on_helper] = share_out(&questions, index);
+    let answers = if on_helper.is_empty() || index.ahead < PARALLEL_CULPRITS_MIN {
+        here.extend(on_helper);
+        blame(repo, &here)?
+    } else {
+        let (mut answers, helper_answers) =
+            with_helper_thread(repo, |second| blame(second, &on_helper), || blame(repo, &here));
+        if let Ok(answers) = &mut answers {
+            answers.extend(helper_answers?);
+        }
+        answers?
+    };
+    let mut blamed: Vec<Vec<Oid>> = vec![Vec::new(); questions.len()];
+    for (i, oids) in answers {
+        blamed[i] = oids;
+    }
+    details(repo, prediction, &questions, hunks, blamed)
+}
+
+/// One question per conflict of every stop (in pick order), with the hunks
+/// to show for it (none in a private repository).
+fn questions<'p>(
+    overlay: &Overlay<'_, Repo>,
+    prediction: &'p Prediction,
+    private: bool,
+) -> Result<(Vec<Question<'p>>, Vec<Vec<Hunk>>)> {
     let mut questions = Vec::new();
     let mut hunks = Vec::new();
     for pick in &prediction.picks {
-        let Outcome::Conflict(stop) = &pick.outcome else { continue };
+        let PickOutcome::Conflict(stop) = &pick.outcome else { continue };
         for conflict in &stop.conflicts {
             let regions = conflict_regions(overlay, conflict)?;
             let lookups =
@@ -151,9 +179,14 @@ fn explain(
             hunks.push(if private { Vec::new() } else { regions.into_iter().map(|r| r.1).collect() });
         }
     }
-    // Questions about one path stay together: its history is read once.
-    let mut mine = Vec::new();
-    let mut theirs = Vec::new();
+    Ok((questions, hunks))
+}
+
+/// Shares the questions out between this thread and the helper thread:
+/// questions about one path stay together (its history is read once), and
+/// the halves are balanced by how often upstream changed each path, which is
+/// what the search costs (a path the scan did not follow counts as average).
+fn share_out(questions: &[Question<'_>], index: &UpstreamIndex) -> [Vec<usize>; 2] {
     let mut by_path: Vec<(&[u8], Vec<usize>)> = Vec::new();
     for (i, q) in questions.iter().enumerate() {
         let path = q.conflict.paths.first().map_or(&[][..], |p| p.as_slice());
@@ -162,58 +195,63 @@ fn explain(
             None => by_path.push((path, vec![i])),
         }
     }
-    // Balanced by how often upstream changed each path, which is what the
-    // search costs (a path the scan did not follow counts as average).
     let weight = |path: &[u8], questions: usize| {
         questions * index.path_history(path).map_or(index.ahead / 20, |h| h.len()).max(1)
     };
     let mut groups: Vec<(usize, Vec<usize>)> = by_path.into_iter().map(|(p, v)| (weight(p, v.len()), v)).collect();
     groups.sort_by_key(|(w, _)| std::cmp::Reverse(*w));
-    let (mut mine_weight, mut theirs_weight) = (0, 0);
+    let (mut here, mut on_helper) = (Vec::new(), Vec::new());
+    let (mut here_weight, mut helper_weight) = (0, 0);
     for (w, group) in groups {
-        if mine_weight <= theirs_weight {
-            mine_weight += w;
-            mine.extend(group);
+        if here_weight <= helper_weight {
+            here_weight += w;
+            here.extend(group);
         } else {
-            theirs_weight += w;
-            theirs.extend(group);
+            helper_weight += w;
+            on_helper.extend(group);
         }
     }
-    let answer = |repo: &Repo, which: &[usize]| -> Result<Vec<(usize, Vec<Oid>)>> {
-        let mut finder = Culprits::new(repo, index, base_tree);
-        let mut out = Vec::with_capacity(which.len());
-        for &i in which {
-            let q = &questions[i];
-            let mut blamed: Vec<Oid> = Vec::new();
-            for region in &q.regions {
-                for oid in finder.find(q.patch_base, q.conflict, region.clone())? {
-                    if !blamed.contains(&oid) {
-                        blamed.push(oid);
-                    }
+    [here, on_helper]
+}
+
+/// The upstream commits blamed for each of the questions numbered `which`.
+fn blame(
+    repo: &Repo,
+    index: &UpstreamIndex,
+    base_tree: Oid,
+    questions: &[Question<'_>],
+    which: &[usize],
+) -> Result<Vec<(usize, Vec<Oid>)>> {
+    let mut finder = Culprits::new(repo, index, base_tree);
+    let mut out = Vec::with_capacity(which.len());
+    for &i in which {
+        let q = &questions[i];
+        let mut blamed: Vec<Oid> = Vec::new();
+        for region in &q.regions {
+            for oid in finder.find(q.patch_base, q.conflict, region.clone())? {
+                if !blamed.contains(&oid) {
+                    blamed.push(oid);
                 }
             }
-            out.push((i, blamed));
         }
-        Ok(out)
-    };
-    let answers = if theirs.is_empty() || index.ahead < PARALLEL_CULPRITS_MIN {
-        mine.append(&mut theirs);
-        answer(repo, &mine)?
-    } else {
-        let (mut a, b) = with_helper_thread(repo, |second| answer(second, &theirs), || answer(repo, &mine));
-        if let Ok(a) = &mut a {
-            a.extend(b?);
-        }
-        a?
-    };
-    let mut blamed: Vec<Vec<Oid>> = vec![Vec::new(); questions.len()];
-    for (i, oids) in answers {
-        blamed[i] = oids;
+        out.push((i, blamed));
     }
+    Ok(out)
+}
+
+/// The details of every pick (empty for picks that do not stop), from the
+/// questions in pick order with their hunks and blamed commits.
+fn details(
+    repo: &Repo,
+    prediction: &Prediction,
+    questions: &[Question<'_>],
+    hunks: Vec<Vec<Hunk>>,
+    blamed: Vec<Vec<Oid>>,
+) -> Result<Vec<Vec<ConflictDetail>>> {
     let mut details = Vec::with_capacity(prediction.picks.len());
     let mut next = questions.iter().zip(hunks).zip(blamed);
     for pick in &prediction.picks {
-        let Outcome::Conflict(stop) = &pick.outcome else {
+        let PickOutcome::Conflict(stop) = &pick.outcome else {
             details.push(Vec::new());
             continue;
         };

@@ -19,7 +19,7 @@ use betadrift_engine::objects::{ObjectRead, Overlay};
 
 /// What the rebase does with one local commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum PickOutcome {
     /// Picked cleanly.
     Applies,
     /// Skipped: upstream has a commit with the same patch-id.
@@ -34,22 +34,22 @@ pub enum Outcome {
     Removed,
 }
 
-impl Outcome {
+impl PickOutcome {
     /// The name used in JSON.
     pub fn as_str(&self) -> &'static str {
         match self {
-            Outcome::Applies => "applies",
-            Outcome::AlreadyUpstream { .. } => "already-upstream",
-            Outcome::BecomesEmpty => "becomes-empty",
-            Outcome::Conflict(_) => "conflict",
-            Outcome::MergeCommit => "merge-commit",
-            Outcome::Removed => "removed",
+            PickOutcome::Applies => "applies",
+            PickOutcome::AlreadyUpstream { .. } => "already-upstream",
+            PickOutcome::BecomesEmpty => "becomes-empty",
+            PickOutcome::Conflict(_) => "conflict",
+            PickOutcome::MergeCommit => "merge-commit",
+            PickOutcome::Removed => "removed",
         }
     }
 
     /// Whether the rebase stops here.
     pub fn is_stop(&self) -> bool {
-        matches!(self, Outcome::Conflict(_))
+        matches!(self, PickOutcome::Conflict(_))
     }
 }
 
@@ -69,9 +69,9 @@ pub struct Stop {
 pub struct Pick {
     pub commit: Oid,
     pub position: usize,
-    pub outcome: Outcome,
+    pub outcome: PickOutcome,
     /// With `--each`: the outcome of this patch alone on the new upstream.
-    pub alone: Option<Outcome>,
+    pub alone: Option<PickOutcome>,
     /// The rebased tree after this pick, when it applies.
     pub tree: Option<Oid>,
 }
@@ -169,9 +169,9 @@ pub fn replay<R: ObjectRead>(
             _ => None,
         };
         let outcome = match (local.is_merge, skip) {
-            (true, _) => Outcome::MergeCommit,
-            (false, Skip::Upstream(matched)) => Outcome::AlreadyUpstream { matched },
-            (false, Skip::Removed) => Outcome::Removed,
+            (true, _) => PickOutcome::MergeCommit,
+            (false, Skip::Upstream(matched)) => PickOutcome::AlreadyUpstream { matched },
+            (false, Skip::Removed) => PickOutcome::Removed,
             (false, Skip::No) => {
                 let (outcome, new_tip) = pick(repo, overlay, local, tip)?;
                 tip = new_tip;
@@ -180,36 +180,41 @@ pub fn replay<R: ObjectRead>(
         };
         let alone = if each && !local.is_merge && skip != Skip::Removed {
             Some(match upstreamed {
-                Some(matched) => Outcome::AlreadyUpstream { matched },
+                Some(matched) => PickOutcome::AlreadyUpstream { matched },
                 None => pick(repo, overlay, local, onto)?.0,
             })
         } else {
             None
         };
-        let tree = (outcome == Outcome::Applies).then_some(tip);
+        let tree = (outcome == PickOutcome::Applies).then_some(tip);
         picks.push(Pick { commit: local.oid, position: i + 1, outcome, alone, tree });
     }
     Ok((picks, tip))
 }
 
 /// Cherry-picks one commit onto `tip`; returns the outcome and the new tip.
-fn pick<R: ObjectRead>(repo: &Repo, overlay: &Overlay<'_, R>, local: &LocalChange, tip: Oid) -> Result<(Outcome, Oid)> {
+fn pick<R: ObjectRead>(
+    repo: &Repo,
+    overlay: &Overlay<'_, R>,
+    local: &LocalChange,
+    tip: Oid,
+) -> Result<(PickOutcome, Oid)> {
     let base = local.parent_tree.unwrap_or_else(betadrift_engine::objects::empty_tree);
     let originally_empty = base == local.tree;
     if base == tip {
         // git fast-forwards: the commit's own tree is the result.
-        return Ok((Outcome::Applies, local.tree));
+        return Ok((PickOutcome::Applies, local.tree));
     }
     let labels = labels(repo, local)?;
     let merged: MergeOutcome = merge_trees(overlay, base, tip, local.tree, &labels)?;
     if !merged.clean {
         let stop = Stop { conflicts: merged.conflicts, unmerged: merged.unmerged, trees: [base, tip, local.tree] };
-        return Ok((Outcome::Conflict(stop), tip));
+        return Ok((PickOutcome::Conflict(stop), tip));
     }
     if merged.tree == tip && !originally_empty {
-        return Ok((Outcome::BecomesEmpty, tip));
+        return Ok((PickOutcome::BecomesEmpty, tip));
     }
-    Ok((Outcome::Applies, merged.tree))
+    Ok((PickOutcome::Applies, merged.tree))
 }
 
 /// The labels the sequencer gives a pick: "HEAD" and "<abbrev> (<subject>)".

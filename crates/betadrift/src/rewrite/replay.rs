@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::git::repo::Repo;
 use crate::model::stack::{Patch, Stack};
 use crate::model::upstream::LocalChange;
-use crate::rebase::predict::{Outcome, Skip, Stop, replay};
+use crate::rebase::predict::{PickOutcome, Skip, Stop, replay};
 use crate::support::ids::short_id;
 use betadrift_engine::objects::Overlay;
 
@@ -122,7 +122,7 @@ pub fn replay_without(
             .iter()
             .enumerate()
             .filter_map(|(k, p)| match &p.outcome {
-                Outcome::Conflict(stop) => Some((first + k, stop.clone())),
+                PickOutcome::Conflict(stop) => Some((first + k, stop.clone())),
                 _ => None,
             })
             .collect();
@@ -134,12 +134,12 @@ pub fn replay_without(
         for (k, pick) in picks.into_iter().enumerate() {
             let dependent = dependents.iter().position(|(d, _)| *d == first + k);
             fates.push(match (pick.outcome, dependent) {
-                (Outcome::Removed, Some(at)) => Fate::Dependent(dependents[at].1.clone()),
-                (Outcome::Removed, None) => Fate::Removed,
-                (Outcome::Applies, _) => Fate::Replayed { tree: pick.tree.expect("applied picks have a tree") },
-                (Outcome::BecomesEmpty, _) => Fate::BecomesEmpty,
-                (Outcome::Conflict(stop), _) => Fate::Conflict(stop),
-                (Outcome::AlreadyUpstream { .. } | Outcome::MergeCommit, _) => {
+                (PickOutcome::Removed, Some(at)) => Fate::Dependent(dependents[at].1.clone()),
+                (PickOutcome::Removed, None) => Fate::Removed,
+                (PickOutcome::Applies, _) => Fate::Replayed { tree: pick.tree.expect("applied picks have a tree") },
+                (PickOutcome::BecomesEmpty, _) => Fate::BecomesEmpty,
+                (PickOutcome::Conflict(stop), _) => Fate::Conflict(stop),
+                (PickOutcome::AlreadyUpstream { .. } | PickOutcome::MergeCommit, _) => {
                     unreachable!("no upstream skips are asked for, merges are refused")
                 }
             });

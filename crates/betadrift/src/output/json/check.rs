@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::status::{Person, UpstreamRef};
 use crate::rebase::check::{CheckReport, ConflictDetail};
-use crate::rebase::predict::Outcome;
+use crate::rebase::predict::PickOutcome;
 use crate::support::escape::lossy;
 
 /// Version of the JSON document.
@@ -86,12 +86,12 @@ pub fn to_wire(report: &CheckReport) -> Check {
             subject: lossy(&patch.message.subject),
             outcome: pick.outcome.as_str().to_owned(),
             matched_upstream: match &pick.outcome {
-                Outcome::AlreadyUpstream { matched } => Some(matched.to_string()),
+                PickOutcome::AlreadyUpstream { matched } => Some(matched.to_string()),
                 _ => None,
             },
             alone: pick.alone.as_ref().map(|a| a.as_str().to_owned()),
             conflict_paths: match &pick.outcome {
-                Outcome::Conflict(stop) => stop.unmerged.iter().map(|u| lossy(&u.path)).collect(),
+                PickOutcome::Conflict(stop) => stop.unmerged.iter().map(|u| lossy(&u.path)).collect(),
                 _ => Vec::new(),
             },
             conflicts: details.iter().map(conflict).collect(),

@@ -11,7 +11,7 @@
 use std::io::{Result, Write};
 
 use crate::model::upstream::UpstreamState;
-use crate::rebase::predict::Outcome;
+use crate::rebase::predict::PickOutcome;
 use crate::support::escape::html_str;
 
 use super::view::{self, StopView};
@@ -175,7 +175,7 @@ fn render_patches(f: &Facts, out: &mut dyn Write) -> Result<()> {
 }
 
 /// Highlights stopping patches and mutes the ones upstream already has.
-fn row_class(p: &crate::model::stack::Patch, outcome: &Outcome) -> &'static str {
+fn row_class(p: &crate::model::stack::Patch, outcome: &PickOutcome) -> &'static str {
     if outcome.is_stop() {
         "stop"
     } else if p.upstream.state != UpstreamState::Pending {
