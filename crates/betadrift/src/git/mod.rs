@@ -1,4 +1,6 @@
-//! The git adapter: the only code that talks to libgit2 or runs `git`.
+//! The git adapter: the only code that reads or writes a checkout through
+//! libgit2 or runs `git` (the scenario builder creates its fixture
+//! repositories with libgit2 itself, and touches no checkout).
 //!
 //! [`repo::Repo`] opens a checkout and reads refs, commits and
 //! configuration; [`objects`] reads objects (through the engine's pack
