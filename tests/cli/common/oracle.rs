@@ -110,7 +110,7 @@ pub fn predicted(checkout: &Path, upstream: &str) -> Rebase {
     let stack = Stack::load(&repo, head, up, &options).expect("stack");
     let locals: Vec<LocalChange> = stack.patches.iter().map(Patch::local_change).collect();
     let overlay = Overlay::new(&repo);
-    let prediction = predict(&repo, &overlay, &stack.index, &locals, stack.upstream.oid, stack.merge_base, false)
+    let prediction = predict(&repo, &overlay, &stack.index, &locals, stack.upstream.oid, stack.merge_base, false, &[])
         .expect("prediction");
     let fates = prediction
         .picks

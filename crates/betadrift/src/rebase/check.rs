@@ -21,7 +21,7 @@ use crate::git::repo::Repo;
 use crate::model::message::MessageInfo;
 use crate::model::stack::{Patch, Stack, StackOptions};
 use crate::model::upstream::{LocalChange, UpstreamIndex};
-use crate::rebase::predict::{PickOutcome, Prediction, predict_without};
+use crate::rebase::predict::{PickOutcome, Prediction, predict};
 use betadrift_engine::objects::{Kind, ObjectRead, Overlay, kind_of};
 use betadrift_engine::xdiff::{self, Algorithm, ConflictStyle, MergeLevel, MergeOptions};
 
@@ -100,7 +100,7 @@ pub fn check_stack_in(
     let locals: Vec<LocalChange> = stack.patches.iter().map(Patch::local_change).collect();
     let t = crate::support::timing::phase("check: predict");
     let prediction =
-        predict_without(repo, overlay, &stack.index, &locals, stack.upstream.oid, stack.merge_base, each, removed)?;
+        predict(repo, overlay, &stack.index, &locals, stack.upstream.oid, stack.merge_base, each, removed)?;
     drop(t);
     let _t = crate::support::timing::phase("check: explain");
     let details = explain(repo, overlay, &stack.index, stack.merge_base, &prediction, private)?;

@@ -94,23 +94,12 @@ impl Prediction {
 }
 
 /// Predicts `git rebase <upstream>` of `locals` (oldest first, the commits
-/// of `merge_base..HEAD`), with `index` describing `merge_base..upstream`.
-/// New blobs and trees go to `overlay`, where the caller can read them.
+/// of `merge_base..HEAD`) with the local commits at `removed` (indices) left
+/// out, `index` describing `merge_base..upstream`. New blobs and trees go to
+/// `overlay`, where the caller can read them. With `each`, every patch is
+/// also tried alone on upstream.
+#[allow(clippy::too_many_arguments)] // the rebase's inputs, each once
 pub fn predict(
-    repo: &Repo,
-    overlay: &Overlay<'_, Repo>,
-    index: &UpstreamIndex,
-    locals: &[LocalChange],
-    upstream: Oid,
-    merge_base: Oid,
-    each: bool,
-) -> Result<Prediction> {
-    predict_without(repo, overlay, index, locals, upstream, merge_base, each, &[])
-}
-
-/// Like [`predict`], with the local commits at `removed` (indices) left out.
-#[allow(clippy::too_many_arguments)]
-pub fn predict_without(
     repo: &Repo,
     overlay: &Overlay<'_, Repo>,
     index: &UpstreamIndex,
