@@ -24,10 +24,11 @@ use crate::git::repo::Repo;
 use crate::model::stack::{Patch, Stack};
 use crate::model::upstream::UpstreamState;
 use crate::rewrite::Kind;
-use crate::rewrite::plan::{Leaving, Why, consequences, count, permit, ranges, rewrite_plan, sort_leaving, write_plan};
+use crate::rewrite::plan::{Leaving, Why, consequences, permit, rewrite_plan, sort_leaving, write_plan};
 use crate::rewrite::replay::{Replay, replay_without};
 use crate::rewrite::session::Session;
 use crate::support::clock::format_duration;
+use crate::support::words::{count, ranges};
 use betadrift_engine::objects::Overlay;
 
 #[derive(Debug, clap::Args)]

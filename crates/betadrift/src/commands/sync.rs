@@ -27,6 +27,7 @@ use crate::rewrite::{self, Change, Kind, Permit, Plan, PlannedCommit, Removal, S
 use crate::support::clock::{Clock, rfc3339};
 use crate::support::escape::{lossy, terminal, terminal_short};
 use crate::support::ids::short_id;
+use crate::support::words::count;
 use betadrift_engine::objects::Overlay;
 
 #[derive(Debug, clap::Args)]
@@ -236,15 +237,6 @@ fn plan(report: &CheckReport, old_tree: git2::Oid, config: &Config, clock: Clock
         upstream: Some(s.upstream.oid),
         snapshot_tag,
         recovering: None,
-    }
-}
-
-/// "1 patch", "2 patches".
-fn count(n: usize, noun: &str) -> String {
-    match (n, noun.ends_with("ch")) {
-        (1, _) => format!("{n} {noun}"),
-        (_, true) => format!("{n} {noun}es"),
-        (_, false) => format!("{n} {noun}s"),
     }
 }
 

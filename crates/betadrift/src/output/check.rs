@@ -9,6 +9,7 @@ use crate::rebase::check::{CheckReport, ConflictDetail, Culprit, Hunk};
 use crate::rebase::predict::PickOutcome;
 use crate::support::escape::{terminal, terminal_short};
 use crate::support::ids::{short_id, short_id_of};
+use crate::support::words::count;
 use betadrift_engine::xdiff;
 
 /// Writes the human-readable prediction.
@@ -21,7 +22,7 @@ pub fn render_text(report: &CheckReport, out: &mut dyn Write) -> std::io::Result
         "upstream     {} at {}, {} since the merge base {}",
         terminal(s.upstream.name.as_bytes()),
         short_id(s.upstream.oid),
-        commits(s.behind),
+        count(s.behind, "commit"),
         short_id(s.merge_base)
     )?;
     writeln!(out)?;
@@ -56,10 +57,6 @@ pub fn render_text(report: &CheckReport, out: &mut dyn Write) -> std::io::Result
     writeln!(out)?;
     writeln!(out, "{}", verdict(report))?;
     writeln!(out, "result tree  {}", p.result_tree)
-}
-
-fn commits(n: usize) -> String {
-    if n == 1 { "1 commit".into() } else { format!("{n} commits") }
 }
 
 fn outcome_text(outcome: &PickOutcome) -> String {

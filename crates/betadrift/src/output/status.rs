@@ -11,6 +11,7 @@ use crate::overview::status::Status;
 use crate::support::clock::{ago, rfc3339};
 use crate::support::escape::{terminal, terminal_short};
 use crate::support::ids::{short_id, short_id_of};
+use crate::support::words::count;
 
 /// How many paths of each dirty kind the text output lists.
 const DIRTY_SHOWN: usize = 3;
@@ -26,7 +27,7 @@ pub fn render_text(status: &Status, out: &mut dyn Write) -> std::io::Result<()> 
         "merge base   {}, committed {}; {} behind upstream",
         short_id(s.merge_base),
         ago(status.now.duration_since(s.merge_base_time)),
-        plural(s.behind, "commit")
+        count(s.behind, "commit")
     )?;
     match status.last_fetch {
         Some(t) => writeln!(out, "last fetch   {} ({})", rfc3339(t), ago(status.now.duration_since(t)))?,
@@ -69,14 +70,6 @@ pub(crate) fn hints(patches: &[Patch]) -> Vec<String> {
         }
     }
     out
-}
-
-pub(crate) fn plural(n: usize, word: &str) -> String {
-    match n {
-        1 => format!("1 {word}"),
-        _ if word.ends_with("ch") => format!("{n} {word}es"),
-        _ => format!("{n} {word}s"),
-    }
 }
 
 pub(crate) fn dirty_summary(d: &Dirty) -> String {
@@ -157,5 +150,5 @@ pub(crate) fn state_summary(patches: &[Patch]) -> String {
             (n > 0).then(|| format!("{n} {}", state.as_str()))
         })
         .collect();
-    format!("{}: {}", plural(patches.len(), "local patch"), counts.join(", "))
+    format!("{}: {}", count(patches.len(), "local patch"), counts.join(", "))
 }

@@ -15,6 +15,7 @@ use crate::rewrite::{Change, Kind, Permit, Plan, Removal};
 use crate::support::clock::human_age;
 use crate::support::escape::{lossy, terminal, terminal_short};
 use crate::support::ids::short_id;
+use crate::support::words::{count, ranges};
 
 /// Why a patch leaves the stack.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -251,35 +252,12 @@ pub fn write_conflicts(kind: Kind, stack: &Stack, replay: &Replay, out: &mut dyn
     Ok(())
 }
 
-/// `3 patches`, `1 patch`.
-pub fn count(n: usize, word: &str) -> String {
-    match (n, word.ends_with("ch")) {
-        (1, _) => format!("1 {word}"),
-        (_, true) => format!("{n} {word}es"),
-        (_, false) => format!("{n} {word}s"),
-    }
-}
-
 /// `#1-#4, #6` and a note, or `none`.
 fn ranges_or(positions: &[usize], none: &str, note: &str) -> String {
     if positions.is_empty() {
         return none.to_owned();
     }
     format!("{} ({note})", ranges(positions))
-}
-
-/// Positions as runs: `#1-#4, #6, #8-#9`.
-pub fn ranges(positions: &[usize]) -> String {
-    let mut runs: Vec<(usize, usize)> = Vec::new();
-    for &p in positions {
-        match runs.last_mut() {
-            Some((_, end)) if *end + 1 == p => *end = p,
-            _ => runs.push((p, p)),
-        }
-    }
-    let runs: Vec<String> =
-        runs.iter().map(|&(a, b)| if a == b { format!("#{a}") } else { format!("#{a}-#{b}") }).collect();
-    runs.join(", ")
 }
 
 #[cfg(test)]

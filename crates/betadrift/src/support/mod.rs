@@ -8,3 +8,4 @@ pub mod files;
 pub mod ids;
 pub mod progress;
 pub mod timing;
+pub mod words;

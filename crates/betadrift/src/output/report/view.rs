@@ -9,12 +9,13 @@
 use crate::model::stack::SeenSource;
 use crate::output::check::stop_view;
 pub use crate::output::check::{ConflictView, HunkView, StopView};
-use crate::output::status::{PATCH_HEADER, dirty_summary, patch_cells, plural};
+use crate::output::status::{PATCH_HEADER, dirty_summary, patch_cells};
 use crate::support::clock::{ago, format_duration, human_age, rfc3339};
 use crate::support::escape::{terminal, terminal_short};
 
 use crate::overview::report::{AgeBasis, DropReason, Facts, RepoReport, Report};
 use crate::support::ids::{short_id, short_id_of};
+use crate::support::words::count;
 
 /// The columns of the patch table.
 pub const PATCHES: [&str; 10] = PATCH_HEADER;
@@ -33,9 +34,9 @@ pub fn headline(report: &Report) -> String {
             1 => "1 repository".to_owned(),
             n => format!("{n} repositories"),
         },
-        plural(stops, "predicted rebase stop"),
-        plural(stale, "stale patch"),
-        plural(dirty, "dirty checkout"),
+        count(stops, "predicted rebase stop"),
+        count(stale, "stale patch"),
+        count(dirty, "dirty checkout"),
     ];
     if failed > 0 {
         parts.push(format!("{failed} FAILED"));
@@ -56,7 +57,7 @@ pub fn summary(r: &RepoReport, f: &Facts) -> Vec<(&'static str, String)> {
         ("path", terminal(r.path.as_os_str().as_encoded_bytes())),
         ("branch", format!("{} at {}", terminal(s.head.name.as_bytes()), short_id(s.head.oid))),
         ("upstream", format!("{} at {}", terminal(s.upstream.name.as_bytes()), short_id(s.upstream.oid))),
-        ("behind", format!("{} behind upstream", plural(s.behind, "commit"))),
+        ("behind", format!("{} behind upstream", count(s.behind, "commit"))),
         ("merge base", format!("{}, committed {}", short_id(s.merge_base), ago(now.duration_since(s.merge_base_time)))),
         (
             "last fetch",
@@ -82,7 +83,7 @@ fn next_rebase(f: &Facts) -> String {
         f.check.prediction.picks.iter().filter(|p| p.outcome.is_stop()).map(|p| format!("#{}", p.position)).collect();
     match stops.len() {
         0 => "goes through cleanly".to_owned(),
-        n => format!("STOPS {}: at {}", plural(n, "time"), stops.join(" ")),
+        n => format!("STOPS {}: at {}", count(n, "time"), stops.join(" ")),
     }
 }
 
