@@ -17,13 +17,13 @@ use std::time::Duration;
 
 use super::{Context, Outcome, RepoArgs};
 use crate::error::{Error, Result};
+use crate::git::repo::Repo;
 use crate::model::stack::Stack;
-use crate::rewrite::Kind;
-use crate::rewrite::plan::{
-    Leaving, Why, consequences, permit, rewrite_plan, sort_leaving, write_conflicts, write_plan,
-};
+use crate::output::rewrite::{write_conflicts, write_done, write_removal_plan};
+use crate::rewrite::plan::{Leaving, Why, consequences, permit, rewrite_plan, sort_leaving};
 use crate::rewrite::replay::replay_without;
 use crate::rewrite::session::Session;
+use crate::rewrite::{Kind, Permit, Plan};
 use betadrift_engine::objects::Overlay;
 
 #[derive(Debug, clap::Args)]
@@ -110,7 +110,7 @@ pub fn drop_patches(
         asked.iter().map(|&i| Leaving::new(&stack.patches[i], Why::Asked, &session.policy, now)).collect();
     leaving.extend(consequences(stack, &replay, &session.policy, now));
     sort_leaving(&mut leaving);
-    write_plan(Kind::Drop, stack, &replay, &leaving, options.force, out).map_err(Error::stdout)?;
+    write_removal_plan(Kind::Drop, stack, &replay, &leaving, options.force, out).map_err(Error::stdout)?;
     if !replay.is_clean() {
         write_conflicts(Kind::Drop, stack, &replay, out).map_err(Error::stdout)?;
         writeln!(out, "--with-dependents removes them too (each needs consent, like the patches named)")
@@ -119,7 +119,25 @@ pub fn drop_patches(
     }
     let (permit, forced) = permit(&leaving, options.force)?;
     let plan = rewrite_plan(Kind::Drop, stack, &replay, &leaving, session.old_tree()?, reason, forced);
-    session.carry_out(&overlay, &plan, permit, options.dry_run, options.lock_wait, out)?;
+    carry_out(session, &overlay, &plan, permit, (options.dry_run, options.lock_wait), out)
+}
+
+/// Carries out a checked removal plan and says what happened; with
+/// `--dry-run`, says that nothing was written. Shared with `prune`.
+pub(super) fn carry_out(
+    session: &Session<'_>,
+    overlay: &Overlay<'_, Repo>,
+    plan: &Plan,
+    permit: Permit,
+    (dry_run, lock_wait): (bool, Duration),
+    out: &mut dyn Write,
+) -> Result<Outcome> {
+    if dry_run {
+        writeln!(out, "\n--dry-run: nothing was changed").map_err(Error::stdout)?;
+        return Ok(Outcome::Clean);
+    }
+    let done = session.carry_out(overlay, plan, permit, lock_wait)?;
+    write_done(plan, &done, out)?;
     Ok(Outcome::Clean)
 }
 

@@ -17,14 +17,16 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 
+use super::drop::carry_out;
 use super::{Context, Outcome, RepoArgs, ask_on_terminal};
 use crate::consent::{PatchFacts, Policy};
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
 use crate::model::stack::{Patch, Stack};
 use crate::model::upstream::UpstreamState;
+use crate::output::rewrite::write_removal_plan;
 use crate::rewrite::Kind;
-use crate::rewrite::plan::{Leaving, Why, consequences, permit, rewrite_plan, sort_leaving, write_plan};
+use crate::rewrite::plan::{Leaving, Why, consequences, permit, rewrite_plan, sort_leaving};
 use crate::rewrite::replay::{Replay, replay_without};
 use crate::rewrite::session::Session;
 use crate::support::clock::format_duration;
@@ -220,7 +222,7 @@ pub fn prune(
         .collect();
     leaving.extend(consequences(stack, replay, &session.policy, now));
     sort_leaving(&mut leaving);
-    write_plan(Kind::Prune, stack, replay, &leaving, false, out).map_err(Error::stdout)?;
+    write_removal_plan(Kind::Prune, stack, replay, &leaving, false, out).map_err(Error::stdout)?;
     write_left_alone(stack, &found, &choice, out).map_err(Error::stdout)?;
     let (permit, forced) = permit(&leaving, false)?;
     let reason = Some(format!("prune {}", criteria(merged, stale)));
@@ -229,8 +231,7 @@ pub fn prune(
         writeln!(out, "\nnot confirmed: nothing was changed").map_err(Error::stdout)?;
         return Ok(Outcome::Clean);
     }
-    session.carry_out(&overlay, &plan, permit, options.dry_run, options.lock_wait, out)?;
-    Ok(Outcome::Clean)
+    carry_out(session, &overlay, &plan, permit, (options.dry_run, options.lock_wait), out)
 }
 
 /// `--merged --stale 30d`, as the criteria were applied.

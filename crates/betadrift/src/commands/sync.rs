@@ -21,13 +21,13 @@ use crate::git::repo::Repo;
 use crate::model::stack::{Stack, StackOptions};
 use crate::model::upstream::{MatchedBy, UpstreamState};
 use crate::output::check::render_text as render_check;
+use crate::output::rewrite::{write_done, write_sync_plan};
 use crate::rebase::check::{CheckReport, check_stack_in};
 use crate::rebase::predict::PickOutcome;
 use crate::rewrite::{self, Change, Kind, Permit, Plan, PlannedCommit, Removal, Setup};
 use crate::support::clock::{Clock, rfc3339};
-use crate::support::escape::{lossy, terminal, terminal_short};
+use crate::support::escape::{lossy, terminal};
 use crate::support::ids::short_id;
-use crate::support::words::count;
 use betadrift_engine::objects::Overlay;
 
 #[derive(Debug, clap::Args)]
@@ -137,7 +137,7 @@ fn apply(
 ) -> Result<Outcome> {
     let old_tree = target.repo.commit_tree_and_time(report.stack.head.oid)?.0;
     let mut plan = plan(report, old_tree, config, clock);
-    write_plan(&plan, report, out).map_err(Error::stdout)?;
+    write_sync_plan(&plan, report, out).map_err(Error::stdout)?;
     // Tags name the minute: a second sync within it is dated by the first.
     if let Some(tag) = &plan.snapshot_tag
         && target.repo.ref_target(&format!("refs/tags/{tag}"))?.is_some()
@@ -161,7 +161,7 @@ fn apply(
     if let Err(e) = record_first_seen(target, &report.stack, config, clock) {
         writeln!(out, "warning: first-seen ledger not updated: {e}").map_err(Error::stdout)?;
     }
-    rewrite::report_done(&plan, done, out)?;
+    write_done(&plan, &done, out)?;
     Ok(Outcome::Clean)
 }
 
@@ -238,32 +238,4 @@ fn plan(report: &CheckReport, old_tree: git2::Oid, config: &Config, clock: Clock
         snapshot_tag,
         recovering: None,
     }
-}
-
-fn write_plan(plan: &Plan, report: &CheckReport, out: &mut dyn Write) -> std::io::Result<()> {
-    let s = &report.stack;
-    let kept = match &plan.change {
-        Change::Commits { commits, .. } => commits.len(),
-        Change::Existing(_) => 0,
-    };
-    writeln!(
-        out,
-        "rebase {} onto {} ({}): {} kept, {} dropped",
-        terminal(s.head.name.as_bytes()),
-        terminal(s.upstream.name.as_bytes()),
-        count(s.behind, "new upstream commit"),
-        count(kept, "patch"),
-        plan.removed.len()
-    )?;
-    for r in &plan.removed {
-        writeln!(
-            out,
-            "  drop #{} {} {}: {}",
-            r.position,
-            &r.commit[..10],
-            terminal_short(r.subject.as_bytes(), 60),
-            r.why
-        )?;
-    }
-    Ok(())
 }

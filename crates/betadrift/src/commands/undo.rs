@@ -135,10 +135,7 @@ pub fn undo(
         done.backup
     )
     .map_err(Error::stdout)?;
-    if let Some(err) = done.post_update_error {
-        return Err(Error::Usage(format!("the branch moved, but {err}")));
-    }
-    Ok(())
+    done.post_update_result()
 }
 
 /// The name of the checkout's state directory: its config entry's, else its path.

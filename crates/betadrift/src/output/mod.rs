@@ -7,6 +7,7 @@ pub mod check;
 pub mod consent;
 pub mod json;
 pub mod report;
+pub mod rewrite;
 pub mod status;
 
 use std::io::Write;

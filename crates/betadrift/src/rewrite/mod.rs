@@ -28,7 +28,6 @@ pub mod replay;
 pub mod session;
 mod worktree;
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -45,8 +44,7 @@ use crate::git::repo::{HeadBranch, Repo};
 use crate::git::write::Ident;
 use crate::rewrite::lock::{RepoLock, ensure_git_idle};
 use crate::support::clock::Clock;
-use crate::support::escape::{terminal, terminal_short};
-use crate::support::ids::short_id;
+use crate::support::escape::terminal_short;
 use betadrift_engine::objects::Overlay;
 
 /// The command a plan belongs to.
@@ -181,6 +179,17 @@ pub struct Done {
     pub warnings: Vec<String>,
 }
 
+impl Done {
+    /// A failed post-update command is an error (exit 2) even though the
+    /// branch moved: the deployment is behind.
+    pub fn post_update_result(&self) -> Result<()> {
+        match &self.post_update_error {
+            Some(err) => Err(Error::Usage(format!("the branch moved, but {err}"))),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Environment variable naming a step at which to SIGKILL the process (tests).
 pub const FAULT_ENV: &str = "BETADRIFT_FAULT";
 
@@ -257,27 +266,6 @@ pub fn refuse_unsafe_state(repo: &Repo, kind: Kind) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-/// Tells what a rewrite did: where the branch moved, the backup ref that
-/// `undo` returns to, the snapshot tag. A failed post-update command is an
-/// error (exit 2) even though the branch moved: the deployment is behind.
-pub fn report_done(plan: &Plan, done: Done, out: &mut dyn Write) -> Result<()> {
-    writeln!(out, "\nmoved {} from {} to {}", plan.branch.refname, short_id(done.old_head), short_id(done.new_head))
-        .map_err(Error::stdout)?;
-    writeln!(out, "backup of the old tip: {}  (betadrift undo puts it back)", done.backup).map_err(Error::stdout)?;
-    if let Some(tag) = &plan.snapshot_tag
-        && done.warnings.iter().all(|w| !w.starts_with("snapshot tag"))
-    {
-        writeln!(out, "tagged {tag}").map_err(Error::stdout)?;
-    }
-    for w in &done.warnings {
-        writeln!(out, "warning: {}", terminal(w.as_bytes())).map_err(Error::stdout)?;
-    }
-    match done.post_update_error {
-        Some(err) => Err(Error::Usage(format!("the branch moved, but {err}"))),
-        None => Ok(()),
-    }
 }
 
 /// The branch, the repository state and the working tree must be as the

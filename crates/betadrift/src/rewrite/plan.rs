@@ -2,8 +2,6 @@
 //! patch leaves, whether its owner agreed, the rewrite that carries it out,
 //! and the text an admin reads before anything is written.
 
-use std::io::Write;
-
 use git2::Oid;
 use jiff::{SignedDuration, Timestamp};
 
@@ -13,9 +11,8 @@ use crate::error::{Error, Result};
 use crate::model::stack::{Patch, Stack};
 use crate::rewrite::{Change, Kind, Permit, Plan, Removal};
 use crate::support::clock::human_age;
-use crate::support::escape::{lossy, terminal, terminal_short};
+use crate::support::escape::{lossy, terminal};
 use crate::support::ids::short_id;
-use crate::support::words::{count, ranges};
 
 /// Why a patch leaves the stack.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,7 +80,7 @@ impl<'a> Leaving<'a> {
     }
 
     /// The consent cell: `yes: allow, trailer`, `NO: ask, builtin`, `not needed`.
-    fn consent_text(&self, forced: bool) -> String {
+    pub fn consent_text(&self, forced: bool) -> String {
         let decision = format!("{}, {}", self.verdict.summary(self.age), self.verdict.source.as_str());
         match (self.why.needs_consent(), self.verdict.allowed_now, forced) {
             (false, ..) => "not needed".to_owned(),
@@ -180,97 +177,9 @@ pub fn rewrite_plan(
     }
 }
 
-/// Writes the plan: the leaving patches as a table, then what stays as it
-/// is, what is replayed and what would conflict.
-pub fn write_plan(
-    kind: Kind,
-    stack: &Stack,
-    replay: &Replay,
-    leaving: &[Leaving],
-    force: bool,
-    out: &mut dyn Write,
-) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "{} {} of {} local patches from {}:\n",
-        kind.as_str(),
-        count(leaving.len(), "patch"),
-        stack.patches.len(),
-        terminal(stack.head.name.as_bytes()),
-    )?;
-    let mut table = comfy_table::Table::new();
-    table.load_style(comfy_table::presets::NOTHING);
-    table.set_header(["#", "commit", "subject", "author", "removed because", "consent"]);
-    for l in leaving {
-        let p = l.patch;
-        table.add_row(vec![
-            p.position.to_string(),
-            short_id(p.commit.oid),
-            terminal_short(&p.message.subject, 50),
-            terminal_short(&p.commit.author.name, 20),
-            l.why.text(|path| terminal_short(path, 60)),
-            l.consent_text(force),
-        ]);
-    }
-    for line in table.lines() {
-        writeln!(out, "{}", line.trim_end())?;
-    }
-    writeln!(out)?;
-    let positions = |keep: &dyn Fn(&Fate) -> bool| -> Vec<usize> {
-        replay.indices(keep).into_iter().map(|i| stack.patches[i].position).collect()
-    };
-    let kept = positions(&|f| *f == Fate::Kept);
-    let replayed = positions(&|f| matches!(f, Fate::Replayed { .. }));
-    writeln!(out, "kept      {}", ranges_or(&kept, "none", "unchanged, same commits"))?;
-    writeln!(out, "replayed  {}", ranges_or(&replayed, "none", "new commits, same authors and messages"))?;
-    let first = replay.fates.iter().position(|f| *f != Fate::Kept).map_or(0, |i| stack.patches[i].position);
-    writeln!(out, "onto      {} (the parent of #{first})", short_id(replay.base))
-}
-
-/// Writes why a replay cannot be carried out: the patches that would conflict.
-pub fn write_conflicts(kind: Kind, stack: &Stack, replay: &Replay, out: &mut dyn Write) -> std::io::Result<()> {
-    let conflicts = replay.conflicts();
-    let verb = if conflicts.len() == 1 { "depends" } else { "depend" };
-    writeln!(
-        out,
-        "\n{} refused, nothing was changed: {} {verb} on a removed patch and would conflict:",
-        kind.as_str(),
-        count(conflicts.len(), "remaining patch")
-    )?;
-    for (i, stop) in conflicts {
-        let p = &stack.patches[i];
-        let paths: Vec<String> = stop.unmerged.iter().take(3).map(|u| terminal_short(&u.path, 60)).collect();
-        writeln!(
-            out,
-            "  #{} {} {}: conflict in {}",
-            p.position,
-            short_id(p.commit.oid),
-            terminal_short(&p.message.subject, 60),
-            paths.join(", ")
-        )?;
-    }
-    Ok(())
-}
-
-/// `#1-#4, #6` and a note, or `none`.
-fn ranges_or(positions: &[usize], none: &str, note: &str) -> String {
-    if positions.is_empty() {
-        return none.to_owned();
-    }
-    format!("{} ({note})", ranges(positions))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ranges_are_runs() {
-        assert_eq!(ranges(&[1, 2, 3, 4, 6, 8, 9]), "#1-#4, #6, #8-#9");
-        assert_eq!(ranges(&[5]), "#5");
-        assert_eq!(ranges(&[]), "");
-        assert_eq!(ranges_or(&[], "none", "x"), "none");
-    }
 
     #[test]
     fn consent_is_needed_for_what_the_checkout_loses() {
@@ -289,8 +198,5 @@ mod tests {
         let oid = Oid::from_str("4d48a19e00000000000000000000000000000000").unwrap();
         assert_eq!(Why::Merged { upstream: Some(oid), differs: false }.text(lossy), "merged upstream as 4d48a19e00");
         assert_eq!(Why::Stale { age: SignedDuration::from_hours(24 * 40) }.text(lossy), "stale: 40d on the checkout");
-        assert_eq!(count(1, "patch"), "1 patch");
-        assert_eq!(count(2, "patch"), "2 patches");
-        assert_eq!(count(2, "remaining patch"), "2 remaining patches");
     }
 }

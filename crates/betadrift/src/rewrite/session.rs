@@ -1,13 +1,12 @@
 //! A checkout opened for a rewrite, shared by `drop` and `prune`.
 
-use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use super::{Kind, Permit, Plan, Setup};
+use super::{Done, Kind, Permit, Plan, Setup};
 use crate::config::Config;
 use crate::consent::Policy;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::git::checkout::{Checkout, UpstreamArgs};
 use crate::git::repo::Repo;
 use crate::model::stack::{Stack, StackOptions};
@@ -53,23 +52,15 @@ impl<'c> Session<'c> {
         Ok(self.repo().commit_tree_and_time(self.stack.head.oid)?.0)
     }
 
-    /// Carries out a checked plan (or, with `dry_run`, says that nothing
-    /// was written) and reports what happened.
+    /// Carries out a checked plan.
     pub fn carry_out(
         &self,
         overlay: &Overlay<'_, Repo>,
         plan: &Plan,
         permit: Permit,
-        dry_run: bool,
         lock_wait: Duration,
-        out: &mut dyn Write,
-    ) -> Result<()> {
-        if dry_run {
-            writeln!(out, "\n--dry-run: nothing was changed").map_err(Error::stdout)?;
-            return Ok(());
-        }
+    ) -> Result<Done> {
         let setup = Setup::for_checkout(&self.checkout, Some(overlay), self.config, self.clock, lock_wait)?;
-        let done = super::execute(&setup, plan, permit)?;
-        super::report_done(plan, done, out)
+        super::execute(&setup, plan, permit)
     }
 }

@@ -15,3 +15,8 @@ pub fn short_id_of(oid: git2::Oid, digits: usize) -> String {
     hex.truncate(digits);
     hex
 }
+
+/// A commit id already in hex, cut to [`SHORT_ID`] digits.
+pub fn short_hex(hex: &str) -> &str {
+    hex.get(..SHORT_ID).unwrap_or(hex)
+}

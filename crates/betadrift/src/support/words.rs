@@ -22,3 +22,23 @@ pub fn ranges(positions: &[usize]) -> String {
         runs.iter().map(|&(a, b)| if a == b { format!("#{a}") } else { format!("#{a}-#{b}") }).collect();
     runs.join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_are_runs() {
+        assert_eq!(ranges(&[1, 2, 3, 4, 6, 8, 9]), "#1-#4, #6, #8-#9");
+        assert_eq!(ranges(&[5]), "#5");
+        assert_eq!(ranges(&[]), "");
+    }
+
+    #[test]
+    fn counts_say_one_or_many() {
+        assert_eq!(count(1, "patch"), "1 patch");
+        assert_eq!(count(3, "patch"), "3 patches");
+        assert_eq!(count(0, "commit"), "0 commits");
+        assert_eq!(count(2, "remaining patch"), "2 remaining patches");
+    }
+}
