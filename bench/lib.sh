@@ -86,6 +86,14 @@ timing_option() {
     esac
 }
 
+# All of a timing script's arguments, when it takes only the shared options.
+timing_options() {
+    while (($#)); do
+        timing_option "$@" || die "unknown argument: $1 (try --help)"
+        shift 2
+    done
+}
+
 need_timing_tools() {
     need_tool hyperfine
     need_tool jq

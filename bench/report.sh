@@ -18,10 +18,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 main() {
     local max_median=0.5 runs=20 warmup=3
-    while (($#)); do
-        timing_option "$@" || die "unknown argument: $1 (try --help)"
-        shift 2
-    done
+    timing_options "$@"
     need_timing_tools
     export BETADRIFT_NOW="${BETADRIFT_NOW:-2024-10-25T00:00:00Z}"
 

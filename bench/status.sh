@@ -19,10 +19,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 main() {
     local max_median=0.15 runs=20 warmup=3
-    while (($#)); do
-        timing_option "$@" || die "unknown argument: $1 (try --help)"
-        shift 2
-    done
+    timing_options "$@"
     need_timing_tools
     # Ages in the output are relative to "now": pin it, so runs are alike.
     export BETADRIFT_NOW="${BETADRIFT_NOW:-2024-10-25T00:00:00Z}"
