@@ -1,13 +1,16 @@
 //! betadrift's integration tests, in one test binary (linked once): each
 //! command end to end on scenarios built in temp directories, and the
 //! differential tests of `check` against the real `git rebase`.
-//! Every test is hermetic: see `common::Sandbox`.
+//! Every test is hermetic: the process itself (`hermetic.rs`, before `main`)
+//! and every git or betadrift it starts (`common::Sandbox::command`).
 
 mod check;
 mod check_vs_git;
 mod common;
 mod consent;
 mod drop;
+#[path = "../hermetic.rs"]
+mod hermetic;
 mod layers;
 mod pack;
 mod report;

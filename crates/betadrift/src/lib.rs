@@ -20,3 +20,8 @@ pub mod scenario;
 pub mod support;
 
 pub use commands::{Outcome, run};
+
+// Unit tests run hermetic, as the integration tests do (see the file).
+#[cfg(test)]
+#[path = "../../../tests/hermetic.rs"]
+mod hermetic;

@@ -59,7 +59,8 @@ impl Sandbox {
     }
 
     /// A command with a hermetic environment: no user or system git config,
-    /// UTC, C locale, fixed git dates, no betadrift config.
+    /// UTC, C locale, fixed git dates, an empty betadrift config (never the
+    /// host's `/etc/betadrift/config.toml`).
     pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut cmd = Command::new(program);
         cmd.env_clear()
@@ -68,6 +69,7 @@ impl Sandbox {
             .env("XDG_CONFIG_HOME", self.home().join(".config"))
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("BETADRIFT_CONFIG", crate::hermetic::empty_config())
             .env("GIT_AUTHOR_NAME", "Test Runner")
             .env("GIT_AUTHOR_EMAIL", "runner@example.org")
             .env("GIT_COMMITTER_NAME", "Test Runner")

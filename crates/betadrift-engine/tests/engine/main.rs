@@ -4,6 +4,8 @@
 //! The git used is `$BETADRIFT_GIT`, else `git` on the PATH (CI points it at
 //! git 2.47); every run is hermetic (no system or global config, TZ=UTC).
 
+#[path = "../../../../tests/hermetic.rs"]
+mod hermetic;
 mod renames_merge_ort;
 mod renames_speed;
 mod renames_support;
