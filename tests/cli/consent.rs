@@ -90,7 +90,7 @@ fn set_list_and_remove() {
     d.ok(&["consent", "set", "--change", CID_11, "ask"]);
 
     let list = d.list();
-    assert_eq!(list.schema_version, 1);
+    assert_eq!(list.schema_version, 2);
     assert_eq!(list.policy_file, d.policy_path().to_string_lossy());
     assert_eq!(
         scopes(&list),
@@ -125,7 +125,7 @@ fn set_list_and_remove() {
 fn the_uncherry_pick_trailer_of_patch_11() {
     let d = Demo::new();
     let e = d.explain(&["11"]);
-    assert_eq!((e.schema_version, e.selector.as_str(), e.generated_at.as_str()), (1, "11", "2026-11-25T12:00:00Z"));
+    assert_eq!((e.schema_version, e.selector.as_str(), e.generated_at.as_str()), (2, "11", "2026-11-25T12:00:00Z"));
     let p = &e.patches[0];
     assert_eq!((p.position, p.trailer.as_deref(), p.change_id.as_deref()), (11, Some("allow"), Some(CID_11)));
     assert_eq!(p.consent, wire::Consent { decision: "allow".into(), allowed_now: true, source: "trailer".into() });
@@ -165,7 +165,7 @@ fn after_counts_from_first_seen_to_the_second() {
     d.ok(&["consent", "set", "--default", "after 30d"]);
     // #9 was first seen at 2026-11-03T10:20:00Z: 22 days before now.
     let p = &d.explain(&["9"]).patches[0];
-    assert_eq!((p.since.as_str(), p.age_seconds), ("2026-11-03T10:20:00Z", 22 * 86_400 + 6000));
+    assert_eq!((p.since.as_deref(), p.age_seconds), (Some("2026-11-03T10:20:00Z"), Some(22 * 86_400 + 6000)));
     assert_eq!(p.consent, wire::Consent { decision: "after 30d".into(), allowed_now: false, source: "default".into() });
     assert_eq!(p.allowed_from.as_deref(), Some("2026-12-03T10:20:00Z"));
     let at = |now: &str| d.explain(&["--now", now, "9"]).patches[0].consent.allowed_now;
@@ -178,10 +178,23 @@ fn after_counts_from_first_seen_to_the_second() {
     assert_eq!(seen, [(7, true), (8, true)]);
     let status = d.ok(&["status"]);
     let ends = |cell: &str| status.lines().filter(|l| l.ends_with(&format!("  {cell}"))).count();
+    // #13 arrived after the last snapshot tag and nothing else dates it: its
+    // age is unknown, however old its author date (23d), never "in 6d".
     assert_eq!(
-        (ends("after 30d (ok)"), ends("after 30d (in 7d)"), ends("after 30d (in 6d)"), ends("allow")),
+        (ends("after 30d (ok)"), ends("after 30d (in 7d)"), ends("after 30d (age ?)"), ends("allow")),
         (8, 3, 1, 1),
         "{status}"
+    );
+    // Its explanation says so, and no `after` rule allows its removal: an
+    // unknown age is never old.
+    let p = &d.explain(&["13"]).patches[0];
+    assert_eq!((p.since.as_deref(), p.age_seconds, p.allowed_from.as_deref()), (None, None, None));
+    assert!(!p.consent.allowed_now);
+    assert!(p.reason.contains("nothing dates the patch's arrival on the checkout"), "{}", p.reason);
+    let text = d.ok(&["consent", "explain", "13"]);
+    assert!(
+        text.contains("  removal    not while its age is unknown; age unknown: nothing dates its arrival"),
+        "{text}"
     );
 }
 

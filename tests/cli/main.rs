@@ -4,6 +4,7 @@
 //! Every test is hermetic: the process itself (`hermetic.rs`, before `main`)
 //! and every git or betadrift it starts (`common::Sandbox::command`).
 
+mod ages;
 mod check;
 mod check_vs_git;
 mod common;

@@ -391,8 +391,15 @@ mod ledger {
         let after = status(&sandbox, dir, "2026-12-30T08:00:00Z");
         let new = after.patches.last().unwrap();
         assert_eq!(new.subject, "HACK: new local patch");
-        assert_eq!(new.first_seen.as_deref(), Some(later));
-        assert_eq!(new.first_seen_source.as_deref(), Some("ledger"));
+        // The commit's reflog entry dates it before the run that first saw
+        // it (`later`); the ledger recorded that date, and keeps it.
+        let committed = "2026-11-25T12:00:00Z";
+        assert_eq!(new.first_seen.as_deref(), Some(committed));
+        assert_eq!(new.first_seen_source.as_deref(), Some("reflog"));
+        let ledger: serde_json::Value = serde_json::from_slice(&std::fs::read(ledger_path(dir)).unwrap()).unwrap();
+        let recorded =
+            ledger["patches"].as_object().unwrap().values().find(|e| e["subject"] == "HACK: new local patch");
+        assert_eq!(recorded.map(|e| (&e["first_seen"], &e["reflog"])), Some((&committed.into(), &true.into())));
         assert_eq!(after.patches[0].first_seen_source.as_deref(), Some("tag:snapshot-202606021130"));
         // The ledger keeps what the tags said: pruned tags change nothing.
         let tags = sandbox.git(dir, &["tag", "--list", "snapshot-*"]);
@@ -403,8 +410,13 @@ mod ledger {
         }
         let json =
             parse_json(&report(&sandbox, &config, &["--format", "json", "--now", "2026-12-30T08:00:00Z"]).stdout);
-        let stale = json.repositories[0].stale.iter().find(|s| s.position == 14).expect("34 days after first seen");
-        assert_eq!((stale.since.as_str(), stale.since_source.as_str()), (later, "ledger"));
+        let stale = json.repositories[0].stale.iter().find(|s| s.position == 14).expect("35 days after first seen");
+        assert_eq!((stale.since.as_str(), stale.since_source.as_str()), (committed, "reflog"));
+        // With the reflog gone too, the ledger still dates it.
+        sandbox.git(dir, &["reflog", "expire", "--expire=all", "--all"]);
+        let last = status(&sandbox, dir, "2026-12-30T08:00:00Z");
+        let new = last.patches.last().unwrap();
+        assert_eq!((new.first_seen.as_deref(), new.first_seen_source.as_deref()), (Some(committed), Some("reflog")));
     }
 
     #[test]

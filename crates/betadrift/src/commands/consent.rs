@@ -14,8 +14,6 @@ use crate::config::Config;
 use crate::consent::explain::Explained;
 use crate::consent::{Decision, Policy, Rule, Scope, current_user};
 use crate::error::{Error, Result};
-use crate::git::checkout::Checkout;
-use crate::model::stack::{Stack, StackOptions};
 use crate::output::consent::{render_explained, render_list, safe, shown};
 use crate::output::json::consent::{self as wire, SCHEMA_VERSION, lossy_path};
 use crate::output::write_json;
@@ -191,11 +189,10 @@ fn list(args: &ListArgs, config: &Config, out: &mut dyn Write) -> Result<()> {
 }
 
 fn explain(args: &ExplainArgs, config: &Config, clock: Clock, out: &mut dyn Write) -> Result<()> {
-    let target = Checkout::open(args.repo.repo.as_deref(), &args.repo.upstream_args(), config)?;
-    let path = target.policy_file(config);
+    let checkout = args.repo.open(config)?;
+    let path = checkout.policy_file(config);
     let policy = Policy::load(&path)?;
-    let options = StackOptions::from_config(config);
-    let stack = Stack::load(&target.repo, target.head.clone(), target.upstream.clone(), &options)?;
+    let stack = crate::model::ledger::load_dated(&checkout, config, clock.now)?;
     let indices = crate::model::selector::resolve(&stack, &args.patch)?;
     let explained: Vec<Explained> =
         indices.iter().map(|&i| Explained::of(&policy, &stack.patches[i], clock.now)).collect();

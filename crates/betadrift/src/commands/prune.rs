@@ -108,11 +108,15 @@ pub struct Candidates {
     pub chosen: Vec<(usize, Why)>,
     /// Stale patches whose consent does not allow removal now.
     pub no_consent: Vec<usize>,
+    /// Patches whose arrival nothing dates: their age is unknown, so they
+    /// are never stale.
+    pub undated: Vec<usize>,
 }
 
 /// Picks the candidates: with `merged`, patches upstream has (merged or
-/// merged as another patchset); with `stale`, patches at least that old
-/// (first seen, else authored) whose policy allows removal at `now`.
+/// merged as another patchset); with `stale`, patches at least that long on
+/// the checkout whose policy allows removal at `now`. A patch whose arrival
+/// nothing dates is never stale (its author date says nothing of it).
 pub fn candidates(
     patches: &[Patch],
     policy: &Policy,
@@ -130,11 +134,15 @@ pub fn candidates(
         }
         let Some(after) = stale else { continue };
         let facts = PatchFacts::of(p, now);
-        if facts.age < after {
+        let Some(age) = facts.age else {
+            out.undated.push(i);
+            continue;
+        };
+        if age < after {
             continue;
         }
         match policy.evaluate(&facts).allowed_now {
-            true => out.chosen.push((i, Why::Stale { age: facts.age })),
+            true => out.chosen.push((i, Why::Stale { age })),
             false => out.no_consent.push(i),
         }
     }
@@ -264,7 +272,7 @@ fn confirmed(confirm: Confirm<'_>, n: usize, stack: &Stack, out: &mut dyn Write)
 /// Says which candidates stay and why: dependents, and stale patches without consent.
 fn write_left_alone(stack: &Stack, found: &Candidates, choice: &Choice, out: &mut dyn Write) -> std::io::Result<()> {
     let position = |i: usize| stack.patches[i].position;
-    if !choice.skipped.is_empty() || !found.no_consent.is_empty() {
+    if !choice.skipped.is_empty() || !found.no_consent.is_empty() || !found.undated.is_empty() {
         writeln!(out)?;
     }
     for (i, broken) in &choice.skipped {
@@ -286,6 +294,14 @@ fn write_left_alone(stack: &Stack, found: &Candidates, choice: &Choice, out: &mu
             stale[0]
         )?;
     }
+    if !found.undated.is_empty() {
+        let undated: Vec<usize> = found.undated.iter().map(|&i| position(i)).collect();
+        writeln!(
+            out,
+            "left alone {}: age unknown, so never stale (no ledger entry, snapshot tag or reflog entry dates its arrival on the checkout)",
+            ranges(&undated)
+        )?;
+    }
     Ok(())
 }
 
@@ -295,12 +311,14 @@ mod tests {
 
     use super::*;
     use crate::model::stack::testing::patch;
+    use crate::model::stack::{Seen, SeenSource};
 
     const DAY: i64 = 86_400;
     const CID_NEVER: &str = "I1111111111111111111111111111111111111111";
 
-    /// Five patches authored at 1,700,000,000: pending, merged, merged as
-    /// another patchset, merged then reverted, and pending with a `never` rule.
+    /// Five patches authored, and first seen on the checkout, at
+    /// 1,700,000,000: pending, merged, merged as another patchset, merged
+    /// then reverted, and pending with a `never` rule.
     fn patches() -> Vec<Patch> {
         let states = [
             UpstreamState::Pending,
@@ -319,6 +337,7 @@ mod tests {
                 };
                 let mut p = patch(i + 1, &format!("{:040x}", i + 1), &message);
                 p.upstream.state = state;
+                p.first_seen = Some(Seen { time: at(0), source: SeenSource::Ledger });
                 p
             })
             .collect()
@@ -361,6 +380,26 @@ mod tests {
         assert_eq!(chosen(&c), [0, 1, 2, 3], "merged ones count as stale without --merged");
         assert_eq!(c.chosen[0].1, Why::Stale { age: day * 31 });
         assert_eq!(c.no_consent, [4], "the never rule");
+    }
+
+    /// A patch cherry-picked today keeps its author date of years ago; with
+    /// nothing dating its arrival it is not stale, whatever its author date.
+    #[test]
+    fn undated_patches_are_never_stale() {
+        let mut patches = patches();
+        patches[0].first_seen = None;
+        patches[3].first_seen = None;
+        let allow = Policy::parse(
+            "[[rule]]\ndefault = true\ndecision = \"after 30d\"\nset_by = \"r\"\nset_at = \"2023-01-01T00:00:00Z\"\n",
+            Path::new("policy.toml"),
+        )
+        .unwrap();
+        let c = candidates(&patches, &allow, at(3 * 365), false, Some(SignedDuration::from_hours(24)));
+        assert_eq!(chosen(&c), [1, 2, 4], "the dated ones, three years on the checkout");
+        assert_eq!(c.undated, [0, 3]);
+        let c = candidates(&patches, &allow, at(3 * 365), true, Some(SignedDuration::from_hours(24)));
+        assert_eq!(chosen(&c), [1, 2, 4], "merged ones need no age");
+        assert_eq!(c.undated, [0, 3]);
     }
 
     #[test]

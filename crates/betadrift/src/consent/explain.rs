@@ -27,10 +27,11 @@ impl<'a> Explained<'a> {
         self.candidates.iter().skip(1).filter(|c| c.source != Source::Builtin)
     }
 
-    /// When an `after` decision starts to allow removal.
+    /// When an `after` decision starts to allow removal (never known for a
+    /// patch whose arrival nothing dates).
     pub fn allowed_from(&self) -> Option<Timestamp> {
         match self.verdict.decision {
-            Decision::After(wait) => self.patch.since().checked_add(wait).ok(),
+            Decision::After(wait) => self.patch.arrived()?.checked_add(wait).ok(),
             _ => None,
         }
     }

@@ -58,21 +58,23 @@ pub enum Decision {
 }
 
 impl Decision {
-    /// Whether a patch this old may be removed now.
-    pub fn allows(self, age: SignedDuration) -> bool {
+    /// Whether a patch this old may be removed now. A patch whose age is
+    /// unknown (`None`: nothing dates its arrival) is never old enough.
+    pub fn allows(self, age: Option<SignedDuration>) -> bool {
         match self {
             Decision::Allow => true,
-            Decision::After(wait) => age >= wait,
+            Decision::After(wait) => age.is_some_and(|age| age >= wait),
             Decision::Ask | Decision::Never => false,
         }
     }
 
     /// How much longer a patch this old must wait before removal is allowed:
-    /// zero if it already is, `None` if waiting never helps (ask, never).
-    pub fn wait(self, age: SignedDuration) -> Option<SignedDuration> {
+    /// zero if it already is, `None` if waiting never helps (ask, never) or
+    /// cannot be told (an `after` decision and an unknown age).
+    pub fn wait(self, age: Option<SignedDuration>) -> Option<SignedDuration> {
         match self {
             Decision::Allow => Some(SignedDuration::ZERO),
-            Decision::After(wait) => Some((wait - age.max(SignedDuration::ZERO)).max(SignedDuration::ZERO)),
+            Decision::After(wait) => age.map(|age| (wait - age.max(SignedDuration::ZERO)).max(SignedDuration::ZERO)),
             Decision::Ask | Decision::Never => None,
         }
     }
@@ -240,19 +242,21 @@ pub struct PatchFacts<'a> {
     pub author_email: &'a [u8],
     /// The value of the commit's `Uncherry-Pick:` trailer.
     pub trailer: Option<&'a str>,
-    /// How long the patch has been on the checkout.
-    pub age: SignedDuration,
+    /// How long the patch has been on the checkout; `None` when nothing
+    /// dates its arrival (then no `after` rule ever allows its removal).
+    pub age: Option<SignedDuration>,
 }
 
 impl<'a> PatchFacts<'a> {
-    /// The facts of a stack patch at `now`; its age counts from [`Patch::since`].
+    /// The facts of a stack patch at `now`; its age counts from its arrival
+    /// on the checkout ([`Patch::arrived`]), unknown if nothing dates it.
     pub fn of(patch: &'a Patch, now: Timestamp) -> PatchFacts<'a> {
         PatchFacts {
             change_id: patch.message.change_id.as_deref(),
             tasks: &patch.message.tasks,
             author_email: &patch.commit.author.email,
             trailer: patch.message.uncherry_pick.as_deref(),
-            age: now.duration_since(patch.since()),
+            age: patch.age(now),
         }
     }
 
@@ -339,11 +343,13 @@ pub struct Verdict {
 
 impl Verdict {
     /// The decision in a table cell: `allow`, `ask`, `never`, `after 30d (ok)`
-    /// once a patch of this age may go, else `after 30d (in 8d)`.
-    pub fn summary(&self, age: SignedDuration) -> String {
+    /// once a patch of this age may go, else `after 30d (in 8d)`, or
+    /// `after 30d (age ?)` when nothing dates the patch.
+    pub fn summary(&self, age: Option<SignedDuration>) -> String {
         match (self.decision, self.decision.wait(age)) {
             (Decision::After(_), _) if self.allowed_now => format!("{} (ok)", self.decision),
             (Decision::After(_), Some(wait)) => format!("{} (in {})", self.decision, human_age(wait)),
+            (Decision::After(_), None) => format!("{} (age ?)", self.decision),
             (decision, _) => decision.to_string(),
         }
     }
@@ -475,18 +481,23 @@ impl Policy {
 /// One sentence: what is allowed, then which source said so.
 fn reason(winner: &Candidate, facts: &PatchFacts, task_rules: usize) -> String {
     let age = facts.age;
-    let outcome = match winner.decision {
-        Decision::Allow => "Removal is allowed".to_owned(),
-        Decision::After(_) if winner.decision.allows(age) => {
+    let outcome = match (winner.decision, age) {
+        (Decision::Allow, _) => "Removal is allowed".to_owned(),
+        (Decision::After(_), Some(age)) if winner.decision.allows(Some(age)) => {
             format!("Removal is allowed now that the patch is {} old", human_age(age))
         }
-        Decision::After(wait) => format!(
+        (Decision::After(wait), None) => format!(
+            "Removal is not allowed: nothing dates the patch's arrival on the checkout (no ledger entry, \
+             snapshot tag or reflog entry holds it), so it is never {} old",
+            format_duration(wait)
+        ),
+        (Decision::After(wait), Some(_)) => format!(
             "Removal is not allowed for another {}, until the patch is {} old",
             human_age(winner.decision.wait(age).unwrap_or(wait)),
             format_duration(wait)
         ),
-        Decision::Ask => "Removal needs the owner's consent".to_owned(),
-        Decision::Never => "Removal is never allowed".to_owned(),
+        (Decision::Ask, _) => "Removal needs the owner's consent".to_owned(),
+        (Decision::Never, _) => "Removal is never allowed".to_owned(),
     };
     let decision = winner.decision;
     let cause = match &winner.source {

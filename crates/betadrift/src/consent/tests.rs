@@ -26,7 +26,7 @@ fn policy(rules: Vec<Rule>) -> Policy {
 
 /// A patch with CID, tasks T1 and T2, by kim@example.org, 40 days old.
 fn facts<'a>(tasks: &'a [Task], trailer: Option<&'a str>) -> PatchFacts<'a> {
-    PatchFacts { change_id: Some(CID), tasks, author_email: b"Kim@Example.org", trailer, age: days(40) }
+    PatchFacts { change_id: Some(CID), tasks, author_email: b"Kim@Example.org", trailer, age: Some(days(40)) }
 }
 
 const TASKS: &[Task] = &[Task(1), Task(2)];
@@ -72,41 +72,57 @@ mod decisions {
     #[test]
     fn after_at_before_and_after_the_boundary() {
         let after = Decision::After(days(30));
-        assert!(!after.allows(days(30) - SignedDuration::from_secs(1)));
-        assert!(after.allows(days(30)));
-        assert!(after.allows(days(30) + SignedDuration::from_secs(1)));
-        assert!(!after.allows(SignedDuration::from_secs(-5)), "a patch from the future");
-        assert!(Decision::Allow.allows(SignedDuration::ZERO));
-        assert!(!Decision::Ask.allows(days(1000)));
-        assert!(!Decision::Never.allows(days(1000)));
+        assert!(!after.allows(Some(days(30) - SignedDuration::from_secs(1))));
+        assert!(after.allows(Some(days(30))));
+        assert!(after.allows(Some(days(30) + SignedDuration::from_secs(1))));
+        assert!(!after.allows(Some(SignedDuration::from_secs(-5))), "a patch from the future");
+        assert!(Decision::Allow.allows(Some(SignedDuration::ZERO)));
+        assert!(!Decision::Ask.allows(Some(days(1000))));
+        assert!(!Decision::Never.allows(Some(days(1000))));
     }
 
     #[test]
     fn verdict_at_the_boundary() {
         let p = policy(vec![rule(Scope::Task(Task(1)), "after 30d")]);
         for (age, allowed) in [(days(30) - SignedDuration::from_secs(1), false), (days(30), true), (days(31), true)] {
-            let v = p.evaluate(&PatchFacts { age, ..facts(TASKS, None) });
+            let v = p.evaluate(&PatchFacts { age: Some(age), ..facts(TASKS, None) });
             assert_eq!(v.allowed_now, allowed, "age {age:?}");
             assert_eq!(v.decision, Decision::After(days(30)));
         }
-        let early = p.evaluate(&PatchFacts { age: days(25), ..facts(TASKS, None) });
+        let early = p.evaluate(&PatchFacts { age: Some(days(25)), ..facts(TASKS, None) });
         assert!(early.reason.starts_with("Removal is not allowed for another 5d"), "{}", early.reason);
+    }
+
+    /// Nothing dates the patch's arrival: no `after` rule ever allows its
+    /// removal (an unknown age is never old), the other decisions are unchanged.
+    #[test]
+    fn an_unknown_age_is_never_old_enough() {
+        assert!(!Decision::After(days(1)).allows(None));
+        assert!(Decision::Allow.allows(None));
+        assert_eq!(Decision::After(days(30)).wait(None), None);
+        let p = policy(vec![rule(Scope::Task(Task(1)), "after 30d")]);
+        let v = p.evaluate(&PatchFacts { age: None, ..facts(TASKS, None) });
+        assert!(!v.allowed_now);
+        assert!(v.reason.contains("nothing dates the patch's arrival"), "{}", v.reason);
+        assert_eq!(v.summary(None), "after 30d (age ?)");
+        let allow = policy(vec![rule(Scope::Task(Task(1)), "allow")]);
+        assert!(allow.evaluate(&PatchFacts { age: None, ..facts(TASKS, None) }).allowed_now);
     }
 
     #[test]
     fn waits_and_summaries() {
         let after = Decision::After(days(30));
-        assert_eq!(after.wait(days(22)), Some(days(8)));
-        assert_eq!(after.wait(days(40)), Some(SignedDuration::ZERO));
-        assert_eq!(after.wait(SignedDuration::from_secs(-9)), Some(days(30)));
-        assert_eq!(Decision::Allow.wait(SignedDuration::ZERO), Some(SignedDuration::ZERO));
-        assert_eq!(Decision::Ask.wait(days(1)), None);
+        assert_eq!(after.wait(Some(days(22))), Some(days(8)));
+        assert_eq!(after.wait(Some(days(40))), Some(SignedDuration::ZERO));
+        assert_eq!(after.wait(Some(SignedDuration::from_secs(-9))), Some(days(30)));
+        assert_eq!(Decision::Allow.wait(Some(SignedDuration::ZERO)), Some(SignedDuration::ZERO));
+        assert_eq!(Decision::Ask.wait(Some(days(1))), None);
         let p = policy(vec![rule(Scope::Task(Task(1)), "after 30d")]);
-        let at = |age| p.evaluate(&PatchFacts { age, ..facts(TASKS, None) }).summary(age);
+        let at = |age| p.evaluate(&PatchFacts { age: Some(age), ..facts(TASKS, None) }).summary(Some(age));
         assert_eq!(at(days(22)), "after 30d (in 8d)");
         assert_eq!(at(days(30)), "after 30d (ok)");
-        assert_eq!(policy(vec![]).evaluate(&facts(TASKS, None)).summary(days(1)), "ask");
-        assert_eq!(policy(vec![]).evaluate(&facts(TASKS, Some("never"))).summary(days(1)), "never");
+        assert_eq!(policy(vec![]).evaluate(&facts(TASKS, None)).summary(Some(days(1))), "ask");
+        assert_eq!(policy(vec![]).evaluate(&facts(TASKS, Some("never"))).summary(Some(days(1))), "never");
     }
 
     #[test]

@@ -113,3 +113,42 @@ impl Repo {
         Ok(None)
     }
 }
+/// The entries of a reflog file, oldest first, as (new id, time):
+/// `<old> <new> <name> <<email>> <seconds> <zone>\t<message>` a line, as
+/// git writes them. Lines that do not parse are skipped, as git skips them.
+pub fn parse_reflog(text: &[u8]) -> Vec<(Oid, jiff::Timestamp)> {
+    text.split(|&b| b == b'\n')
+        .filter_map(|line| {
+            let new = std::str::from_utf8(line.get(41..81)?).ok()?;
+            let oid = Oid::from_str(new).ok()?;
+            let head = line.split(|&b| b == b'\t').next()?;
+            let after_email = &head[memchr::memrchr(b'>', head)? + 1..];
+            let seconds = std::str::from_utf8(after_email).ok()?.split_whitespace().next()?.parse().ok()?;
+            Some((oid, jiff::Timestamp::from_second(seconds).ok()?))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reflog_lines_as_git_writes_them() {
+        let zero = "0".repeat(40);
+        let (a, b) = ("a".repeat(40), "b".repeat(40));
+        let text = format!(
+            "{zero} {a} Kim <kim@example.org> 1700000000 +0000\tcommit (initial): one\n\
+             {a} {b} Kim <k>m@x> 1700000600 -0700\trebase (finish): refs/heads/production onto c\n\
+             garbage\n\
+             {b} {a} NAME <x@y> 1700001200 +0100\treset: moving to HEAD~1\n"
+        );
+        // A name that is not UTF-8, as a reflog may hold.
+        let text = text.replace("NAME", "\u{1}").into_bytes();
+        let text: Vec<u8> = text.into_iter().map(|b| if b == 1 { 0xff } else { b }).collect();
+        let entries = parse_reflog(&text);
+        let got: Vec<(String, i64)> = entries.iter().map(|(o, t)| (o.to_string(), t.as_second())).collect();
+        assert_eq!(got, [(a.clone(), 1_700_000_000), (b, 1_700_000_600), (a, 1_700_001_200)]);
+        assert!(parse_reflog(b"").is_empty());
+    }
+}

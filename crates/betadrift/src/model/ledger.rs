@@ -26,8 +26,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::git::checkout::Checkout;
 use crate::git::repo::Repo;
-use crate::model::stack::{Seen, SeenSource, Stack};
+use crate::model::stack::{Seen, SeenSource, Stack, StackOptions};
 use crate::support::clock::{parse_timestamp, rfc3339};
 use crate::support::escape::lossy;
 
@@ -35,6 +36,25 @@ use crate::support::escape::lossy;
 pub const SCHEMA_VERSION: u32 = 1;
 /// File name of the ledger inside the state directory.
 pub const FILE_NAME: &str = "ledger.json";
+
+/// The stack of `checkout` at `now` with every patch dated by the one age model:
+/// the earliest of the first-seen ledger (read here, never written), the
+/// snapshot tags and the branch's reflog. A patch none of them dates has no
+/// age (`Patch::arrived` is `None`); its author date is never taken for its
+/// arrival. `status`, `consent explain`, `drop` and `prune` read their stack
+/// here, and `report` reads the same sources (recording the ledger as it
+/// goes), so every command gives a patch the same age.
+pub fn load_dated(checkout: &Checkout, config: &Config, now: Timestamp) -> Result<Stack> {
+    let ledger = Ledger::read(&path(config, &checkout.repo, &checkout.name()))?;
+    let options = StackOptions {
+        first_seen_known: ledger.backfilled_keys(),
+        reflog_until: Some(now),
+        ..StackOptions::from_config(config)
+    };
+    let mut stack = Stack::load(&checkout.repo, checkout.head.clone(), checkout.upstream.clone(), &options)?;
+    ledger.apply(&checkout.repo, &mut stack)?;
+    Ok(stack)
+}
 
 /// Where the ledger of a repository lives: `ledger.json` in its state
 /// directory ([`crate::config::State::dir_for`]): `<git dir>/betadrift/`, or
@@ -70,6 +90,10 @@ pub struct Entry {
     /// time, earlier than any run of betadrift saw it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<String>,
+    /// The branch's reflog dated the patch: `first_seen` is the time of the
+    /// oldest entry whose stack holds it (reflogs expire; the ledger keeps it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reflog: bool,
     /// The snapshot tags were searched for this patch when the entry was
     /// made (or since): newer tags cannot date it earlier, so `status` and
     /// `report` do not search them again.
@@ -130,8 +154,12 @@ impl Ledger {
         let mut changed = starting || self.file.repository != repo_name;
         self.file.repository = repo_name.to_owned();
         for p in &stack.patches {
+            // A snapshot tag (its name) or the reflog (no name) dated it.
             let tagged = match &p.first_seen {
-                Some(Seen { time, source: SeenSource::Snapshot(name) }) if *time < now => Some((*time, name.clone())),
+                Some(Seen { time, source: SeenSource::Snapshot(name) }) if *time < now => {
+                    Some((*time, Some(name.clone())))
+                }
+                Some(Seen { time, source: SeenSource::Reflog }) if *time < now => Some((*time, None)),
                 _ => None,
             };
             match self.file.patches.entry(p.identity(repo)?.key()) {
@@ -141,7 +169,8 @@ impl Ledger {
                         first_seen: rfc3339(tagged.as_ref().map_or(now, |(time, _)| *time)),
                         present_at_start: starting && tagged.is_none(),
                         subject,
-                        snapshot: tagged.map(|(_, name)| name),
+                        reflog: matches!(tagged, Some((_, None))),
+                        snapshot: tagged.and_then(|(_, name)| name),
                         backfilled: searched,
                     });
                     changed = true;
@@ -153,7 +182,8 @@ impl Ledger {
                         if entry.present_at_start || recorded.is_none_or(|r| time < r) {
                             entry.first_seen = rfc3339(time);
                             entry.present_at_start = false;
-                            entry.snapshot = Some(name);
+                            entry.reflog = name.is_none();
+                            entry.snapshot = name;
                         }
                     }
                     entry.backfilled = true;
@@ -196,7 +226,11 @@ impl Ledger {
             if entry.present_at_start {
                 continue;
             }
-            let source = entry.snapshot.clone().map_or(SeenSource::Ledger, SeenSource::Snapshot);
+            let source = match (&entry.snapshot, entry.reflog) {
+                (Some(tag), _) => SeenSource::Snapshot(tag.clone()),
+                (None, true) => SeenSource::Reflog,
+                (None, false) => SeenSource::Ledger,
+            };
             let time = parse_timestamp(&entry.first_seen, "ledger first_seen")
                 .map_err(|e| Error::Usage(format!("ledger {}: {e}", self.path.display())))?;
             if p.first_seen.as_ref().is_none_or(|s| time < s.time) {
@@ -235,6 +269,7 @@ mod tests {
             present_at_start: false,
             subject: "s".into(),
             snapshot: None,
+            reflog: true,
             backfilled: false,
         };
         ledger.file.patches.insert("change-id:I1".into(), entry.clone());

@@ -1,12 +1,17 @@
-//! When each patch first appeared on the checkout, from snapshot tags.
+//! When each patch first appeared on the checkout, from snapshots of it:
+//! snapshot tags and the branch's reflog.
 //!
 //! Every rebase rewrites committer dates, so commit dates cannot tell how long
 //! a patch has been on the puppetmaster. But git-sync-upstream tags the
-//! checkout `snapshot-YYYYmmddHHMM` after every successful rebase, so the
-//! oldest snapshot whose local stack contains a patch (same Change-Id, else
-//! same patch-id) dates its arrival. Tags accumulate for years, so the search
-//! gallops back from the newest tag and bisects, assuming (as is the rule on
-//! a puppetmaster) that a patch stays in the stack from its arrival on.
+//! checkout `snapshot-YYYYmmddHHMM` after every successful rebase, and git
+//! records every move of the branch in its reflog (a sync, a cherry-pick, a
+//! reset), with the time it moved: the oldest snapshot whose local stack
+//! contains a patch (same Change-Id, else same patch-id) dates its arrival.
+//! The reflog dates patches on a first install, before any tag or ledger
+//! exists, as far back as it reaches (git expires entries after 90 days).
+//! Snapshots accumulate for years, so the search gallops back from the
+//! newest and bisects, assuming (as is the rule on a puppetmaster) that a
+//! patch stays in the stack from its arrival on.
 
 use std::collections::{HashMap, HashSet};
 
@@ -63,12 +68,16 @@ pub struct Wanted {
     pub changes: Option<Vec<FileChange>>,
 }
 
-/// A snapshot tag and the instant it stands for.
+/// A snapshot of the checkout: a snapshot tag, or an entry of the branch's
+/// reflog, and the instant it stands for.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
+    /// The tag's name, or `<branch>@{<time>}` for a reflog entry.
     pub name: String,
     pub commit: Oid,
     pub time: Timestamp,
+    /// Whether this is an entry of the branch's reflog (else a tag).
+    pub reflog: bool,
 }
 
 /// Lists snapshot tags, oldest first.
@@ -79,9 +88,25 @@ pub fn list(repo: &Repo, prefix: &str) -> Result<Vec<Snapshot>> {
             Some(t) => t,
             None => Timestamp::from_second(repo.commit_tree_and_time(commit)?.2).unwrap_or(Timestamp::UNIX_EPOCH),
         };
-        out.push(Snapshot { name, commit, time });
+        out.push(Snapshot { name, commit, time, reflog: false });
     }
     out.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.name.cmp(&b.name)));
+    Ok(out)
+}
+
+/// The snapshots to date patches with, oldest first: the tags named
+/// `prefix*` (none if `prefix` is empty) and, with `branch`, the entries of
+/// its reflog up to the instant given (later ones do not exist yet then).
+pub fn snapshots(repo: &Repo, prefix: &str, branch: Option<(&str, Timestamp)>) -> Result<Vec<Snapshot>> {
+    let mut out = if prefix.is_empty() { Vec::new() } else { list(repo, prefix)? };
+    if let Some((refname, until)) = branch {
+        let short = refname.strip_prefix("refs/heads/").unwrap_or(refname);
+        for (commit, time) in repo.reflog(refname)?.into_iter().filter(|&(_, time)| time <= until) {
+            let name = format!("{short}@{{{}}}", crate::support::clock::rfc3339(time));
+            out.push(Snapshot { name, commit, time, reflog: true });
+        }
+        out.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.name.cmp(&b.name)));
+    }
     Ok(out)
 }
 

@@ -21,6 +21,8 @@ use crate::model::upstream::{LocalChange, UpstreamIndex, UpstreamMatch};
 pub enum SeenSource {
     /// The oldest snapshot tag whose stack holds the patch.
     Snapshot(String),
+    /// The oldest entry of the branch's reflog whose stack holds the patch.
+    Reflog,
     /// betadrift's own first-seen ledger.
     Ledger,
 }
@@ -78,17 +80,30 @@ impl Patch {
         }
     }
 
-    /// The instant the patch's age counts from: first seen, else authored.
-    pub fn since(&self) -> Timestamp {
-        self.first_seen.as_ref().map_or_else(|| self.commit.author_time.timestamp(), |s| s.time)
+    /// When the patch arrived on the checkout, as far as anything dates it
+    /// (the ledger, a snapshot tag, the branch's reflog); `None` when
+    /// nothing does. The author date is never an arrival: a cherry-pick
+    /// keeps the date its author wrote it, often years before.
+    pub fn arrived(&self) -> Option<Timestamp> {
+        self.first_seen.as_ref().map(|s| s.time)
+    }
+
+    /// How long the patch has been on the checkout at `now`; `None` when
+    /// nothing dates its arrival (unknown is unknown, never old).
+    pub fn age(&self, now: Timestamp) -> Option<SignedDuration> {
+        self.arrived().map(|arrived| now.duration_since(arrived))
     }
 }
 
 /// How to read a stack.
 #[derive(Debug, Clone)]
 pub struct StackOptions {
-    /// Snapshot tag prefix for first-seen times; empty disables the lookup.
+    /// Snapshot tag prefix for first-seen times; empty searches no tags.
     pub snapshot_prefix: String,
+    /// Whether the branch's reflog dates patches too, with its entries up
+    /// to this instant (`now`: a later entry does not exist yet at `now`);
+    /// the tags and the reflog are the snapshots the first-seen search reads.
+    pub reflog_until: Option<Timestamp>,
     /// How far below the merge base to look for Change-Ids merged long ago.
     pub lookback: SignedDuration,
     /// Whether to find each patch's upstream state (merged, reverted…);
@@ -103,6 +118,7 @@ impl Default for StackOptions {
     fn default() -> Self {
         StackOptions {
             snapshot_prefix: "snapshot-".into(),
+            reflog_until: None,
             lookback: SignedDuration::from_hours(30 * 24),
             upstream_states: true,
             first_seen_known: Default::default(),
@@ -166,8 +182,10 @@ impl Stack {
             .collect();
         let keys: Vec<PatchKey> = patches.iter().map(PatchKey::of).collect();
         let prefix = options.snapshot_prefix.as_str();
+        let reflog = options.reflog_until.map(|until| (head.refname.as_str(), until));
+        let searched = !prefix.is_empty() || reflog.is_some();
         let index = || index_and_classify(repo, merge_base, upstream.oid, newer, older, options, &mut patches);
-        let (index, first_seen) = if prefix.is_empty() {
+        let (index, first_seen) = if !searched {
             (index(), Ok((vec![None; keys.len()], Vec::new())))
         } else {
             let (upstream_oid, known) = (upstream.oid, &options.first_seen_known);
@@ -175,7 +193,7 @@ impl Stack {
                 repo,
                 move |second| {
                     let _t = crate::support::timing::phase("first seen (in parallel)");
-                    first_seen(second, prefix, upstream_oid, chain, &keys, known)
+                    first_seen(second, (prefix, reflog), upstream_oid, chain, &keys, known)
                 },
                 index,
             )
@@ -183,8 +201,7 @@ impl Stack {
         let index = index?;
         date_patches(&mut patches, first_seen?);
         let behind = index.ahead;
-        let first_seen_searched = !prefix.is_empty();
-        Ok(Stack { head, upstream, merge_base, merge_base_time, behind, patches, index, first_seen_searched })
+        Ok(Stack { head, upstream, merge_base, merge_base_time, behind, patches, index, first_seen_searched: searched })
     }
 
     /// Looks up a patch by position.
@@ -296,12 +313,13 @@ impl PatchKey {
 /// computed (none when it searched nothing).
 type FirstSeenFound = (Vec<Option<Seen>>, Vec<Identity>);
 
-/// For each patch, the oldest snapshot tag whose stack holds it. `chain` is
-/// upstream's first-parent history already read, newest first. Patches
-/// whose identity is in `known` are left to the ledger (`None`).
+/// For each patch, the oldest snapshot (a tag named `prefix*`, an entry of
+/// the reflog of `branch` up to its instant) whose stack holds it. `chain` is upstream's
+/// first-parent history already read, newest first. Patches whose identity
+/// is in `known` are left to the ledger (`None`).
 fn first_seen(
     repo: &Repo,
-    prefix: &str,
+    (prefix, branch): (&str, Option<(&str, Timestamp)>),
     upstream: Oid,
     chain: Vec<(Oid, i64, Option<Oid>)>,
     keys: &[PatchKey],
@@ -318,7 +336,7 @@ fn first_seen(
     if !identities.iter().any(unknown) {
         return Ok((vec![None; keys.len()], identities));
     }
-    let tags = snapshot_tags::list(repo, prefix)?;
+    let tags = snapshot_tags::snapshots(repo, prefix, branch)?;
     if tags.is_empty() {
         return Ok((vec![None; keys.len()], identities));
     }
@@ -342,9 +360,10 @@ fn first_seen(
             ),
         };
         let wanted = Wanted { identity, subject: k.subject.clone(), author_time: k.author_time, shape, changes };
-        out.push(
-            search.find(&wanted)?.map(|snap| Seen { time: snap.time, source: SeenSource::Snapshot(snap.name.clone()) }),
-        );
+        out.push(search.find(&wanted)?.map(|snap| Seen {
+            time: snap.time,
+            source: if snap.reflog { SeenSource::Reflog } else { SeenSource::Snapshot(snap.name.clone()) },
+        }));
     }
     Ok((out, identities))
 }

@@ -79,16 +79,19 @@ fn candidate_text(c: &Candidate) -> String {
 
 /// Whether removal is allowed now, and how long the patch has been around.
 fn removal_text(e: &Explained, now: Timestamp) -> String {
-    let since = e.patch.since();
-    let around = match &e.patch.first_seen {
-        Some(_) => format!("on the checkout since {} ({})", rfc3339(since), ago(e.facts.age)),
-        None => format!("authored {} ({}; first seen unknown)", rfc3339(since), ago(e.facts.age)),
+    let around = match (e.patch.arrived(), e.facts.age) {
+        (Some(since), Some(age)) => format!("on the checkout since {} ({})", rfc3339(since), ago(age)),
+        _ => format!(
+            "age unknown: nothing dates its arrival on the checkout (authored {})",
+            rfc3339(e.patch.commit.author_time.timestamp())
+        ),
     };
     let now_text = match (e.verdict.decision, e.verdict.allowed_now, e.allowed_from()) {
         (_, true, _) => "allowed now".to_owned(),
         (Decision::After(_), false, Some(from)) => {
             format!("allowed from {} (in {})", rfc3339(from), human_age(from.duration_since(now)))
         }
+        (Decision::After(_), false, None) => "not while its age is unknown".to_owned(),
         (Decision::Never, ..) => "never allowed".to_owned(),
         _ => "not without the owner's consent".to_owned(),
     };

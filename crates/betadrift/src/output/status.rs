@@ -115,7 +115,7 @@ pub(crate) fn patch_cells(status: &Status, p: &Patch) -> [String; 10] {
         tasks_text(p),
         p.message.change_id.as_deref().map_or_else(|| "-".into(), |c| format!("{}…", &c[..9])),
         upstream_text(p),
-        status.consent[p.position - 1].summary(status.now.duration_since(p.since())),
+        status.consent[p.position - 1].summary(p.age(status.now)),
     ]
 }
 

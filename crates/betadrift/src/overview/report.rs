@@ -106,27 +106,20 @@ impl Facts {
         d.modified.len() + d.staged.len() + d.untracked.len() + d.conflicted.len()
     }
 
-    /// The age of the oldest patch (by first-seen, else author date).
+    /// The age of the oldest patch whose arrival something dates.
     pub fn oldest_age(&self) -> Option<SignedDuration> {
-        self.patches().iter().map(|p| self.status.now.duration_since(p.since())).max()
+        self.patches().iter().filter_map(|p| p.age(self.status.now)).max()
     }
-}
-
-/// What a patch's age counts from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AgeBasis {
-    /// The first-seen time (ledger or snapshot tag).
-    FirstSeen(SeenSource),
-    /// No first-seen time: the author date.
-    Authored,
 }
 
 /// A patch that has been on the checkout longer than `[stale] after`.
 #[derive(Debug, Clone)]
 pub struct StalePatch {
     pub position: usize,
+    /// When it arrived on the checkout.
     pub since: Timestamp,
-    pub basis: AgeBasis,
+    /// What dates its arrival.
+    pub basis: SeenSource,
     pub age: SignedDuration,
 }
 
@@ -255,7 +248,8 @@ fn gather_facts(
     // cannot be read is reported by `use_ledger` below.
     let ledger = Ledger::read(&crate::model::ledger::path(config, repo, name));
     let known = ledger.as_ref().map(Ledger::backfilled_keys).unwrap_or_default();
-    let options = StackOptions { first_seen_known: known, ..StackOptions::from_config(config) };
+    let options =
+        StackOptions { first_seen_known: known, reflog_until: Some(clock.now), ..StackOptions::from_config(config) };
     let mut stack = Stack::load(repo, target.head.clone(), target.upstream.clone(), &options)?;
     let t = crate::support::timing::phase("ledger");
     if let Err(e) = use_ledger(ledger, repo, name, clock, mode, &mut stack) {
@@ -318,10 +312,15 @@ pub fn stale_patches(stack: &Stack, now: Timestamp, after: SignedDuration) -> Ve
         .iter()
         .filter(|p| !p.is_merge())
         .filter_map(|p| {
-            let since = p.since();
-            let age = now.duration_since(since);
-            let basis = p.first_seen.as_ref().map_or(AgeBasis::Authored, |s| AgeBasis::FirstSeen(s.source.clone()));
-            (age > after).then_some(StalePatch { position: p.position, since, basis, age })
+            // Only what something dates can be stale: unknown is never old.
+            let seen = p.first_seen.as_ref()?;
+            let age = now.duration_since(seen.time);
+            (age > after).then(|| StalePatch {
+                position: p.position,
+                since: seen.time,
+                basis: seen.source.clone(),
+                age,
+            })
         })
         .collect()
 }

@@ -14,7 +14,7 @@ use crate::error::Result;
 use crate::git::checkout::Checkout;
 use crate::git::repo::Repo;
 use crate::git::status::{Dirty, Operation};
-use crate::model::stack::{Stack, StackOptions};
+use crate::model::stack::Stack;
 use crate::support::clock::{Clock, human_age};
 
 /// Everything `status` shows.
@@ -32,14 +32,10 @@ pub struct Status {
 }
 
 impl Status {
-    /// Reads the status of `target`, with first-seen times from the snapshot
-    /// tags and the ledger.
+    /// Reads the status of `target`, its patches dated by the one age model
+    /// ([`crate::model::ledger::load_dated`]).
     pub fn gather(target: &Checkout, config: &Config, clock: Clock) -> Result<Status> {
         let policy = Policy::load(&target.policy_file(config))?;
-        // Read-only: the ledger is read here; `report` and `sync` record into it.
-        let ledger =
-            crate::model::ledger::Ledger::read(&crate::model::ledger::path(config, &target.repo, &target.name()))?;
-        let options = StackOptions { first_seen_known: ledger.backfilled_keys(), ..StackOptions::from_config(config) };
         // Scanning the working tree is mostly system calls, reading history
         // mostly CPU: on a two-core puppetmaster they overlap well.
         let (git_dir, workdir) = (target.repo.git_dir(), target.repo.workdir());
@@ -48,10 +44,10 @@ impl Status {
                 let _t = crate::support::timing::phase("dirty (in parallel)");
                 crate::git::status::dirty_at(git_dir, workdir)
             });
-            let stack = Stack::load(&target.repo, target.head.clone(), target.upstream.clone(), &options);
+            // Read-only: the ledger is read here; `report` and `sync` record into it.
+            let stack = crate::model::ledger::load_dated(target, config, clock.now);
             let dirty = dirty.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            let mut stack = stack?;
-            ledger.apply(&target.repo, &mut stack)?;
+            let stack = stack?;
             Status::with(&target.repo, target.name(), stack, &policy, dirty?, clock)
         })
     }

@@ -64,7 +64,8 @@ pub struct Leaving<'a> {
     pub patch: &'a Patch,
     pub why: Why,
     pub verdict: Verdict,
-    pub age: SignedDuration,
+    /// How long it has been on the checkout; `None` when nothing dates it.
+    pub age: Option<SignedDuration>,
 }
 
 impl<'a> Leaving<'a> {

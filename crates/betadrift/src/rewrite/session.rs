@@ -9,7 +9,7 @@ use crate::consent::Policy;
 use crate::error::Result;
 use crate::git::checkout::{Checkout, UpstreamArgs};
 use crate::git::repo::Repo;
-use crate::model::stack::{Stack, StackOptions};
+use crate::model::stack::Stack;
 use crate::support::clock::Clock;
 use betadrift_engine::objects::Overlay;
 
@@ -37,8 +37,7 @@ impl<'c> Session<'c> {
         let checkout = Checkout::open(path, upstream, config)?;
         super::refuse_unsafe_state(&checkout.repo, kind)?;
         let policy = Policy::load(&checkout.policy_file(config))?;
-        let options = StackOptions::from_config(config);
-        let stack = Stack::load(&checkout.repo, checkout.head.clone(), checkout.upstream.clone(), &options)?;
+        let stack = crate::model::ledger::load_dated(&checkout, config, clock.now)?;
         Ok(Session { checkout, stack, policy, config, clock })
     }
 

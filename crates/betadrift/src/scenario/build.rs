@@ -354,6 +354,12 @@ impl Builder<'_> {
             .git_context(|| "config".into())?;
         repo.set_head(&format!("refs/heads/{branch}")).git_context(|| "HEAD".into())?;
         repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force())).git_context(|| "checkout".into())?;
+        // libgit2 logged these ref updates at the wall-clock time, which
+        // would date every patch at the build: a scenario's history is its
+        // snapshot tags, and its reflogs start empty, as on a first install.
+        for refname in ["HEAD".to_owned(), format!("refs/heads/{branch}"), remote_ref.clone()] {
+            repo.reflog_delete(&refname).git_context(|| format!("clearing the reflog of {refname}"))?;
+        }
         self.write_fetch_head(upstream_tip, &url)
     }
 

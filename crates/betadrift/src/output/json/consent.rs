@@ -11,8 +11,10 @@ use crate::consent::explain::Explained;
 use crate::support::clock::rfc3339;
 use crate::support::escape::lossy;
 
-/// Version of the `consent list --json` and `consent explain --json` documents.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version of the `consent list --json` and `consent explain --json`
+/// documents. 2: `since` and `age_seconds` are null when nothing dates the
+/// patch's arrival (1 fell back to the author date).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// `consent list --json`.
 #[derive(Debug, Serialize, Deserialize)]
@@ -93,9 +95,11 @@ pub struct ExplainedPatch {
     pub tasks: Vec<String>,
     /// The raw `Uncherry-Pick:` trailer value.
     pub trailer: Option<String>,
-    /// Where the age counts from: first seen on the checkout, else the author date.
-    pub since: String,
-    pub age_seconds: i64,
+    /// When the patch arrived on the checkout (first seen); null when
+    /// nothing dates it, and then its age is unknown.
+    pub since: Option<String>,
+    /// The age at `generated_at`; null when `since` is.
+    pub age_seconds: Option<i64>,
     pub consent: Consent,
     /// The winning rule (null when the trailer or the built-in default decided).
     pub rule: Option<Rule>,
@@ -137,8 +141,8 @@ fn patch(e: &Explained<'_>) -> ExplainedPatch {
         change_id: p.message.change_id.clone(),
         tasks: p.message.tasks.iter().map(ToString::to_string).collect(),
         trailer: p.message.uncherry_pick.clone(),
-        since: rfc3339(p.since()),
-        age_seconds: e.facts.age.as_secs(),
+        since: p.arrived().map(rfc3339),
+        age_seconds: e.facts.age.map(|age| age.as_secs()),
         consent: Consent::from(&e.verdict),
         rule: e.verdict.rule.as_ref().map(Rule::from),
         allowed_from: e.allowed_from().map(rfc3339),

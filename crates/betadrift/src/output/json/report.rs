@@ -10,12 +10,11 @@ use std::io::{Result, Write};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::stack::SeenSource;
 use crate::support::clock::{format_duration, rfc3339};
 use crate::support::escape::lossy;
 
 use super::{check, status};
-use crate::overview::report::{self as gathered, AgeBasis, DropReason, Facts, RepoReport};
+use crate::overview::report::{self as gathered, DropReason, Facts, RepoReport};
 
 /// Version of the report document; bumped on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -188,11 +187,7 @@ fn stale(f: &Facts) -> Vec<Stale> {
             position: s.position,
             commit: f.patch(s.position).commit.oid.to_string(),
             since: rfc3339(s.since),
-            since_source: match &s.basis {
-                AgeBasis::FirstSeen(SeenSource::Ledger) => "ledger".to_owned(),
-                AgeBasis::FirstSeen(SeenSource::Snapshot(tag)) => format!("tag:{tag}"),
-                AgeBasis::Authored => "author-date".to_owned(),
-            },
+            since_source: status::seen_source(&s.basis),
             age_seconds: s.age.as_secs(),
             consent: (&f.status.consent[s.position - 1]).into(),
         })

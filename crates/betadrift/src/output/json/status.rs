@@ -119,10 +119,7 @@ fn wire_patch(p: &StackPatch, verdict: &Verdict, links: &LinkConfig) -> Patch {
         author: Person { name: lossy(&p.commit.author.name), email: lossy(&p.commit.author.email) },
         author_time: rfc3339(p.commit.author_time.timestamp()),
         first_seen: p.first_seen.as_ref().map(|s| rfc3339(s.time)),
-        first_seen_source: p.first_seen.as_ref().map(|s| match &s.source {
-            SeenSource::Snapshot(tag) => format!("tag:{tag}"),
-            SeenSource::Ledger => "ledger".into(),
-        }),
+        first_seen_source: p.first_seen.as_ref().map(|s| seen_source(&s.source)),
         tasks: p.message.tasks.iter().map(ToString::to_string).collect(),
         change_id: p.message.change_id.clone(),
         upstream_state: u.state.as_str().to_owned(),
@@ -138,5 +135,15 @@ fn wire_patch(p: &StackPatch, verdict: &Verdict, links: &LinkConfig) -> Patch {
             tasks: p.message.tasks.iter().map(|&t| links.task(t)).collect(),
         },
         consent: verdict.into(),
+    }
+}
+
+/// What dated a patch's arrival, as the JSON documents name it: `ledger`,
+/// `tag:<name>` or `reflog`.
+pub fn seen_source(source: &SeenSource) -> String {
+    match source {
+        SeenSource::Snapshot(tag) => format!("tag:{tag}"),
+        SeenSource::Ledger => "ledger".into(),
+        SeenSource::Reflog => "reflog".into(),
     }
 }

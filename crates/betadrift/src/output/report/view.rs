@@ -13,7 +13,7 @@ use crate::output::status::{PATCH_HEADER, dirty_summary, patch_cells};
 use crate::support::clock::{ago, format_duration, human_age, rfc3339};
 use crate::support::escape::{terminal, terminal_short};
 
-use crate::overview::report::{AgeBasis, DropReason, Facts, RepoReport, Report};
+use crate::overview::report::{DropReason, Facts, RepoReport, Report};
 use crate::support::ids::{short_id, short_id_of};
 use crate::support::words::count;
 
@@ -108,11 +108,9 @@ pub fn stale_rows(f: &Facts) -> Vec<Vec<String>> {
         .map(|s| {
             let p = f.patch(s.position);
             let dated_by = match &s.basis {
-                AgeBasis::FirstSeen(SeenSource::Ledger) => "first seen (ledger)".to_owned(),
-                AgeBasis::FirstSeen(SeenSource::Snapshot(tag)) => {
-                    format!("first seen (tag {})", terminal(tag.as_bytes()))
-                }
-                AgeBasis::Authored => "author date".to_owned(),
+                SeenSource::Ledger => "first seen (ledger)".to_owned(),
+                SeenSource::Snapshot(tag) => format!("first seen (tag {})", terminal(tag.as_bytes())),
+                SeenSource::Reflog => "first seen (reflog)".to_owned(),
             };
             vec![
                 s.position.to_string(),
@@ -121,7 +119,7 @@ pub fn stale_rows(f: &Facts) -> Vec<Vec<String>> {
                 human_age(s.age),
                 rfc3339(s.since),
                 dated_by,
-                f.status.consent[s.position - 1].summary(s.age),
+                f.status.consent[s.position - 1].summary(Some(s.age)),
             ]
         })
         .collect()
