@@ -265,6 +265,11 @@ impl Config {
         for repo in &config.repositories {
             repo.upstream_source().map_err(|e| e.to_string())?;
         }
+        for (key, value) in [("[state] dir", &config.state.dir), ("[state] policy", &config.state.policy)] {
+            if value.as_ref().is_some_and(|path| path.as_os_str().is_empty()) {
+                return Err(format!("{key} is empty; remove the line to use the default, or name a path"));
+            }
+        }
         Ok(config)
     }
 

@@ -18,7 +18,7 @@ use crate::git::repo::{HeadBranch, Repo};
 use crate::rewrite::{self, Backup, Change, Journal, Kind, Permit, Plan, Setup, backups, read_audit};
 use crate::support::clock::Clock;
 use crate::support::escape::{terminal, terminal_short};
-use crate::support::ids::short_id;
+use crate::support::ids::{short_hex, short_id};
 use git2::Oid;
 
 #[derive(Debug, clap::Args)]
@@ -63,13 +63,14 @@ pub fn list(path: Option<&std::path::Path>, config: &Config, out: &mut dyn Write
         for a in audit.iter().filter(|a| a.backup == b.name) {
             let reason =
                 a.reason.as_deref().map(|r| format!(": {}", terminal_short(r.as_bytes(), 80))).unwrap_or_default();
-            writeln!(out, "    {} by {} at {}{}", a.command, terminal(a.actor.as_bytes()), a.time, reason)
-                .map_err(Error::stdout)?;
+            let (command, actor, time) =
+                (terminal(a.command.as_bytes()), terminal(a.actor.as_bytes()), terminal(a.time.as_bytes()));
+            writeln!(out, "    {command} by {actor} at {time}{reason}").map_err(Error::stdout)?;
             for r in &a.removed {
                 writeln!(
                     out,
                     "      removed {} {}",
-                    &r.commit[..10.min(r.commit.len())],
+                    terminal_short(short_hex(&r.commit).as_bytes(), 12),
                     terminal_short(r.subject.as_bytes(), 70)
                 )
                 .map_err(Error::stdout)?;

@@ -80,9 +80,7 @@ impl Checkout {
             None => repo.resolve_upstream(&head, None)?,
             Some(UpstreamSource::Ref(rev)) => repo.resolve_upstream(&head, Some(&rev))?,
             Some(UpstreamSource::ShaFile(file)) => {
-                let text =
-                    std::fs::read_to_string(&file).map_err(|e| Error::io("reading upstream SHA file", &file, e))?;
-                let oid = parse_sha(&text, &file.display().to_string())?;
+                let oid = parse_sha(&read_sha_file(&file)?, &file.display().to_string())?;
                 repo.require_commit(oid, &file.display().to_string())?
             }
             Some(UpstreamSource::ShaUrl(url)) => {
@@ -126,6 +124,28 @@ pub fn open_repo(path: Option<&Path>) -> Result<Repo> {
         None => std::env::current_dir().map_err(|e| Error::io("reading", ".", e))?,
     };
     Repo::discover(&start)
+}
+
+/// The most of an upstream SHA file that is read: a SHA and a newline fit
+/// many times over; `/dev/zero` must not fill the memory.
+const SHA_FILE_MAX: u64 = 4096;
+
+/// The text of an upstream SHA file: a regular file (a FIFO would block the
+/// timer forever, a device never end), its first [`SHA_FILE_MAX`] bytes.
+fn read_sha_file(file: &Path) -> Result<String> {
+    use std::io::Read;
+    let what = "reading upstream SHA file";
+    let meta = std::fs::metadata(file).map_err(|e| Error::io(what, file, e))?;
+    if !meta.is_file() {
+        return Err(Error::Usage(format!(
+            "upstream SHA file {} is not a regular file; name the file that holds the SHA (e.g. puppet-sha1.txt)",
+            file.display()
+        )));
+    }
+    let mut text = Vec::new();
+    let opened = std::fs::File::open(file).map_err(|e| Error::io(what, file, e))?;
+    opened.take(SHA_FILE_MAX).read_to_end(&mut text).map_err(|e| Error::io(what, file, e))?;
+    Ok(String::from_utf8_lossy(&text).into_owned())
 }
 
 /// Reads one full SHA-1 from the text of a SHA file.

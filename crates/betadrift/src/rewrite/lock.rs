@@ -35,11 +35,12 @@ impl RepoLock {
             .truncate(false)
             .open(&path)
             .map_err(|e| Error::io("opening", &path, e))?;
-        let deadline = Instant::now() + wait;
+        // A wait too long for the clock (`--lock-wait 18446744073709551615`) is forever.
+        let deadline = Instant::now().checked_add(wait);
         loop {
             match file.try_lock() {
                 Ok(()) => break,
-                Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                Err(std::fs::TryLockError::WouldBlock) if deadline.is_none_or(|d| Instant::now() < d) => {
                     std::thread::sleep(Duration::from_millis(50));
                 }
                 Err(std::fs::TryLockError::WouldBlock) => {
@@ -86,6 +87,16 @@ pub fn ensure_git_idle(git_dir: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `--lock-wait 18446744073709551615` is a wait longer than the clock
+    /// can count: forever, not a panic.
+    #[test]
+    fn an_endless_wait_is_no_overflow() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = RepoLock::acquire(dir.path(), Duration::MAX, "sync").unwrap();
+        drop(lock);
+        assert!(RepoLock::acquire(dir.path(), Duration::from_secs(u64::MAX), "sync").is_ok());
+    }
 
     #[test]
     fn a_second_holder_waits_then_fails() {

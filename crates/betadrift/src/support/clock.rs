@@ -19,7 +19,17 @@ impl Clock {
     pub fn from_args(now: Option<&str>) -> Result<Clock> {
         let from_env = std::env::var(NOW_ENV).ok().filter(|s| !s.is_empty());
         match now.map(str::to_owned).or(from_env) {
-            Some(text) => Ok(Clock { now: parse_timestamp(&text, "--now")? }),
+            Some(text) => {
+                let now = parse_timestamp(&text, "--now")?;
+                // git stores commit times as seconds since 1970: an earlier
+                // one makes commits `git fsck` rejects (badDate).
+                if now < Timestamp::UNIX_EPOCH {
+                    return Err(Error::Usage(format!(
+                        "--now: '{text}' is before 1970-01-01T00:00:00Z, which git cannot record; give a later time"
+                    )));
+                }
+                Ok(Clock { now })
+            }
             None => Ok(Clock { now: Timestamp::now() }),
         }
     }
