@@ -80,3 +80,47 @@ fn an_empty_state_dir_is_a_config_error_not_the_current_directory() {
         assert_unchanged(&before, &fingerprint(&dir));
     }
 }
+
+/// Runs betadrift in `dir` with `BETADRIFT_FAULT` set.
+fn with_fault(sandbox: &Sandbox, dir: &Path, fault: &str, args: &[&str]) -> common::Run {
+    let out = sandbox
+        .command(env!("CARGO_BIN_EXE_betadrift"))
+        .current_dir(dir)
+        .env("BETADRIFT_NOW", "2026-11-25T12:00:00Z")
+        .env("BETADRIFT_FAULT", fault)
+        .args(args)
+        .output()
+        .unwrap();
+    common::Run::from(out)
+}
+
+#[test]
+fn a_bug_is_one_line_and_its_own_exit_code() {
+    let sandbox = Sandbox::new();
+    let dir = demo(&sandbox);
+    let run = with_fault(&sandbox, &dir, "panic:run", &["status"]);
+    assert_eq!(run.code, 3, "an internal error is not bad input (2): {}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(run.stderr.starts_with("betadrift: error: internal error, a bug in betadrift"), "{}", run.stderr);
+}
+
+#[test]
+fn a_bug_in_one_repository_leaves_the_others_reported() {
+    let sandbox = Sandbox::new();
+    let first = demo(&sandbox);
+    let mut other = Scenario::demo();
+    other.name = "other".into();
+    let second = sandbox.build(&other).checkout;
+    let config = sandbox.path().join("config.toml");
+    let entry = |name: &str, path: &Path| format!("[[repository]]\nname = \"{name}\"\npath = \"{}\"\n", path.display());
+    std::fs::write(&config, entry("first", &first) + &entry("second", &second)).unwrap();
+    let args = ["--config", config.to_str().unwrap(), "report", "--format", "json"];
+    let run = with_fault(&sandbox, sandbox.path(), "panic:report:first", &args);
+    assert_eq!(run.code, 2, "the report is incomplete: {}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("first: internal error, a bug in betadrift"), "{}", run.stderr);
+    let report: betadrift::output::json::report::Report = serde_json::from_str(&run.stdout).unwrap();
+    let [a, b] = &report.repositories[..] else { panic!("two repositories: {}", run.stdout) };
+    assert!(!a.success && a.errors[0].starts_with("internal error"), "{:?}", a.errors);
+    assert!(b.success && b.patches.len() == 13, "the second is reported whole: {:?}", b.errors);
+}

@@ -80,6 +80,10 @@ pub enum Error {
     #[error("report incomplete: {problems}")]
     ReportIncomplete { problems: String },
 
+    /// A bug in betadrift (a panic): never bad input, and said so.
+    #[error("internal error, a bug in betadrift (please report it with the command line): {message}")]
+    Internal { message: String },
+
     /// libgit2 reported an error not covered above.
     #[error("git: {context}: {message}")]
     Git { context: String, message: String },
@@ -93,7 +97,10 @@ impl Error {
     /// which is reserved for "the command worked and found something" (a predicted
     /// conflict, a `--fail-on` match).
     pub fn exit_code(&self) -> u8 {
-        2
+        match self {
+            Error::Internal { .. } => 3,
+            _ => 2,
+        }
     }
 
     /// Wraps a libgit2 error with what betadrift was doing at the time.

@@ -161,6 +161,7 @@ impl Context {
 /// Runs one command line, writing results to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
     let ctx = Context::new(cli.config.as_deref(), cli.now)?;
+    crate::support::panics::panic_point("run");
     match &cli.command {
         Command::Status(args) => status::run(&ctx, args, out),
         Command::Check(args) => check::run(&ctx, args, out),

@@ -194,7 +194,9 @@ pub fn build(sources: &[Source], config: &Config, clock: Clock, ledger: LedgerMo
         .iter()
         .map(|source| {
             progress.set(&format!("reading {}", source.name));
-            gather(source, config, clock, ledger)
+            // A bug met in one repository leaves the others reported.
+            crate::support::panics::catch(|| gather(source, config, clock, ledger))
+                .unwrap_or_else(|message| failed(source, Error::Internal { message }))
         })
         .collect();
     progress.finish();
@@ -203,6 +205,7 @@ pub fn build(sources: &[Source], config: &Config, clock: Clock, ledger: LedgerMo
 
 /// Reads one repository; failures become the report's problems.
 fn gather(source: &Source, config: &Config, clock: Clock, mode: LedgerMode) -> RepoReport {
+    crate::support::panics::panic_point(&format!("report:{}", source.name));
     let target = match Checkout::open(source.path.as_deref(), &source.upstream, config) {
         Ok(t) => t,
         Err(e) => return failed(source, e),

@@ -191,7 +191,7 @@ impl Done {
 }
 
 /// Environment variable naming a step at which to SIGKILL the process (tests).
-pub const FAULT_ENV: &str = "BETADRIFT_FAULT";
+pub use crate::support::panics::FAULT_ENV;
 
 /// Dies at `step` when `BETADRIFT_FAULT` names it: the crash-safety tests
 /// kill the process at every step boundary this way.

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod escape;
 pub mod files;
 pub mod ids;
+pub mod panics;
 pub mod progress;
 pub mod timing;
 pub mod words;
