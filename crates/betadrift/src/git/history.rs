@@ -113,6 +113,25 @@ impl Repo {
         Ok(None)
     }
 }
+impl Repo {
+    /// The commits `refname` pointed to, with when it moved there, from its
+    /// reflog, oldest first: entries that deleted the ref, and entries whose
+    /// commit is no longer in the object store, are left out. No reflog
+    /// (never written, or expired) is an empty list. The file is read as
+    /// git writes it, not through libgit2, whose reader creates a missing
+    /// log file: reading must not write.
+    pub fn reflog(&self, refname: &str) -> Result<Vec<(Oid, jiff::Timestamp)>> {
+        let path = self.git().commondir().join("logs").join(refname);
+        let text = match std::fs::read(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io("reading", &path, e)),
+        };
+        let odb = self.git().odb().git_context(|| "opening the object database".into())?;
+        Ok(parse_reflog(&text).into_iter().filter(|(oid, _)| !oid.is_zero() && odb.exists(*oid)).collect())
+    }
+}
+
 /// The entries of a reflog file, oldest first, as (new id, time):
 /// `<old> <new> <name> <<email>> <seconds> <zone>\t<message>` a line, as
 /// git writes them. Lines that do not parse are skipped, as git skips them.

@@ -9,7 +9,6 @@
 //! depends on how many objects the packs hold.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -17,34 +16,10 @@ use git2::{ErrorCode, ObjectType, Oid};
 
 use crate::error::{Error, GitContext, Result};
 use crate::git::commit::RawCommit;
-use crate::git::repo::Repo;
+use crate::git::repo::{Repo, kind_name};
 use betadrift_engine::objects::{Blob, Entry, ObjectRead, Tree};
 
 /// Blobs kept in memory, forgotten wholesale past a size budget.
-#[derive(Debug, Default)]
-pub(super) struct BlobCache {
-    map: HashMap<Oid, Blob>,
-    bytes: usize,
-}
-
-impl BlobCache {
-    /// Memory the cache may use before it starts over.
-    const BUDGET: usize = 64 << 20;
-
-    fn get(&self, oid: &Oid) -> Option<&Blob> {
-        self.map.get(oid)
-    }
-
-    fn insert(&mut self, oid: Oid, blob: Blob) {
-        if self.bytes + blob.len() > Self::BUDGET {
-            self.map.clear();
-            self.bytes = 0;
-        }
-        self.bytes += blob.len();
-        self.map.insert(oid, blob);
-    }
-}
-
 impl Repo {
     /// Reads a commit's header and message straight from the object
     /// database, without signatures or mailmap: the fast path for walking
@@ -223,15 +198,4 @@ fn pack_index_count(path: &Path) -> Option<u64> {
     let mut last = [0u8; 4];
     file.read_exact(&mut last).ok()?;
     Some(u64::from(u32::from_be_bytes(last)))
-}
-
-/// The name git gives an object type in messages.
-pub(super) fn kind_name(kind: Option<ObjectType>) -> &'static str {
-    match kind {
-        Some(ObjectType::Blob) => "blob",
-        Some(ObjectType::Tree) => "tree",
-        Some(ObjectType::Commit) => "commit",
-        Some(ObjectType::Tag) => "tag",
-        _ => "object",
-    }
 }

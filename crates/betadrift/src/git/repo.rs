@@ -13,14 +13,12 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use git2::{ErrorCode, Oid};
+use git2::{ErrorCode, ObjectType, Oid};
 use jiff::Timestamp;
 
 use crate::error::{Error, GitContext, Result};
 use crate::git::commit::{CommitInfo, GitTime, Person};
-use crate::git::objects::{BlobCache, kind_name};
-use crate::git::status::Operation;
-use betadrift_engine::objects::Tree;
+use betadrift_engine::objects::{Blob, Tree};
 
 /// The branch HEAD points at.
 #[derive(Debug, Clone)]
@@ -339,26 +337,6 @@ impl Repo {
         Ok(out)
     }
 
-    /// The commits `refname` pointed to, with when it moved there, from its
-    /// reflog, oldest first: entries that deleted the ref, and entries whose
-    /// commit is no longer in the object store, are left out. No reflog
-    /// (never written, or expired) is an empty list. The file is read as
-    /// git writes it, not through libgit2, whose reader creates a missing
-    /// log file: reading must not write.
-    pub fn reflog(&self, refname: &str) -> Result<Vec<(Oid, jiff::Timestamp)>> {
-        let path = self.git.commondir().join("logs").join(refname);
-        let text = match std::fs::read(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(Error::io("reading", &path, e)),
-        };
-        let odb = self.git.odb().git_context(|| "opening the object database".into())?;
-        Ok(crate::git::history::parse_reflog(&text)
-            .into_iter()
-            .filter(|(oid, _)| !oid.is_zero() && odb.exists(*oid))
-            .collect())
-    }
-
     /// A string value from the repository's git config.
     pub fn config_string(&self, key: &str) -> Option<String> {
         self.git.config().ok()?.get_string(key).ok()
@@ -403,4 +381,64 @@ fn person(sig: &git2::Signature<'_>) -> Person {
 
 fn git_time(t: git2::Time) -> GitTime {
     GitTime { seconds: t.seconds(), offset_minutes: t.offset_minutes() }
+}
+
+/// A git operation that is half-way done in the checkout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Operation {
+    Rebase,
+    Merge,
+    CherryPick,
+    Revert,
+    Bisect,
+    ApplyMailbox,
+}
+
+impl std::fmt::Display for Operation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Operation::Rebase => "rebase",
+            Operation::Merge => "merge",
+            Operation::CherryPick => "cherry-pick",
+            Operation::Revert => "revert",
+            Operation::Bisect => "bisect",
+            Operation::ApplyMailbox => "am",
+        })
+    }
+}
+
+#[derive(Debug, Default)]
+pub(super) struct BlobCache {
+    map: HashMap<Oid, Blob>,
+    bytes: usize,
+}
+
+impl BlobCache {
+    /// Memory the cache may use before it starts over.
+    const BUDGET: usize = 64 << 20;
+
+    pub(super) fn get(&self, oid: &Oid) -> Option<&Blob> {
+        self.map.get(oid)
+    }
+
+    pub(super) fn insert(&mut self, oid: Oid, blob: Blob) {
+        if self.bytes + blob.len() > Self::BUDGET {
+            self.map.clear();
+            self.bytes = 0;
+        }
+        self.bytes += blob.len();
+        self.map.insert(oid, blob);
+    }
+}
+
+/// The name git gives an object type in messages.
+pub(super) fn kind_name(kind: Option<ObjectType>) -> &'static str {
+    match kind {
+        Some(ObjectType::Blob) => "blob",
+        Some(ObjectType::Tree) => "tree",
+        Some(ObjectType::Commit) => "commit",
+        Some(ObjectType::Tag) => "tag",
+        _ => "object",
+    }
 }

@@ -10,32 +10,7 @@
 use std::path::Path;
 
 use crate::error::{Error, GitContext, Result};
-use crate::git::repo::Repo;
-
-/// A git operation that is half-way done in the checkout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Operation {
-    Rebase,
-    Merge,
-    CherryPick,
-    Revert,
-    Bisect,
-    ApplyMailbox,
-}
-
-impl std::fmt::Display for Operation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Operation::Rebase => "rebase",
-            Operation::Merge => "merge",
-            Operation::CherryPick => "cherry-pick",
-            Operation::Revert => "revert",
-            Operation::Bisect => "bisect",
-            Operation::ApplyMailbox => "am",
-        })
-    }
-}
+use crate::git::repo::{Operation, Repo};
 
 /// Uncommitted state of the working tree.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

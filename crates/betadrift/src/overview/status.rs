@@ -12,8 +12,9 @@ use crate::config::Config;
 use crate::consent::{PatchFacts, Policy, Verdict};
 use crate::error::Result;
 use crate::git::checkout::Checkout;
+use crate::git::repo::Operation;
 use crate::git::repo::Repo;
-use crate::git::status::{Dirty, Operation};
+use crate::git::status::Dirty;
 use crate::model::stack::Stack;
 use crate::support::clock::{Clock, human_age};
 
