@@ -19,10 +19,14 @@ pub const BACKUP_PREFIX: &str = "refs/betadrift/backup/";
 const JOURNAL: &str = "journal.json";
 const AUDIT: &str = "audit.jsonl";
 
-/// Keeps `oid` under a new `refs/betadrift/backup/<time>-<command>` ref.
+/// Keeps `oid` under a new `refs/betadrift/backup/<time>-<command>[-<n>]`
+/// ref. Backups made within one second are numbered in the order they were
+/// made, whatever their command: the second is `-2`, and so on.
 pub fn create_backup(repo: &Repo, oid: Oid, now: Timestamp, kind: Kind) -> Result<String> {
     let stamp = now.strftime("%Y%m%dT%H%M%SZ").to_string();
-    for n in 1.. {
+    let same_second = repo.refs_under(&format!("{BACKUP_PREFIX}{stamp}-"))?;
+    let first_free = same_second.iter().map(|(name, _)| order_key(name).1).max().map_or(1, |n| n + 1);
+    for n in first_free.. {
         let suffix = if n == 1 { String::new() } else { format!("-{n}") };
         let name = format!("{BACKUP_PREFIX}{stamp}-{}{suffix}", kind.as_str());
         if repo.ref_target(&name)?.is_none() {
@@ -33,6 +37,16 @@ pub fn create_backup(repo: &Repo, oid: Oid, now: Timestamp, kind: Kind) -> Resul
     unreachable!("an unused backup name always exists")
 }
 
+/// When a backup was made, from its name: the second, then its number
+/// within the second (1 without a suffix). Names are not in that order as
+/// text (`-10` sorts before `-9`).
+fn order_key(name: &str) -> (&str, u64) {
+    let rest = name.strip_prefix(BACKUP_PREFIX).unwrap_or(name);
+    let (stamp, tail) = rest.split_once('-').unwrap_or((rest, ""));
+    let n = tail.rsplit_once('-').and_then(|(_, n)| n.parse().ok()).unwrap_or(1);
+    (stamp, n)
+}
+
 /// A backup ref and what it points at.
 #[derive(Debug, Clone)]
 pub struct Backup {
@@ -40,11 +54,11 @@ pub struct Backup {
     pub commit: Oid,
 }
 
-/// Backup refs, newest first.
+/// Backup refs, newest first (by when they were made, not by name).
 pub fn backups(repo: &Repo) -> Result<Vec<Backup>> {
     let mut list: Vec<Backup> =
         repo.refs_under(BACKUP_PREFIX)?.into_iter().map(|(name, commit)| Backup { name, commit }).collect();
-    list.reverse();
+    list.sort_by(|a, b| order_key(&b.name).cmp(&order_key(&a.name)).then_with(|| b.name.cmp(&a.name)));
     Ok(list)
 }
 
@@ -207,5 +221,33 @@ mod oid_hex {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Oid, D::Error> {
         let text = String::deserialize(d)?;
         Oid::from_str(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backups_order_by_when_they_were_made() {
+        let mut names = [
+            "refs/betadrift/backup/20261125T120000Z-drop-10",
+            "refs/betadrift/backup/20261125T120000Z-undo-9",
+            "refs/betadrift/backup/20261125T115959Z-sync",
+            "refs/betadrift/backup/20261125T120000Z-drop",
+            "refs/betadrift/backup/20261125T120000Z-prune-2",
+        ];
+        names.sort_by_key(|n| order_key(n));
+        let short: Vec<&str> = names.iter().map(|n| n.trim_start_matches(BACKUP_PREFIX)).collect();
+        assert_eq!(
+            short,
+            [
+                "20261125T115959Z-sync",
+                "20261125T120000Z-drop",
+                "20261125T120000Z-prune-2",
+                "20261125T120000Z-undo-9",
+                "20261125T120000Z-drop-10"
+            ]
+        );
     }
 }
