@@ -43,7 +43,7 @@ pub fn build_demo(dir: Option<&Path>) -> Result<Built> {
 /// Runs `betadrift demo`: build, show the status, suggest what to try.
 pub fn run(ctx: &Context, args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     // --now or BETADRIFT_NOW, else the demo's own fixed time.
-    let given = if ctx.now_is_given() { Some(ctx.clock()?) } else { None };
+    let given = ctx.given_clock()?;
     let config = &ctx.config;
     let scenario = Scenario::demo();
     let built = build_demo(args.dir.as_deref())?;

@@ -152,9 +152,9 @@ impl Context {
         Clock::from_args(self.now.as_deref())
     }
 
-    /// Whether `--now` or `$BETADRIFT_NOW` fixes the time.
-    pub fn now_is_given(&self) -> bool {
-        self.now.is_some() || std::env::var_os(crate::support::clock::NOW_ENV).is_some_and(|v| !v.is_empty())
+    /// The clock `--now` or `$BETADRIFT_NOW` fixes, if either does.
+    pub fn given_clock(&self) -> Result<Option<Clock>> {
+        Clock::given(self.now.as_deref())
     }
 }
 

@@ -46,14 +46,21 @@ pub const FILE_NAME: &str = "ledger.json";
 /// goes), so every command gives a patch the same age.
 pub fn load_dated(checkout: &Checkout, config: &Config, now: Timestamp) -> Result<Stack> {
     let ledger = Ledger::read(&path(config, &checkout.repo, &checkout.name()))?;
-    let options = StackOptions {
-        first_seen_known: ledger.backfilled_keys(),
-        reflog_until: Some(now),
-        ..StackOptions::from_config(config)
-    };
+    let options = dated_options(Some(&ledger), config, now);
     let mut stack = Stack::load(&checkout.repo, checkout.head.clone(), checkout.upstream.clone(), &options)?;
     ledger.apply(&checkout.repo, &mut stack)?;
     Ok(stack)
+}
+
+/// How the one age model reads a stack at `now`: the snapshot tags, the
+/// branch's reflog up to `now`, and no search for what `ledger` (if it could
+/// be read) has already dated.
+pub fn dated_options(ledger: Option<&Ledger>, config: &Config, now: Timestamp) -> StackOptions {
+    StackOptions {
+        first_seen_known: ledger.map(Ledger::backfilled_keys).unwrap_or_default(),
+        reflog_until: Some(now),
+        ..StackOptions::from_config(config)
+    }
 }
 
 /// Where the ledger of a repository lives: `ledger.json` in its state

@@ -80,8 +80,8 @@ pub struct Snapshot {
     pub reflog: bool,
 }
 
-/// Lists snapshot tags, oldest first.
-pub fn list(repo: &Repo, prefix: &str) -> Result<Vec<Snapshot>> {
+/// The snapshot tags named `prefix*`, in no order.
+fn tags(repo: &Repo, prefix: &str) -> Result<Vec<Snapshot>> {
     let mut out = Vec::new();
     for (name, commit) in repo.tags_with_prefix(prefix)? {
         let time = match snapshot_time(prefix, &name) {
@@ -90,7 +90,6 @@ pub fn list(repo: &Repo, prefix: &str) -> Result<Vec<Snapshot>> {
         };
         out.push(Snapshot { name, commit, time, reflog: false });
     }
-    out.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.name.cmp(&b.name)));
     Ok(out)
 }
 
@@ -98,15 +97,15 @@ pub fn list(repo: &Repo, prefix: &str) -> Result<Vec<Snapshot>> {
 /// `prefix*` (none if `prefix` is empty) and, with `branch`, the entries of
 /// its reflog up to the instant given (later ones do not exist yet then).
 pub fn snapshots(repo: &Repo, prefix: &str, branch: Option<(&str, Timestamp)>) -> Result<Vec<Snapshot>> {
-    let mut out = if prefix.is_empty() { Vec::new() } else { list(repo, prefix)? };
+    let mut out = if prefix.is_empty() { Vec::new() } else { tags(repo, prefix)? };
     if let Some((refname, until)) = branch {
         let short = refname.strip_prefix("refs/heads/").unwrap_or(refname);
         for (commit, time) in repo.reflog(refname)?.into_iter().filter(|&(_, time)| time <= until) {
             let name = format!("{short}@{{{}}}", crate::support::clock::rfc3339(time));
             out.push(Snapshot { name, commit, time, reflog: true });
         }
-        out.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.name.cmp(&b.name)));
     }
+    out.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.name.cmp(&b.name)));
     Ok(out)
 }
 

@@ -9,7 +9,7 @@
 //! the stale patches and the `betadrift drop` lines that would clean up.
 //!
 //! A [`Report`] is built once, from plain data; each output format is one
-//! pure renderer of it (`text`, `markdown`, `json`, `html`, `prometheus`).
+//! pure renderer of it in `output` (`output::report`, `output::json::report`).
 //! A repository that cannot be read does not stop the others: it is
 //! reported as failed (and the command exits 2 after writing everything).
 
@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 use crate::git::checkout::{Checkout, UpstreamArgs};
 use crate::git::repo::Repo;
 use crate::model::ledger::Ledger;
-use crate::model::stack::{Patch, SeenSource, Stack, StackOptions};
+use crate::model::stack::{Patch, SeenSource, Stack};
 use crate::model::upstream::UpstreamState;
 use crate::overview::status::Status;
 use crate::rebase::check::{CheckReport, check_stack};
@@ -250,9 +250,7 @@ fn gather_facts(
     // Patches the ledger has dated need no snapshot search; a ledger that
     // cannot be read is reported by `use_ledger` below.
     let ledger = Ledger::read(&crate::model::ledger::path(config, repo, name));
-    let known = ledger.as_ref().map(Ledger::backfilled_keys).unwrap_or_default();
-    let options =
-        StackOptions { first_seen_known: known, reflog_until: Some(clock.now), ..StackOptions::from_config(config) };
+    let options = crate::model::ledger::dated_options(ledger.as_ref().ok(), config, clock.now);
     let mut stack = Stack::load(repo, target.head.clone(), target.upstream.clone(), &options)?;
     let t = crate::support::timing::phase("ledger");
     if let Err(e) = use_ledger(ledger, repo, name, clock, mode, &mut stack) {

@@ -17,6 +17,11 @@ pub struct Clock {
 impl Clock {
     /// `--now` if given, else `$BETADRIFT_NOW`, else the system clock.
     pub fn from_args(now: Option<&str>) -> Result<Clock> {
+        Ok(Clock::given(now)?.unwrap_or(Clock { now: Timestamp::now() }))
+    }
+
+    /// The time `--now` or `$BETADRIFT_NOW` fixes, if either does.
+    pub fn given(now: Option<&str>) -> Result<Option<Clock>> {
         let from_env = std::env::var(NOW_ENV).ok().filter(|s| !s.is_empty());
         match now.map(str::to_owned).or(from_env) {
             Some(text) => {
@@ -28,9 +33,9 @@ impl Clock {
                         "--now: '{text}' is before 1970-01-01T00:00:00Z, which git cannot record; give a later time"
                     )));
                 }
-                Ok(Clock { now })
+                Ok(Some(Clock { now }))
             }
-            None => Ok(Clock { now: Timestamp::now() }),
+            None => Ok(None),
         }
     }
 
