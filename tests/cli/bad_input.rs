@@ -31,7 +31,11 @@ fn undo_list_shows_a_hostile_audit_log_without_panicking() {
     let run = sandbox.betadrift(&dir, &["undo", "--list"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.contains("removed aéééé"), "no cut inside a character: {}", run.stdout);
-    assert!(run.stdout.contains("drop\\x07 by kim at 2026-11-25T12:00:00Z\\x1b[2J"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("drop\\x07 of refs/heads/production by kim at 2026-11-25T12:00:00Z\\x1b[2J"),
+        "{}",
+        run.stdout
+    );
     assert!(!run.stdout.contains('\u{1b}') && !run.stdout.contains('\u{7}'), "escapes made visible: {}", run.stdout);
 }
 

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use betadrift::rewrite::AuditEntry;
 use betadrift::scenario::Scenario;
 use betadrift::scenario::build::Built;
-use common::crash::{assert_intact, at_once, head, sigkill_at_every_step};
+use common::crash::{assert_intact, at_once, head, interrupt_at_every_step, sigkill_at_every_step};
 use common::{Run, Sandbox, assert_unchanged, commits, copy_dir, fingerprint};
 
 /// The demo puppetmaster without its hand edit and untracked file.
@@ -91,7 +91,7 @@ fn assert_drop_equals_git(scenario: &Scenario, selectors: &[&str], positions: &[
     let sandbox = Sandbox::new();
     let built = build_allowed(&sandbox, scenario);
     let theirs = git_drop(&sandbox, &built, positions).expect("git rebase --onto goes through");
-    let mut args = vec!["drop"];
+    let mut args = vec!["drop", "--yes"];
     args.extend_from_slice(selectors);
     let run = sandbox.betadrift(&built.checkout, &args);
     assert_eq!(run.code, 0, "{args:?}: {}{}", run.stdout, run.stderr);
@@ -125,7 +125,7 @@ mod oracle {
         let built = build_allowed(&sandbox, &demo());
         let stopped = git_drop(&sandbox, &built, &[1]).unwrap_err();
         assert_eq!(stopped, locals(&sandbox, &built.checkout)[11], "git stops on #12");
-        let run = sandbox.betadrift(&built.checkout, &["drop", "1"]);
+        let run = sandbox.betadrift(&built.checkout, &["drop", "--yes", "1"]);
         assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
         assert!(run.stdout.contains("2 remaining patches depend on a removed patch"), "{}", run.stdout);
         assert!(run.stdout.contains("\n  #12 1c0b256c7b ferm: quieter logging"), "{}", run.stdout);
@@ -201,7 +201,7 @@ append = { "g.txt" = "more g\n" }
             let position = 1 + (seed as usize) % originals.len();
             let git = git_drop(&sandbox, &built, &[position]);
             let before = fingerprint(&built.checkout);
-            let run = sandbox.betadrift(&built.checkout, &["drop", &format!("#{position}")]);
+            let run = sandbox.betadrift(&built.checkout, &["drop", "--yes", &format!("#{position}")]);
             match git {
                 Ok(theirs) => {
                     if run.code != 0 || head(&sandbox, &built.checkout) != head(&sandbox, &theirs) {
@@ -365,7 +365,8 @@ mod records {
         let old_head = head(&sandbox, dir);
         let mut cmd = sandbox.command(env!("CARGO_BIN_EXE_betadrift"));
         cmd.current_dir(dir).env("BETADRIFT_NOW", "2026-11-25T12:00:00Z").env("SUDO_USER", "kim");
-        let run = Run::from(cmd.args(["drop", "5", "--force", "--reason", "T358002 is closed"]).output().unwrap());
+        let run =
+            Run::from(cmd.args(["drop", "--yes", "5", "--force", "--reason", "T358002 is closed"]).output().unwrap());
         assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
         assert!(run.stdout.contains("FORCED: ask, builtin"), "{}", run.stdout);
 
@@ -403,10 +404,11 @@ mod records {
         let config = sandbox.path().join("config.toml");
         let script = format!("git rev-parse HEAD > {}", marker.display());
         std::fs::write(&config, format!("[sync]\npost_update = [\"/bin/sh\", \"-c\", {script:?}]\n")).unwrap();
-        let run = sandbox.betadrift(dir, &["--config", config.to_str().unwrap(), "drop", "11"]);
+        let run = sandbox.betadrift(dir, &["--config", config.to_str().unwrap(), "drop", "--yes", "11"]);
         assert_eq!(run.code, 1, "#13 depends on #11: {}", run.stdout);
         assert!(!marker.exists(), "nothing ran");
-        let run = sandbox.betadrift(dir, &["--config", config.to_str().unwrap(), "drop", "11", "--with-dependents"]);
+        let run =
+            sandbox.betadrift(dir, &["--config", config.to_str().unwrap(), "drop", "--yes", "11", "--with-dependents"]);
         assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
         assert!(run.stdout.contains("yes: allow, trailer"), "{}", run.stdout);
         let deployed = std::fs::read_to_string(&marker).unwrap();
@@ -427,12 +429,24 @@ mod safety {
 
     #[test]
     fn sigkill_at_every_step_of_drop_loses_nothing_and_undo_restores() {
-        sigkill_at_every_step(&|sandbox| build_allowed(sandbox, &demo()), &["drop", "5"]);
+        sigkill_at_every_step(&|sandbox| build_allowed(sandbox, &demo()), &["drop", "--yes", "5"]);
     }
 
     #[test]
     fn sigkill_at_every_step_of_prune_loses_nothing_and_undo_restores() {
         sigkill_at_every_step(&|sandbox| sandbox.build(&demo()), &["prune", "--merged", "--yes"]);
+    }
+
+    #[test]
+    fn sigint_and_sigterm_at_every_step_of_drop() {
+        interrupt_at_every_step(&|sandbox| build_allowed(sandbox, &demo()), &["drop", "--yes", "5"], "sigint");
+        interrupt_at_every_step(&|sandbox| build_allowed(sandbox, &demo()), &["drop", "--yes", "5"], "sigterm");
+    }
+
+    #[test]
+    fn sigint_and_sigterm_at_every_step_of_prune() {
+        interrupt_at_every_step(&|sandbox| sandbox.build(&demo()), &["prune", "--merged", "--yes"], "sigint");
+        interrupt_at_every_step(&|sandbox| sandbox.build(&demo()), &["prune", "--merged", "--yes"], "sigterm");
     }
 
     /// Two admins drop two patches at the same moment. Each run either
@@ -448,7 +462,7 @@ mod safety {
             let all_subjects = subjects(&sandbox, dir);
             let ids = locals(&sandbox, dir);
             let (a, b) = (&ids[P05_SCAP - 1][..12], &ids[9 - 1][..12]);
-            let runs = at_once(&sandbox, dir, &[&["drop", a], &["drop", b]]);
+            let runs = at_once(&sandbox, dir, &[&["drop", "--yes", a], &["drop", "--yes", b]]);
             assert_intact(&sandbox, dir, &old_head);
             let now = subjects(&sandbox, dir);
             let mut done = 0;
@@ -473,7 +487,8 @@ mod safety {
 
 mod prune {
     use super::*;
-    use betadrift::commands::prune::{Confirm, PruneOptions, prune};
+    use betadrift::commands::Confirm;
+    use betadrift::commands::prune::{PruneOptions, prune};
     use betadrift::config::Config;
     use betadrift::rewrite::Kind;
     use betadrift::rewrite::session::Session;

@@ -230,11 +230,40 @@ mod refusals {
 
 mod crash_safety {
     use super::*;
-    use common::crash::{assert_intact, at_once, head, sigkill_at_every_step};
+    use common::crash::{assert_intact, at_once, head, interrupt_at_every_step, sigkill_at_every_step};
 
     #[test]
     fn sigkill_at_every_step_loses_nothing_and_undo_restores() {
         sigkill_at_every_step(&|sandbox| sandbox.build(&clean_demo()), &["sync"]);
+    }
+
+    #[test]
+    fn sigint_at_every_step_rolls_back_or_finishes_the_step() {
+        interrupt_at_every_step(&|sandbox| sandbox.build(&clean_demo()), &["sync"], "sigint");
+    }
+
+    #[test]
+    fn sigterm_at_every_step_rolls_back_or_finishes_the_step() {
+        interrupt_at_every_step(&|sandbox| sandbox.build(&clean_demo()), &["sync"], "sigterm");
+    }
+
+    /// A checkout synced once: what the undo tests take back.
+    fn synced(sandbox: &Sandbox) -> betadrift::scenario::build::Built {
+        let built = sandbox.build(&clean_demo());
+        let run = sandbox.betadrift(&built.checkout, &["sync"]);
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+        built
+    }
+
+    #[test]
+    fn sigkill_at_every_step_of_undo_loses_nothing() {
+        sigkill_at_every_step(&synced, &["undo"]);
+    }
+
+    #[test]
+    fn sigint_and_sigterm_at_every_step_of_undo() {
+        interrupt_at_every_step(&synced, &["undo"], "sigint");
+        interrupt_at_every_step(&synced, &["undo"], "sigterm");
     }
 
     #[test]

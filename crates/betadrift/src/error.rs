@@ -80,6 +80,11 @@ pub enum Error {
     #[error("report incomplete: {problems}")]
     ReportIncomplete { problems: String },
 
+    /// SIGINT or SIGTERM stopped a rewrite; the message says what state
+    /// the checkout is in and what to run.
+    #[error("{message}")]
+    Interrupted { exit_code: u8, message: String },
+
     /// A bug in betadrift (a panic): never bad input, and said so.
     #[error("internal error, a bug in betadrift (please report it with the command line): {message}")]
     Internal { message: String },
@@ -93,12 +98,14 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    /// The process exit code for this error: always 2 (bad input or a failure), never 1,
+    /// The process exit code for this error: 2 (bad input or a failure), never 1,
     /// which is reserved for "the command worked and found something" (a predicted
-    /// conflict, a `--fail-on` match).
+    /// conflict, a `--fail-on` match); 3 for a bug; 128 + the signal's number
+    /// for an interrupted rewrite (130 for SIGINT, 143 for SIGTERM, as shells say).
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Internal { .. } => 3,
+            Error::Interrupted { exit_code, .. } => *exit_code,
             _ => 2,
         }
     }

@@ -28,6 +28,10 @@ pub struct Args {
 /// Runs `betadrift check`: exit 1 when the rebase will stop.
 pub fn run(ctx: &Context, args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     let checkout = args.repo.open(&ctx.config)?;
+    let state = crate::rewrite::state_dir(&checkout.repo, &ctx.config, &checkout.name());
+    if let Some(u) = crate::rewrite::Unfinished::find(&checkout.repo, &state)? {
+        eprintln!("betadrift: warning: {}", crate::support::escape::terminal(u.message().as_bytes()));
+    }
     let report = check(&checkout, &ctx.config, args.each)?;
     if args.json {
         write_json(out, &to_wire(&report))?;

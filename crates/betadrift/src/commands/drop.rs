@@ -15,7 +15,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use super::{Context, Outcome, RepoArgs};
+use super::{Confirm, Context, Outcome, RepoArgs, ask_on_terminal};
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
 use crate::model::stack::Stack;
@@ -46,6 +46,10 @@ pub struct Args {
     /// Why, for the audit log (required with --force)
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
+
+    /// Do not ask: go ahead (for scripts)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 
     /// Show the plan and change nothing
     #[arg(long)]
@@ -85,7 +89,8 @@ impl From<&Args> for DropOptions {
 pub fn run(ctx: &Context, args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     let session =
         Session::open(args.repo.repo.as_deref(), &args.repo.upstream_args(), &ctx.config, ctx.clock()?, Kind::Drop)?;
-    drop_patches(&session, &args.patches, &DropOptions::from(args), out)
+    let mut ask = ask_on_terminal;
+    drop_patches(&session, &args.patches, &DropOptions::from(args), Confirm::from_flag(args.yes, &mut ask), out)
 }
 
 /// Drops the patches `selectors` name from the session's stack and reports on `out`.
@@ -93,6 +98,7 @@ pub fn drop_patches(
     session: &Session<'_>,
     selectors: &[String],
     options: &DropOptions,
+    confirm: Confirm<'_>,
     out: &mut dyn Write,
 ) -> Result<Outcome> {
     let reason = options.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned);
@@ -119,6 +125,10 @@ pub fn drop_patches(
     }
     let (permit, forced) = permit(&leaving, options.force)?;
     let plan = rewrite_plan(Kind::Drop, stack, &replay, &leaving, session.old_tree()?, reason, forced);
+    if !options.dry_run && !confirm.confirmed(Kind::Drop, leaving.len(), stack, out)? {
+        writeln!(out, "\nnot confirmed: nothing was changed").map_err(Error::stdout)?;
+        return Ok(Outcome::Clean);
+    }
     carry_out(session, &overlay, &plan, permit, (options.dry_run, options.lock_wait), out)
 }
 

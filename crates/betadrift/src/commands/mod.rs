@@ -10,6 +10,7 @@ pub mod check;
 pub mod consent;
 pub mod demo;
 pub mod drop;
+pub mod post_update;
 pub mod prune;
 pub mod report;
 pub mod status;
@@ -97,8 +98,15 @@ pub enum Command {
     /// Exit status: 0 pruned (with --dry-run: would prune), nothing to prune,
     /// or not confirmed; 2 on error or refusal. See docs/drop.md.
     Prune(prune::Args),
-    /// Put the branch back to a backup ref, or roll back an interrupted rewrite
+    /// Take back the last rewrite of this branch, or roll back an interrupted one
+    ///
+    /// Refuses if commits were made on the branch after the rewrite (it lists
+    /// them): --keep-newer replays them on the restored tip, --force leaves
+    /// them in undo's own backup. A second undo takes back the rewrite before;
+    /// re-applying an undone rewrite means naming the undo's backup (see --list).
     Undo(undo::Args),
+    /// Run the post-update command again, after it failed or was interrupted
+    PostUpdate(post_update::Args),
     /// Build a realistic demo puppetmaster and show its status
     Demo(demo::Args),
     /// Record, list and explain who agreed that which local patches may be removed
@@ -170,6 +178,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
         Command::Drop(args) => drop::run(&ctx, args, out),
         Command::Prune(args) => prune::run(&ctx, args, out),
         Command::Undo(args) => undo::run(&ctx, args, out),
+        Command::PostUpdate(args) => post_update::run(&ctx, args, out),
         Command::Demo(args) => demo::run(&ctx, args, out),
         Command::Consent(args) => consent::run(&ctx, args, out),
     }
@@ -217,6 +226,61 @@ pub struct CheckoutArgs {
     /// The checkout [default: the repository containing the current directory]
     #[arg(long, value_name = "PATH")]
     pub repo: Option<PathBuf>,
+}
+
+/// How the rewrite is confirmed.
+pub enum Confirm<'a> {
+    /// `--yes`.
+    Yes,
+    /// Ask this question (on a terminal); true means go ahead.
+    Ask(&'a mut dyn FnMut(&str) -> Result<bool>),
+    /// Nobody to ask and no `--yes`: refuse.
+    Refuse,
+}
+
+impl std::fmt::Debug for Confirm<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Confirm::Yes => "Yes",
+            Confirm::Ask(_) => "Ask",
+            Confirm::Refuse => "Refuse",
+        })
+    }
+}
+
+impl<'a> Confirm<'a> {
+    /// `--yes` given, else ask with `ask` on a terminal, else refuse.
+    pub fn from_flag(yes: bool, ask: &'a mut dyn FnMut(&str) -> Result<bool>) -> Confirm<'a> {
+        use std::io::IsTerminal;
+        match (yes, std::io::stdin().is_terminal()) {
+            (true, _) => Confirm::Yes,
+            (false, true) => Confirm::Ask(ask),
+            (false, false) => Confirm::Refuse,
+        }
+    }
+
+    /// Asks whether to remove `n` patches from the stack's branch, or
+    /// refuses when nobody can be asked.
+    pub fn confirmed(
+        self,
+        kind: crate::rewrite::Kind,
+        n: usize,
+        stack: &crate::model::stack::Stack,
+        out: &mut dyn Write,
+    ) -> Result<bool> {
+        match self {
+            Confirm::Yes => Ok(true),
+            Confirm::Ask(ask) => {
+                out.flush().map_err(Error::stdout)?;
+                let branch = crate::support::escape::terminal(stack.head.name.as_bytes());
+                ask(&format!("Drop {} from {branch}? [y/N] ", crate::support::words::count(n, "patch")))
+            }
+            Confirm::Refuse => Err(Error::Usage(format!(
+                "{} asks before removing patches and standard input is not a terminal; pass --yes to confirm (as a timer would), nothing was changed",
+                kind.as_str()
+            ))),
+        }
+    }
 }
 
 /// Asks a yes/no question on the terminal: the question on standard error,

@@ -12,13 +12,13 @@
 //! --with-dependents` is the explicit way). It asks before rewriting on a
 //! terminal; a timer passes `--yes`.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 
 use super::drop::carry_out;
-use super::{Context, Outcome, RepoArgs, ask_on_terminal};
+use super::{Confirm, Context, Outcome, RepoArgs, ask_on_terminal};
 use crate::consent::{PatchFacts, Policy};
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
@@ -30,7 +30,7 @@ use crate::rewrite::plan::{Leaving, Why, consequences, permit, rewrite_plan, sor
 use crate::rewrite::replay::{Replay, replay_without};
 use crate::rewrite::session::Session;
 use crate::support::clock::format_duration;
-use crate::support::words::{count, ranges};
+use crate::support::words::ranges;
 use betadrift_engine::objects::Overlay;
 
 #[derive(Debug, clap::Args)]
@@ -78,26 +78,6 @@ impl From<&Args> for PruneOptions {
             dry_run: args.dry_run,
             lock_wait: Duration::from_secs(args.lock_wait),
         }
-    }
-}
-
-/// How the rewrite is confirmed.
-pub enum Confirm<'a> {
-    /// `--yes`.
-    Yes,
-    /// Ask this question (on a terminal); true means go ahead.
-    Ask(&'a mut dyn FnMut(&str) -> Result<bool>),
-    /// Nobody to ask and no `--yes`: refuse.
-    Refuse,
-}
-
-impl std::fmt::Debug for Confirm<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Confirm::Yes => "Yes",
-            Confirm::Ask(_) => "Ask",
-            Confirm::Refuse => "Refuse",
-        })
     }
 }
 
@@ -194,12 +174,7 @@ pub fn run(ctx: &Context, args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     let session =
         Session::open(args.repo.repo.as_deref(), &args.repo.upstream_args(), &ctx.config, ctx.clock()?, Kind::Prune)?;
     let mut ask = ask_on_terminal;
-    let confirm = match (args.yes, std::io::stdin().is_terminal()) {
-        (true, _) => Confirm::Yes,
-        (false, true) => Confirm::Ask(&mut ask),
-        (false, false) => Confirm::Refuse,
-    };
-    prune(&session, &PruneOptions::from(args), confirm, out)
+    prune(&session, &PruneOptions::from(args), Confirm::from_flag(args.yes, &mut ask), out)
 }
 
 /// Prunes the session's stack and reports on `out`.
@@ -235,7 +210,7 @@ pub fn prune(
     let (permit, forced) = permit(&leaving, false)?;
     let reason = Some(format!("prune {}", criteria(merged, stale)));
     let plan = rewrite_plan(Kind::Prune, stack, replay, &leaving, session.old_tree()?, reason, forced);
-    if !options.dry_run && !confirmed(confirm, leaving.len(), stack, out)? {
+    if !options.dry_run && !confirm.confirmed(Kind::Prune, leaving.len(), stack, out)? {
         writeln!(out, "\nnot confirmed: nothing was changed").map_err(Error::stdout)?;
         return Ok(Outcome::Clean);
     }
@@ -252,21 +227,6 @@ fn criteria(merged: bool, stale: Option<SignedDuration>) -> String {
         words.push(format!("--stale {}", format_duration(after)));
     }
     words.join(" ")
-}
-
-/// Asks, or refuses when nobody can be asked.
-fn confirmed(confirm: Confirm<'_>, n: usize, stack: &Stack, out: &mut dyn Write) -> Result<bool> {
-    match confirm {
-        Confirm::Yes => Ok(true),
-        Confirm::Ask(ask) => {
-            out.flush().map_err(Error::stdout)?;
-            let branch = crate::support::escape::terminal(stack.head.name.as_bytes());
-            ask(&format!("Drop {} from {branch}? [y/N] ", count(n, "patch")))
-        }
-        Confirm::Refuse => Err(Error::Usage(
-            "prune asks before removing patches and standard input is not a terminal; pass --yes to confirm (as a timer would), nothing was changed".into(),
-        )),
-    }
 }
 
 /// Says which candidates stay and why: dependents, and stale patches without consent.

@@ -90,7 +90,8 @@ pub fn sync(
         fetch(&repo)?;
     }
     let target = Checkout::resolve(repo, upstream, repo_config)?;
-    rewrite::refuse_unsafe_state(&target.repo, Kind::Sync)?;
+    let state = rewrite::state_dir(&target.repo, config, &target.name());
+    rewrite::refuse_unsafe_state(&target.repo, &state, Kind::Sync)?;
     let options_stack = StackOptions {
         snapshot_prefix: String::new(),
         // Only --drop-merged asks what upstream merged.
@@ -237,5 +238,6 @@ fn plan(report: &CheckReport, old_tree: git2::Oid, config: &Config, clock: Clock
         upstream: Some(s.upstream.oid),
         snapshot_tag,
         recovering: None,
+        undoes: None,
     }
 }

@@ -128,6 +128,19 @@ impl Repo {
         }
     }
 
+    /// Deletes reference `name` if it still points at `expected`.
+    pub fn delete_ref(&self, name: &str, expected: Oid) -> Result<()> {
+        let mut r = match self.git().find_reference(name) {
+            Ok(r) => r,
+            Err(e) if e.code() == ErrorCode::NotFound => return Ok(()),
+            Err(e) => return Err(Error::git(format!("reading {name}"), e)),
+        };
+        if r.target() != Some(expected) {
+            return Err(Error::Usage(format!("{name} moved; it was left as it is")));
+        }
+        r.delete().map_err(|e| Error::git(format!("deleting {name}"), e))
+    }
+
     /// References under `prefix` (e.g. `refs/betadrift/backup/`), by name.
     pub fn refs_under(&self, prefix: &str) -> Result<Vec<(String, Oid)>> {
         let glob = format!("{prefix}*");
@@ -152,8 +165,11 @@ impl Repo {
     }
 
     /// Updates index entries for paths whose working-tree files were just
-    /// rewritten (or removed), and writes the index (under git's lock).
-    pub fn update_index(&self, removed: &[Vec<u8>], written: &[Vec<u8>]) -> Result<()> {
+    /// rewritten (or removed), and writes the index while `lock` (git's
+    /// `index.lock`) is held: the new index is written in a scratch
+    /// directory of the git directory and renamed over the index, then the
+    /// lock is removed. No git command can write the index in between.
+    pub fn update_index_locked(&self, lock: IndexLock, removed: &[Vec<u8>], written: &[Vec<u8>]) -> Result<()> {
         let mut index = self.git().index().git_context(|| "reading the index".into())?;
         for path in removed {
             let p = bytes_path(path);
@@ -167,7 +183,27 @@ impl Repo {
             let p = bytes_path(path);
             index.add_path(p).git_context(|| format!("adding {} to the index", p.display()))?;
         }
-        index.write().git_context(|| "writing the index".into())
+        let git_dir = self.git_dir();
+        let scratch = tempfile::Builder::new()
+            .prefix(INDEX_SCRATCH_PREFIX)
+            .tempdir_in(git_dir)
+            .map_err(|e| Error::io("creating a scratch directory in", git_dir, e))?;
+        let new_path = scratch.path().join("index");
+        let mut new = git2::Index::open(&new_path).git_context(|| "creating the new index".into())?;
+        new.set_version(index.version()).git_context(|| "setting the index version".into())?;
+        for entry in index.iter() {
+            new.add(&entry).git_context(|| "copying index entries".into())?;
+        }
+        new.write().git_context(|| "writing the new index".into())?;
+        let target = git_dir.join("index");
+        std::fs::rename(&new_path, &target).map_err(|e| Error::io("renaming the new index to", &target, e))?;
+        lock.release()
+    }
+
+    /// True if the index has an entry for `path`.
+    pub fn index_has(&self, path: &[u8]) -> Result<bool> {
+        let index = self.git().index().git_context(|| "reading the index".into())?;
+        Ok(index.get_path(bytes_path(path), 0).is_some())
     }
 
     /// Points the index at exactly `tree` and writes it (used when the
@@ -224,4 +260,67 @@ impl Repo {
 fn bytes_path(path: &[u8]) -> &Path {
     use std::os::unix::ffi::OsStrExt;
     Path::new(std::ffi::OsStr::from_bytes(path))
+}
+
+/// Scratch directories of [`Repo::update_index_locked`] start with this.
+pub const INDEX_SCRATCH_PREFIX: &str = "betadrift-index-";
+
+/// git's `index.lock`, taken as git takes it (created exclusively): while it
+/// exists no git command writes the index or the working tree. Removed when
+/// released or dropped; a SIGKILL leaves it, and the journal records its
+/// inode so that `undo` removes that file and no other.
+#[derive(Debug)]
+pub struct IndexLock {
+    path: std::path::PathBuf,
+    /// The inode of the lock file.
+    pub inode: u64,
+    held: bool,
+}
+
+impl IndexLock {
+    /// Takes `index.lock` in `git_dir`; fails if it exists (git is running).
+    pub fn take(git_dir: &std::path::Path) -> Result<IndexLock> {
+        use std::os::unix::fs::MetadataExt;
+        let path = git_dir.join("index.lock");
+        let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                Error::Usage(format!(
+                    "{} exists: git is running in this checkout (or crashed); wait for it, or remove the file if no git process is running",
+                    path.display()
+                ))
+            } else {
+                Error::io("creating", &path, e)
+            }
+        })?;
+        let inode = file.metadata().map_err(|e| Error::io("reading metadata of", &path, e))?.ino();
+        Ok(IndexLock { path, inode, held: true })
+    }
+
+    /// Removes the lock file.
+    pub fn release(mut self) -> Result<()> {
+        self.held = false;
+        std::fs::remove_file(&self.path).map_err(|e| Error::io("removing", &self.path, e))
+    }
+
+    /// Removes `index.lock` in `git_dir` if it is the file with `inode` (a
+    /// lock a killed betadrift left); any other is git's and stays.
+    pub fn remove_stale(git_dir: &std::path::Path, inode: u64) -> Result<bool> {
+        use std::os::unix::fs::MetadataExt;
+        let path = git_dir.join("index.lock");
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_file() && meta.ino() == inode => {
+                std::fs::remove_file(&path).map_err(|e| Error::io("removing", &path, e))?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}
+
+impl Drop for IndexLock {
+    fn drop(&mut self) {
+        if self.held {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }

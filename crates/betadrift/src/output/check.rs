@@ -30,8 +30,7 @@ pub fn render_text(report: &CheckReport, out: &mut dyn Write) -> std::io::Result
         writeln!(out, "no local patches: the rebase is a fast-forward")?;
         return Ok(());
     }
-    let mut table = comfy_table::Table::new();
-    table.load_style(comfy_table::presets::NOTHING);
+    let mut table = super::table();
     let mut header = vec!["#", "commit", "outcome", "subject"];
     let each = p.picks.iter().any(|pick| pick.alone.is_some());
     if each {

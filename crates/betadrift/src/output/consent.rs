@@ -19,8 +19,7 @@ pub fn render_list(path: &Path, rules: &[&Rule], out: &mut dyn Write) -> std::io
         return Ok(());
     }
     writeln!(out)?;
-    let mut table = comfy_table::Table::new();
-    table.load_style(comfy_table::presets::NOTHING);
+    let mut table = super::table();
     table.set_header(["scope", "decision", "set by", "set at", "note"]);
     for rule in rules {
         table.add_row(vec![

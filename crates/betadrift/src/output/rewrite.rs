@@ -31,8 +31,7 @@ pub fn write_removal_plan(
         stack.patches.len(),
         terminal(stack.head.name.as_bytes()),
     )?;
-    let mut table = comfy_table::Table::new();
-    table.load_style(comfy_table::presets::NOTHING);
+    let mut table = super::table();
     table.set_header(["#", "commit", "subject", "author", "removed because", "consent"]);
     for l in leaving {
         let p = l.patch;

@@ -36,6 +36,9 @@ pub fn render_text(status: &Status, out: &mut dyn Write) -> std::io::Result<()> 
     if let Some(op) = status.operation {
         writeln!(out, "IN PROGRESS  a {op} is half-done: finish or abort it before syncing")?;
     }
+    if let Some(u) = &status.unfinished {
+        writeln!(out, "{:<12} {}", unfinished_label(u), terminal(u.message().as_bytes()))?;
+    }
     writeln!(out, "worktree     {}", dirty_summary(&status.dirty))?;
     writeln!(out)?;
     if s.patches.is_empty() {
@@ -51,6 +54,15 @@ pub fn render_text(status: &Status, out: &mut dyn Write) -> std::io::Result<()> 
         writeln!(out, "  {hint}")?;
     }
     Ok(())
+}
+
+/// The header word for an unfinished rewrite.
+pub(crate) fn unfinished_label(u: &crate::rewrite::Unfinished) -> &'static str {
+    match (&u.running, u.journal.mid_update()) {
+        (Some(_), _) => "REWRITING",
+        (None, true) => "INTERRUPTED",
+        (None, false) => "DEPLOY",
+    }
 }
 
 /// One line per upstream state that calls for a decision.
@@ -90,8 +102,7 @@ pub(crate) fn dirty_summary(d: &Dirty) -> String {
 }
 
 pub(crate) fn patch_table(status: &Status) -> comfy_table::Table {
-    let mut table = comfy_table::Table::new();
-    table.load_style(comfy_table::presets::NOTHING);
+    let mut table = super::table();
     table.set_header(PATCH_HEADER);
     for p in &status.stack.patches {
         table.add_row(patch_cells(status, p).to_vec());

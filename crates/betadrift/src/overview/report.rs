@@ -29,6 +29,7 @@ use crate::model::stack::{Patch, SeenSource, Stack};
 use crate::model::upstream::UpstreamState;
 use crate::overview::status::Status;
 use crate::rebase::check::{CheckReport, check_stack};
+use crate::rewrite::Unfinished;
 use crate::support::clock::Clock;
 
 /// A finding that makes `report --fail-on` exit 1.
@@ -272,7 +273,8 @@ fn gather_facts(
         let dirty = dirty.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (check, dirty)
     });
-    let status = Status::with(repo, name.to_owned(), stack, &policy, dirty?, clock)?;
+    let unfinished = Unfinished::find(repo, &crate::rewrite::state_dir(repo, config, name))?;
+    let status = Status::with(repo, name.to_owned(), stack, &policy, dirty?, clock, unfinished)?;
     let check = check?;
     let stale = stale_patches(&status.stack, clock.now, config.stale.after);
     let actions = actions(&status, &stale, &repo_argument(target));

@@ -16,6 +16,7 @@ use crate::git::repo::Operation;
 use crate::git::repo::Repo;
 use crate::git::status::Dirty;
 use crate::model::stack::Stack;
+use crate::rewrite::{Unfinished, state_dir};
 use crate::support::clock::{Clock, human_age};
 
 /// Everything `status` shows.
@@ -28,6 +29,9 @@ pub struct Status {
     pub consent: Vec<Verdict>,
     pub dirty: Dirty,
     pub operation: Option<Operation>,
+    /// A betadrift rewrite whose journal is still there (under way, left
+    /// mid-update, or its post-update command did not succeed).
+    pub unfinished: Option<Unfinished>,
     pub last_fetch: Option<Timestamp>,
     pub now: Timestamp,
 }
@@ -49,14 +53,9 @@ impl Status {
             let stack = crate::model::ledger::load_dated(target, config, clock.now);
             let dirty = dirty.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             let stack = stack?;
-            Status::with(&target.repo, target.name(), stack, &policy, dirty?, clock)
+            let unfinished = Unfinished::find(&target.repo, &state_dir(&target.repo, config, &target.name()))?;
+            Status::with(&target.repo, target.name(), stack, &policy, dirty?, clock, unfinished)
         })
-    }
-
-    /// Completes a status from an already loaded stack and its repository's policy.
-    pub fn from_stack(repo: &Repo, repo_name: String, stack: Stack, policy: &Policy, clock: Clock) -> Result<Status> {
-        let dirty = repo.dirty()?;
-        Status::with(repo, repo_name, stack, policy, dirty, clock)
     }
 
     /// Completes a status from a stack, its policy and a working-tree scan
@@ -68,6 +67,7 @@ impl Status {
         policy: &Policy,
         dirty: Dirty,
         clock: Clock,
+        unfinished: Option<Unfinished>,
     ) -> Result<Status> {
         let consent = stack.patches.iter().map(|p| policy.evaluate(&PatchFacts::of(p, clock.now))).collect();
         Ok(Status {
@@ -77,6 +77,7 @@ impl Status {
             consent,
             dirty,
             operation: repo.operation_in_progress(),
+            unfinished,
             last_fetch: repo.last_fetch(),
             now: clock.now,
         })

@@ -78,6 +78,36 @@ pub struct Journal {
     pub new_tree: Oid,
     pub backup: String,
     pub started: String,
+    /// How far the rewrite got (journals written before phases were
+    /// recorded are mid-rewrite).
+    #[serde(default)]
+    pub phase: Phase,
+    /// What happened to the post-update command, in words, once it failed
+    /// or was interrupted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_update: Option<String>,
+    /// The inode of the `index.lock` the rewrite holds while it writes the
+    /// index: after a crash, `undo` removes that file and no other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index_lock: Option<u64>,
+}
+
+/// How far a journalled rewrite got.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// Between the backup and the end of the working-tree update: the
+    /// checkout may be half old, half new; `undo` rolls it back.
+    #[default]
+    Rewriting,
+    /// The rewrite is complete and the post-update command was started; if
+    /// the journal is still there, betadrift died before it finished.
+    PostUpdate,
+    /// The post-update command failed.
+    PostUpdateFailed,
+    /// The post-update command was interrupted, or never started because
+    /// betadrift was.
+    PostUpdateInterrupted,
 }
 
 impl Journal {
@@ -96,12 +126,42 @@ impl Journal {
             new_tree: plan.new_tree,
             backup: backup.to_owned(),
             started: rfc3339(now),
+            phase: Phase::Rewriting,
+            post_update: None,
+            index_lock: None,
+        }
+    }
+
+    /// True while the checkout may be between the old and the new state.
+    pub fn mid_update(&self) -> bool {
+        self.phase == Phase::Rewriting
+    }
+
+    /// One line for any command that finds this journal: what state the
+    /// checkout is in and what to run. Never advice to commit or stash: the
+    /// changes in the working tree are the rewrite's own.
+    pub fn describe(&self) -> String {
+        let (command, started) = (&self.command, &self.started);
+        let what = self.post_update.as_deref().map(|w| format!(" ({w})")).unwrap_or_default();
+        match self.phase {
+            Phase::Rewriting => format!(
+                "an interrupted betadrift {command} (started {started}) left the checkout mid-update: run `betadrift undo` to roll it back"
+            ),
+            Phase::PostUpdate => format!(
+                "the post-update command of betadrift {command} (started {started}) did not finish: betadrift was killed while it ran; the branch and the working tree are updated; run `betadrift post-update` to run it again, or `betadrift undo` to roll back"
+            ),
+            Phase::PostUpdateFailed => format!(
+                "the post-update command of betadrift {command} (started {started}) failed{what}: the branch and the working tree are updated; run `betadrift post-update` to run it again, or `betadrift undo` to roll back"
+            ),
+            Phase::PostUpdateInterrupted => format!(
+                "the post-update command of betadrift {command} (started {started}) did not complete{what}: the branch and the working tree are updated; run `betadrift post-update` to run it again, or `betadrift undo` to roll back"
+            ),
         }
     }
 
     /// Writes the journal (atomically).
     pub fn write(&self, state_dir: &Path) -> Result<()> {
-        let text = serde_json::to_string_pretty(self).expect("journals serialise");
+        let text = serde_json::to_string_pretty(self).map_err(|e| Error::Internal { message: e.to_string() })?;
         write_atomic(&state_dir.join(JOURNAL), text.as_bytes())
     }
 
@@ -150,6 +210,9 @@ pub struct AuditEntry {
     pub forced: bool,
     pub removed: Vec<AuditRemoval>,
     pub upstream: Option<String>,
+    /// For an undo: the backup ref of the rewrite it took back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undoes: Option<String>,
 }
 
 /// A removed patch, as the audit log records it.
@@ -189,13 +252,29 @@ impl AuditEntry {
             forced: plan.forced,
             removed: plan.removed.iter().map(AuditRemoval::from).collect(),
             upstream: plan.upstream.map(|u| u.to_string()),
+            undoes: plan.undoes.clone(),
         }
     }
 
-    /// Appends the entry to the audit log (one JSON object per line, synced).
-    pub fn append(&self, state_dir: &Path) -> Result<()> {
-        let line = serde_json::to_string(self).expect("audit entries serialise");
-        append_line(&state_dir.join(AUDIT), &line)
+    /// Appends the entry to the audit log (one JSON object per line,
+    /// synced); returns the log's length before, for [`AuditEntry::retract`].
+    pub fn append(&self, state_dir: &Path) -> Result<u64> {
+        let path = state_dir.join(AUDIT);
+        let before = match std::fs::symlink_metadata(&path) {
+            Ok(meta) => meta.len(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+            Err(e) => return Err(Error::io("reading metadata of", &path, e)),
+        };
+        let line = serde_json::to_string(self).map_err(|e| Error::Internal { message: e.to_string() })?;
+        append_line(&path, &line)?;
+        Ok(before)
+    }
+
+    /// Takes back the line just appended (the log was `len` bytes before):
+    /// the rewrite it announced did not happen. Only under the repository
+    /// lock, so no other betadrift appended since.
+    pub fn retract(state_dir: &Path, len: u64) -> Result<()> {
+        crate::support::files::truncate_to(&state_dir.join(AUDIT), len)
     }
 }
 

@@ -65,6 +65,20 @@ impl RepoLock {
     }
 }
 
+/// Who holds the lock of the repository at `git_dir` now, if anyone: read
+/// without creating or changing anything (read-only commands ask this).
+pub fn holder_now(git_dir: &Path) -> Option<String> {
+    let mut file = File::open(git_dir.join(LOCK_FILE)).ok()?;
+    match file.try_lock_shared() {
+        Ok(()) => {
+            let _ = file.unlock();
+            None
+        }
+        Err(std::fs::TryLockError::WouldBlock) => Some(holder(&mut file)),
+        Err(std::fs::TryLockError::Error(_)) => None,
+    }
+}
+
 fn holder(file: &mut File) -> String {
     let mut text = String::new();
     let _ = file.seek(SeekFrom::Start(0)).and_then(|_| file.read_to_string(&mut text));

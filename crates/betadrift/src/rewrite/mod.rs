@@ -35,16 +35,17 @@ use git2::Oid;
 use jiff::Timestamp;
 use serde::Serialize;
 
-pub use journal::{AuditEntry, Backup, Journal, backups, read_audit};
+pub use journal::{AuditEntry, Backup, Journal, Phase, backups, read_audit};
 
 use crate::config::{Config, RepoConfig};
 use crate::error::{Error, Result};
 use crate::git::checkout::Checkout;
 use crate::git::repo::{HeadBranch, Repo};
-use crate::git::write::Ident;
+use crate::git::write::{Ident, IndexLock};
 use crate::rewrite::lock::{RepoLock, ensure_git_idle};
 use crate::support::clock::Clock;
 use crate::support::escape::terminal_short;
+use crate::support::signals::{self, Interrupts, Signal};
 use betadrift_engine::objects::Overlay;
 
 /// The command a plan belongs to.
@@ -112,6 +113,8 @@ pub struct Plan {
     pub snapshot_tag: Option<String>,
     /// For `undo` after a crash: the journal being rolled back.
     pub recovering: Option<Journal>,
+    /// For `undo`: the backup ref of the rewrite it takes back.
+    pub undoes: Option<String>,
 }
 
 /// Proof that the rewrite may go ahead: consent was checked (drop, prune)
@@ -193,62 +196,268 @@ impl Done {
 /// Environment variable naming a step at which to SIGKILL the process (tests).
 pub use crate::support::panics::FAULT_ENV;
 
-/// Dies at `step` when `BETADRIFT_FAULT` names it: the crash-safety tests
-/// kill the process at every step boundary this way.
+/// The crash and interruption tests' hook, a no-op unless `BETADRIFT_FAULT`
+/// names `step`: `<step>` dies there by SIGKILL, `sigint:<step>` and
+/// `sigterm:<step>` send that signal to betadrift itself, `stop:<step>`
+/// stops it with SIGSTOP (a test then acts and sends SIGCONT).
 pub fn fault_point(step: &str) {
-    if std::env::var(FAULT_ENV).is_ok_and(|s| s == step) {
-        let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
-        // SIGKILL cannot be caught; this is never reached.
-        std::process::abort();
+    let Ok(fault) = std::env::var(FAULT_ENV) else { return };
+    let (action, at) = fault.split_once(':').unwrap_or(("kill", fault.as_str()));
+    if at != step {
+        return;
+    }
+    use rustix::process::{Signal as Sig, getpid, kill_process};
+    match action {
+        "kill" => {
+            let _ = kill_process(getpid(), Sig::KILL);
+            // SIGKILL cannot be caught; this is never reached.
+            std::process::abort();
+        }
+        "sigint" => signals::raise_and_wait(Signal::Interrupt),
+        "sigterm" => signals::raise_and_wait(Signal::Terminate),
+        "stop" => {
+            let _ = kill_process(getpid(), Sig::STOP);
+        }
+        _ => {}
+    }
+}
+
+/// What a rewrite wrote before the branch moved: taken back, in reverse
+/// order, if it stops there (a signal, a lost compare-and-swap), so the
+/// records describe only rewrites that happened.
+#[derive(Debug)]
+struct Written<'s> {
+    setup: &'s Setup<'s>,
+    old_head: Oid,
+    backup: Option<String>,
+    journal: bool,
+    audit_len: Option<u64>,
+}
+
+impl Written<'_> {
+    /// Removes the audit line, the journal and the backup ref; returns what
+    /// could not be removed, in words.
+    fn take_back(&self) -> Vec<String> {
+        let mut left = Vec::new();
+        if let Some(len) = self.audit_len
+            && let Err(e) = AuditEntry::retract(&self.setup.state_dir, len)
+        {
+            left.push(format!("its audit line ({e})"));
+        }
+        if self.journal
+            && let Err(e) = Journal::remove(&self.setup.state_dir)
+        {
+            left.push(format!("its journal ({e})"));
+        }
+        if let Some(backup) = &self.backup
+            && let Err(e) = self.setup.repo.delete_ref(backup, self.old_head)
+        {
+            left.push(format!("its backup {backup} ({e})"));
+        }
+        left
+    }
+
+    /// Stops the rewrite before the branch moved if a signal came.
+    fn stop_if_interrupted(&self, interrupts: &Interrupts, kind: Kind) -> Result<()> {
+        let Some(signal) = interrupts.received() else { return Ok(()) };
+        let left = self.take_back();
+        let mut message = format!(
+            "betadrift {} stopped by {} before the branch moved: nothing was changed",
+            kind.as_str(),
+            signal.name()
+        );
+        if !left.is_empty() {
+            message += &format!(" (but {} could not be removed)", left.join(", "));
+        }
+        Err(Error::Interrupted { exit_code: signal.exit_code(), message })
     }
 }
 
 /// Carries out `plan`. See the module documentation for the order of steps.
 pub fn execute(setup: &Setup<'_>, plan: &Plan, _permit: Permit) -> Result<Done> {
     let repo = setup.repo;
-    let _lock = RepoLock::acquire(repo.git_dir(), setup.lock_wait, plan.kind.as_str())?;
+    let kind = plan.kind;
+    let _lock = RepoLock::acquire(repo.git_dir(), setup.lock_wait, kind.as_str())?;
+    let interrupts = Interrupts::record();
     fault_point("locked");
+    // A killed rewrite's own index.lock (its inode is in its journal) is
+    // not git's: the rollback removes it.
+    if let Some(inode) = plan.recovering.as_ref().and_then(|j| j.index_lock) {
+        IndexLock::remove_stale(repo.git_dir(), inode)?;
+    }
     ensure_git_idle(repo.git_dir())?;
     verify_unchanged(setup, plan)?;
+    let mut written = Written { setup, old_head: plan.branch.oid, backup: None, journal: false, audit_len: None };
+    written.stop_if_interrupted(&interrupts, kind)?;
     let new_head = write_objects(setup, plan)?;
     fault_point("objects");
-    let backup = journal::create_backup(repo, plan.branch.oid, setup.now, plan.kind)?;
+    written.stop_if_interrupted(&interrupts, kind)?;
+    let backup = journal::create_backup(repo, plan.branch.oid, setup.now, kind)?;
+    written.backup = Some(backup.clone());
     fault_point("backup");
-    let record = Journal::new(plan, new_head, &backup, setup.now);
-    record.write(&setup.state_dir)?;
+    written.stop_if_interrupted(&interrupts, kind)?;
+    let mut record = Journal::new(plan, new_head, &backup, setup.now);
+    written.journal = true;
+    if let Err(e) = record.write(&setup.state_dir) {
+        written.take_back();
+        return Err(e);
+    }
     fault_point("journal");
-    AuditEntry::new(setup, plan, new_head, &backup).append(&setup.state_dir)?;
+    written.stop_if_interrupted(&interrupts, kind)?;
+    match AuditEntry::new(setup, plan, new_head, &backup).append(&setup.state_dir) {
+        Ok(len) => written.audit_len = Some(len),
+        Err(e) => {
+            written.take_back();
+            return Err(e);
+        }
+    }
     fault_point("audit");
-    let log = format!("betadrift {}: {}", plan.kind.as_str(), plan.reason.as_deref().unwrap_or("no reason given"));
-    if plan.branch.oid != new_head {
-        repo.compare_and_swap_ref(&plan.branch.refname, plan.branch.oid, new_head, &log)?;
+    written.stop_if_interrupted(&interrupts, kind)?;
+    let log = format!("betadrift {}: {}", kind.as_str(), plan.reason.as_deref().unwrap_or("no reason given"));
+    if plan.branch.oid != new_head
+        && let Err(e) = repo.compare_and_swap_ref(&plan.branch.refname, plan.branch.oid, new_head, &log)
+    {
+        // Lost to a concurrent commit (or any failure): the branch did not
+        // move, so nothing may claim it did.
+        let left = written.take_back();
+        if left.is_empty() {
+            return Err(e);
+        }
+        return Err(Error::Usage(format!("{e} (but {} could not be removed)", left.join(", "))));
     }
     fault_point("ref");
+    // The branch has moved: from here on each step is finished, a signal
+    // only stops what comes after, and a failure names `undo`.
+    let moved = |e: Error| {
+        Error::Usage(format!(
+            "{} moved to {}, but the rewrite could not finish: {e}; `betadrift undo` rolls it back",
+            plan.branch.refname,
+            crate::support::ids::short_id(new_head)
+        ))
+    };
     let old_tree = plan.recovering.as_ref().map_or(plan.old_tree, |j| j.new_tree);
-    worktree::update(repo, old_tree, plan.new_tree, plan.recovering.as_ref())?;
+    worktree::update(setup, &mut record, old_tree, plan.new_tree, plan.recovering.as_ref()).map_err(moved)?;
     fault_point("worktree");
-    // The branch has moved: from here on a failure is reported, never a
-    // reason to stop before the deployment.
     let mut warnings = Vec::new();
     if let Some(tag) = &plan.snapshot_tag
         && let Err(e) = repo.create_ref(&format!("refs/tags/{tag}"), new_head, &log)
     {
         warnings.push(format!("snapshot tag {tag} not created: {e}"));
     }
-    if let Err(e) = Journal::remove(&setup.state_dir) {
-        warnings.push(format!("journal not removed (betadrift undo --list will show the rewrite as interrupted): {e}"));
-    }
-    let post_update_error = run_post_update(&setup.post_update, repo).err();
-    fault_point("post-update");
-    Ok(Done { old_head: plan.branch.oid, new_head, backup, post_update_error, warnings })
+    let done = Done { old_head: plan.branch.oid, new_head, backup, post_update_error: None, warnings };
+    finish(setup, &mut record, &interrupts, done)
 }
 
-/// Refuses to plan a rewrite over a half-done git operation (which the
+/// After the branch and the working tree moved: runs the post-update
+/// command and keeps the journal until it has finished, so a failure or an
+/// interruption is on record (`status`, `report`) and can be run again
+/// (`betadrift post-update`).
+fn finish(setup: &Setup<'_>, record: &mut Journal, interrupts: &Interrupts, mut done: Done) -> Result<Done> {
+    let state = &setup.state_dir;
+    let complete = format!(
+        "{} is at {} (was {}); `betadrift undo` rolls it back",
+        record.branch,
+        crate::support::ids::short_id(done.new_head),
+        crate::support::ids::short_id(done.old_head)
+    );
+    let outcome = if setup.post_update.is_empty() {
+        PostUpdate::Done
+    } else if let Some(signal) = interrupts.received() {
+        PostUpdate::Interrupted(signal, NOT_STARTED.into())
+    } else {
+        record.phase = Phase::PostUpdate;
+        record.write(state).map_err(|e| {
+            Error::Usage(format!("the rewrite is complete ({complete}), but the journal could not be updated: {e}; the post-update command did not run"))
+        })?;
+        fault_point("post-update");
+        run_post_update(&setup.post_update, setup.repo, interrupts)
+    };
+    let signal = interrupts.received();
+    match outcome {
+        PostUpdate::Done => {
+            if let Err(e) = Journal::remove(state) {
+                done.warnings
+                    .push(format!("journal not removed (betadrift status will show the rewrite as unfinished): {e}"));
+            }
+            match signal {
+                None => Ok(done),
+                Some(signal) => Err(Error::Interrupted {
+                    exit_code: signal.exit_code(),
+                    message: format!(
+                        "betadrift {} got {} after the branch moved and finished first: {complete}",
+                        record.command,
+                        signal.name()
+                    ),
+                }),
+            }
+        }
+        PostUpdate::Failed(why) => {
+            record.phase = Phase::PostUpdateFailed;
+            record.post_update = Some(why.clone());
+            let _ = record.write(state);
+            done.post_update_error = Some(why);
+            Ok(done)
+        }
+        PostUpdate::Interrupted(signal, why) => {
+            record.phase = Phase::PostUpdateInterrupted;
+            record.post_update = Some(why.clone());
+            let _ = record.write(state);
+            Err(Error::Interrupted {
+                exit_code: signal.exit_code(),
+                message: format!(
+                    "betadrift {} stopped by {}: the rewrite is complete ({complete}), but the post-update command {why}; run `betadrift post-update` to run it again",
+                    record.command,
+                    signal.name()
+                ),
+            })
+        }
+    }
+}
+
+/// A rewrite whose journal is still there: under way now (another
+/// betadrift holds the lock), or left unfinished.
+#[derive(Debug, Clone)]
+pub struct Unfinished {
+    pub journal: Journal,
+    /// The lock holder, if the rewrite is running now.
+    pub running: Option<String>,
+}
+
+impl Unfinished {
+    /// The journal of the checkout whose git directory is `repo`'s, if any.
+    /// Reads only: the journal, and the lock without taking it.
+    pub fn find(repo: &Repo, state_dir: &std::path::Path) -> Result<Option<Unfinished>> {
+        let Some(journal) = Journal::read(state_dir)? else { return Ok(None) };
+        Ok(Some(Unfinished { journal, running: lock::holder_now(repo.git_dir()) }))
+    }
+
+    /// One line: what state the checkout is in and what to run.
+    pub fn message(&self) -> String {
+        match &self.running {
+            Some(holder) => format!("a betadrift {} is under way ({holder})", self.journal.command),
+            None => self.journal.describe(),
+        }
+    }
+
+    /// Left mid-update by a betadrift that is not running any more.
+    pub fn mid_update(&self) -> bool {
+        self.running.is_none() && self.journal.mid_update()
+    }
+
+    /// The post-update command failed, was interrupted or never finished.
+    pub fn post_update_failed(&self) -> bool {
+        self.running.is_none() && !self.journal.mid_update()
+    }
+}
+
+/// Refuses to plan a rewrite over a rewrite that was left mid-update (its
+/// journal is in `state_dir`), over a half-done git operation (which the
 /// rewrite would trample) or over uncommitted changes to tracked files (as
 /// git-sync-upstream and `git rebase` do). `execute` checks again under the
 /// lock; this early check keeps the refusal ahead of any planning output.
-pub fn refuse_unsafe_state(repo: &Repo, kind: Kind) -> Result<()> {
+pub fn refuse_unsafe_state(repo: &Repo, state_dir: &std::path::Path, kind: Kind) -> Result<()> {
     let command = kind.as_str();
+    refuse_unfinished(state_dir, kind)?;
     if let Some(op) = repo.operation_in_progress() {
         return Err(Error::Usage(format!(
             "a git {op} is in progress in {}; finish or abort it before betadrift {command}, nothing was changed",
@@ -268,10 +477,26 @@ pub fn refuse_unsafe_state(repo: &Repo, kind: Kind) -> Result<()> {
     Ok(())
 }
 
+/// A rewrite left mid-update blocks every other rewrite but the `undo`
+/// that rolls it back: its changes in the working tree are its own, not
+/// someone's uncommitted work. (One whose post-update command failed does
+/// not: the next rewrite runs the command again.)
+fn refuse_unfinished(state_dir: &std::path::Path, kind: Kind) -> Result<()> {
+    match Journal::read(state_dir)? {
+        Some(j) if j.mid_update() => {
+            Err(Error::Usage(format!("{}; betadrift {} changed nothing", j.describe(), kind.as_str())))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The branch, the repository state and the working tree must be as the
 /// plan saw them.
 fn verify_unchanged(setup: &Setup<'_>, plan: &Plan) -> Result<()> {
     let repo = setup.repo;
+    if plan.recovering.is_none() {
+        refuse_unfinished(&setup.state_dir, plan.kind)?;
+    }
     let current = repo.ref_target(&plan.branch.refname)?;
     let expected_now = match &plan.recovering {
         // After a crash the branch may still be old, or already new.
@@ -323,15 +548,98 @@ fn write_objects(setup: &Setup<'_>, plan: &Plan) -> Result<Oid> {
     }
 }
 
-/// Runs the configured command (argv, no shell) after the branch moved.
-fn run_post_update(argv: &[String], repo: &Repo) -> std::result::Result<(), String> {
-    let Some((program, args)) = argv.split_first() else { return Ok(()) };
-    let status = std::process::Command::new(program)
-        .args(args)
-        .current_dir(repo.display_path())
-        .status()
-        .map_err(|e| format!("post-update command {program} could not start: {e}"))?;
-    if status.success() { Ok(()) } else { Err(format!("post-update command {program} failed ({status})")) }
+/// `betadrift post-update`: runs the post-update command again under the
+/// lock, recording its outcome in the journal as a rewrite does; the
+/// journal goes once the command succeeds.
+pub fn rerun_post_update(repo: &Repo, state_dir: &std::path::Path, argv: &[String], lock_wait: Duration) -> Result<()> {
+    let _lock = RepoLock::acquire(repo.git_dir(), lock_wait, "post-update")?;
+    let interrupts = Interrupts::record();
+    let mut journal = Journal::read(state_dir)?;
+    if let Some(j) = journal.as_mut() {
+        if j.mid_update() {
+            return Err(Error::Usage(format!("{}; the post-update command did not run", j.describe())));
+        }
+        j.phase = Phase::PostUpdate;
+        j.post_update = None;
+        j.write(state_dir)?;
+    }
+    let record = |journal: &mut Option<Journal>, phase: Phase, why: &str| {
+        if let Some(j) = journal.as_mut() {
+            j.phase = phase;
+            j.post_update = Some(why.to_owned());
+            let _ = j.write(state_dir);
+        }
+    };
+    match run_post_update(argv, repo, &interrupts) {
+        PostUpdate::Done => match journal {
+            Some(_) => Journal::remove(state_dir),
+            None => Ok(()),
+        },
+        PostUpdate::Failed(why) => {
+            record(&mut journal, Phase::PostUpdateFailed, &why);
+            Err(Error::Usage(format!("{why}; run `betadrift post-update` again once it is fixed")))
+        }
+        PostUpdate::Interrupted(signal, why) => {
+            record(&mut journal, Phase::PostUpdateInterrupted, &why);
+            Err(Error::Interrupted {
+                exit_code: signal.exit_code(),
+                message: format!("the post-update command {why}; run `betadrift post-update` to run it again"),
+            })
+        }
+    }
+}
+
+/// Why a post-update command that never ran did not complete.
+const NOT_STARTED: &str = "was not started: betadrift was interrupted";
+
+/// How the post-update command ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PostUpdate {
+    Done,
+    Failed(String),
+    /// Interrupted by a signal to betadrift (passed on to the command).
+    Interrupted(Signal, String),
+}
+
+/// Runs the configured command (argv, no shell) after the branch moved. A
+/// SIGINT or SIGTERM that betadrift gets while it runs is passed on to it
+/// (a terminal's Ctrl-C reaches both anyway; systemd's `KillMode=mixed`
+/// signals betadrift alone), and betadrift waits for it to end.
+pub fn run_post_update(argv: &[String], repo: &Repo, interrupts: &Interrupts) -> PostUpdate {
+    let Some((program, args)) = argv.split_first() else { return PostUpdate::Done };
+    if let Some(signal) = interrupts.received() {
+        return PostUpdate::Interrupted(signal, NOT_STARTED.into());
+    }
+    let mut child = match std::process::Command::new(program).args(args).current_dir(repo.display_path()).spawn() {
+        Ok(c) => c,
+        Err(e) => return PostUpdate::Failed(format!("post-update command {program} could not start: {e}")),
+    };
+    let mut passed_on = false;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Ok(status),
+            Ok(None) => {}
+            Err(e) => break Err(e),
+        }
+        if let Some(signal) = interrupts.received()
+            && !passed_on
+        {
+            signal.send_to(child.id());
+            passed_on = true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let status = match status {
+        Ok(s) => s,
+        Err(e) => return PostUpdate::Failed(format!("post-update command {program}: waiting failed: {e}")),
+    };
+    match (status.success(), interrupts.received()) {
+        (true, _) => PostUpdate::Done,
+        (false, Some(signal)) => {
+            PostUpdate::Interrupted(signal, format!("{program} was interrupted by {} ({status})", signal.name()))
+        }
+        (false, None) => PostUpdate::Failed(format!("post-update command {program} failed ({status})")),
+    }
 }
 
 /// The command to run after the branch moved: the repository's own

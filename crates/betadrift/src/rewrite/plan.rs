@@ -175,6 +175,7 @@ pub fn rewrite_plan(
         upstream: None,
         snapshot_tag: None,
         recovering: None,
+        undoes: None,
     }
 }
 

@@ -35,7 +35,8 @@ impl<'c> Session<'c> {
         kind: Kind,
     ) -> Result<Self> {
         let checkout = Checkout::open(path, upstream, config)?;
-        super::refuse_unsafe_state(&checkout.repo, kind)?;
+        let state = super::state_dir(&checkout.repo, config, &checkout.name());
+        super::refuse_unsafe_state(&checkout.repo, &state, kind)?;
         let policy = Policy::load(&checkout.policy_file(config))?;
         let stack = crate::model::ledger::load_dated(&checkout, config, clock.now)?;
         Ok(Session { checkout, stack, policy, config, clock })

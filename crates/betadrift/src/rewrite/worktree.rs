@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 
 use git2::Oid;
 
-use super::{Journal, Plan, fault_point};
+use super::{Journal, Plan, Setup, fault_point};
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
+use crate::git::write::{INDEX_SCRATCH_PREFIX, IndexLock};
 use betadrift_engine::objects::{Entry, Kind, ObjectRead, kind_of};
 use betadrift_engine::patchid::{FileChange, diff_trees};
 
@@ -35,15 +36,28 @@ pub fn ensure_clean(repo: &Repo, objects: &dyn ObjectRead, plan: &Plan) -> Resul
         None => {}
         Some(j) => check_interrupted_state(repo, &workdir, j, &blocking)?,
     }
+    // Untracked files at a new path or where a new path needs a
+    // directory, and directories where a file goes that hold more than the
+    // tracked files the rewrite removes (an old submodule's checkout,
+    // ignored files): found now, before the branch moves.
+    let removed: std::collections::HashSet<&[u8]> =
+        changes.iter().filter(|c| c.new.is_none()).map(|c| c.path.as_slice()).collect();
+    let untracked_in_the_way = |p: &[u8]| {
+        dirty.untracked.iter().any(|u| {
+            p == u.as_slice()
+                || (u.ends_with(b"/") && p.starts_with(u))
+                || (p.len() > u.len() && p.starts_with(u) && p[u.len()] == b'/')
+        })
+    };
     let in_the_way: Vec<&Vec<u8>> = changes
         .iter()
-        .filter(|c| c.old.is_none() && c.new.is_some())
+        .filter(|c| c.new.as_ref().is_some_and(|e| kind_of(e.mode) != Kind::Gitlink))
         .map(|c| &c.path)
-        .filter(|p| dirty.untracked.iter().any(|u| *p == u || (u.ends_with(b"/") && p.starts_with(u))))
+        .filter(|p| untracked_in_the_way(p) || directory_in_the_way(&workdir, p, &removed))
         .collect();
     if !in_the_way.is_empty() && plan.recovering.is_none() {
         return Err(Error::Usage(format!(
-            "untracked files would be overwritten ({}); move them away first, nothing was changed",
+            "untracked files or directories are in the way of the new tree ({}); move them away first, nothing was changed",
             list(&in_the_way)
         )));
     }
@@ -122,19 +136,48 @@ fn list(paths: &[&Vec<u8>]) -> String {
     shown.join(", ")
 }
 
+/// True if `path` is a directory in the working tree that still holds
+/// something once the rewrite removed its tracked files.
+fn directory_in_the_way(workdir: &Path, path: &[u8], removed: &std::collections::HashSet<&[u8]>) -> bool {
+    fn holds_more(dir: &Path, relative: &[u8], removed: &std::collections::HashSet<&[u8]>) -> bool {
+        let Ok(entries) = std::fs::read_dir(dir) else { return true };
+        entries.flatten().any(|entry| {
+            let mut child = relative.to_vec();
+            child.push(b'/');
+            child.extend_from_slice(entry.file_name().as_encoded_bytes());
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => holds_more(&entry.path(), &child, removed),
+                Ok(_) => !removed.contains(child.as_slice()),
+                Err(_) => true,
+            }
+        })
+    }
+    let full = workdir.join(bytes_path(path));
+    std::fs::symlink_metadata(&full).is_ok_and(|m| m.is_dir()) && holds_more(&full, path, removed)
+}
+
 fn workdir(repo: &Repo) -> Result<PathBuf> {
     repo.workdir().map(Path::to_owned).ok_or_else(|| Error::BareRepository { path: repo.git_dir().to_owned() })
 }
 
 /// Rewrites the paths that differ between `from` and `to` so the working
-/// tree and index match `to`. With a journal (recovery), paths may already
-/// be in either state.
-pub fn update(repo: &Repo, from: Oid, to: Oid, recovering: Option<&Journal>) -> Result<()> {
+/// tree and index match `to`, holding git's `index.lock` throughout (its
+/// inode is in the journal until the index is written). With a journal
+/// (recovery), paths may already be in either state, and the temporary
+/// files and scratch index a killed rewrite left are removed.
+pub fn update(setup: &Setup<'_>, record: &mut Journal, from: Oid, to: Oid, recovering: Option<&Journal>) -> Result<()> {
+    let repo = setup.repo;
     let workdir = workdir(repo)?;
     let changes = match recovering {
         Some(j) => diff_trees(repo, Some(j.new_tree), Some(j.old_tree))?,
         None => diff_trees(repo, Some(from), Some(to))?,
     };
+    let lock = IndexLock::take(repo.git_dir())?;
+    record.index_lock = Some(lock.inode);
+    record.write(&setup.state_dir)?;
+    if recovering.is_some() {
+        remove_leftovers(repo, &workdir, &changes)?;
+    }
     let (removed, written): (Vec<&FileChange>, Vec<&FileChange>) = changes.iter().partition(|c| c.new.is_none());
     for c in &removed {
         remove_path(&workdir, &c.path)?;
@@ -143,7 +186,8 @@ pub fn update(repo: &Repo, from: Oid, to: Oid, recovering: Option<&Journal>) -> 
         if i == written.len() / 2 {
             fault_point("worktree-partial");
         }
-        write_entry(repo, &workdir, &c.path, c.new.as_ref().expect("partitioned"))?;
+        let Some(entry) = c.new.as_ref() else { continue };
+        write_entry(repo, &workdir, &c.path, entry)?;
     }
     let removed: Vec<Vec<u8>> = removed.iter().map(|c| c.path.clone()).collect();
     let written: Vec<Vec<u8>> = written
@@ -151,8 +195,51 @@ pub fn update(repo: &Repo, from: Oid, to: Oid, recovering: Option<&Journal>) -> 
         .filter(|c| c.new.as_ref().is_some_and(|e| kind_of(e.mode) != Kind::Gitlink))
         .map(|c| c.path.clone())
         .collect();
-    repo.update_index(&removed, &written)
+    repo.update_index_locked(lock, &removed, &written)?;
+    record.index_lock = None;
+    record.write(&setup.state_dir)
 }
+
+/// What a killed rewrite leaves besides the paths themselves: its
+/// temporary files (`.betadrift-XXXXXX`, untracked, beside the paths it was
+/// writing) and scratch index directories in the git directory.
+fn remove_leftovers(repo: &Repo, workdir: &Path, changes: &[FileChange]) -> Result<()> {
+    let mut dirs: Vec<PathBuf> = changes
+        .iter()
+        .map(|c| workdir.join(bytes_path(&c.path)).parent().map_or_else(|| workdir.to_owned(), Path::to_owned))
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.as_encoded_bytes();
+            let ours = name.len() == TEMP_PREFIX.len() + 6 && name.starts_with(TEMP_PREFIX.as_bytes());
+            if !ours || !entry.file_type().is_ok_and(|t| t.is_file()) {
+                continue;
+            }
+            let path = entry.path();
+            let relative = path.strip_prefix(workdir).unwrap_or(&path);
+            if !repo.index_has(relative.as_os_str().as_encoded_bytes())? {
+                std::fs::remove_file(&path).map_err(|e| Error::io("removing", &path, e))?;
+            }
+        }
+    }
+    let git_dir = repo.git_dir();
+    for entry in std::fs::read_dir(git_dir).map_err(|e| Error::io("reading", git_dir, e))?.flatten() {
+        if entry.file_name().as_encoded_bytes().starts_with(INDEX_SCRATCH_PREFIX.as_bytes())
+            && entry.file_type().is_ok_and(|t| t.is_dir())
+        {
+            let path = entry.path();
+            std::fs::remove_dir_all(&path).map_err(|e| Error::io("removing", &path, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// The prefix of the temporary files the working-tree update writes and renames.
+const TEMP_PREFIX: &str = ".betadrift-";
 
 fn write_entry(repo: &Repo, workdir: &Path, path: &[u8], entry: &Entry) -> Result<()> {
     let full = workdir.join(bytes_path(path));
@@ -168,7 +255,7 @@ fn write_entry(repo: &Repo, workdir: &Path, path: &[u8], entry: &Entry) -> Resul
         Kind::File | Kind::Tree => {
             let data = repo.blob(entry.oid)?;
             let mut temp = tempfile::Builder::new()
-                .prefix(".betadrift-")
+                .prefix(TEMP_PREFIX)
                 .tempfile_in(parent)
                 .map_err(|e| Error::io("creating a file in", parent, e))?;
             std::io::Write::write_all(&mut temp, &data).map_err(|e| Error::io("writing", &full, e))?;

@@ -102,6 +102,13 @@ pub fn append_line(path: &Path, line: &str) -> Result<()> {
     file.sync_all().map_err(|e| Error::io("syncing", path, e))
 }
 
+/// Cuts `path` back to its first `len` bytes and syncs it.
+pub fn truncate_to(path: &Path, len: u64) -> Result<()> {
+    let file = OpenOptions::new().write(true).open(path).map_err(|e| Error::io("opening", path, e))?;
+    file.set_len(len).map_err(|e| Error::io("truncating", path, e))?;
+    file.sync_all().map_err(|e| Error::io("syncing", path, e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,5 +8,6 @@ pub mod files;
 pub mod ids;
 pub mod panics;
 pub mod progress;
+pub mod signals;
 pub mod timing;
 pub mod words;

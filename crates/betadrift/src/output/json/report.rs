@@ -60,6 +60,9 @@ pub struct Summary {
     pub behind: usize,
     pub last_fetch: Option<String>,
     pub operation_in_progress: Option<String>,
+    /// A betadrift rewrite whose journal is still there (see the status document).
+    #[serde(default)]
+    pub unfinished: Option<status::Unfinished>,
     pub stops_predicted: usize,
     pub oldest_patch_age_seconds: Option<i64>,
 }
@@ -155,6 +158,7 @@ fn summary(f: &Facts, status: &status::Status) -> Summary {
         behind: status.behind,
         last_fetch: status.last_fetch.clone(),
         operation_in_progress: status.operation_in_progress.clone(),
+        unfinished: status.unfinished.clone(),
         stops_predicted: f.stops(),
         oldest_patch_age_seconds: f.oldest_age().map(|d| d.as_secs()),
     }

@@ -27,6 +27,9 @@ pub struct Status {
     pub behind: usize,
     pub last_fetch: Option<String>,
     pub operation_in_progress: Option<String>,
+    /// A betadrift rewrite whose journal is still there.
+    #[serde(default)]
+    pub unfinished: Option<Unfinished>,
     pub dirty: Dirty,
     pub patches: Vec<Patch>,
 }
@@ -100,6 +103,7 @@ pub fn to_wire(status: &Gathered, links: &LinkConfig) -> Status {
         behind: s.behind,
         last_fetch: status.last_fetch.map(rfc3339),
         operation_in_progress: status.operation.map(|o| o.to_string()),
+        unfinished: status.unfinished.as_ref().map(Unfinished::of),
         dirty: Dirty {
             modified: paths(&status.dirty.modified),
             staged: paths(&status.dirty.staged),
@@ -145,5 +149,35 @@ pub fn seen_source(source: &SeenSource) -> String {
         SeenSource::Snapshot(tag) => format!("tag:{tag}"),
         SeenSource::Ledger => "ledger".into(),
         SeenSource::Reflog => "reflog".into(),
+    }
+}
+
+/// A betadrift rewrite whose journal is still there.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Unfinished {
+    /// The rewrite: `sync`, `drop`, `prune` or `undo`.
+    pub command: String,
+    pub started: String,
+    /// `rewriting` (mid-update), `post-update` (its command was running),
+    /// `post-update-failed` or `post-update-interrupted`.
+    pub phase: String,
+    /// True if a betadrift holds the repository's lock now: under way, not
+    /// interrupted.
+    pub running: bool,
+    /// What state the checkout is in and what to run, in one line.
+    pub message: String,
+}
+
+impl Unfinished {
+    pub fn of(u: &crate::rewrite::Unfinished) -> Unfinished {
+        let phase = serde_json::to_value(u.journal.phase).ok().and_then(|v| v.as_str().map(str::to_owned));
+        Unfinished {
+            command: lossy(u.journal.command.as_bytes()),
+            started: lossy(u.journal.started.as_bytes()),
+            phase: phase.unwrap_or_default(),
+            running: u.running.is_some(),
+            message: lossy(u.message().as_bytes()),
+        }
     }
 }

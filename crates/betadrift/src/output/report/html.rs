@@ -114,6 +114,13 @@ fn badges(r: &RepoReport) -> String {
     if f.status.operation.is_some() {
         out += &badge("bad", "operation in progress");
     }
+    if let Some(u) = &f.status.unfinished {
+        if u.mid_update() {
+            out += &badge("bad", "interrupted rewrite");
+        } else if u.post_update_failed() {
+            out += &badge("bad", "post-update failed");
+        }
+    }
     if !f.stale.is_empty() {
         out += &badge("warn", &format!("{} stale", f.stale.len()));
     }

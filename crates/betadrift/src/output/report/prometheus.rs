@@ -62,9 +62,27 @@ const GAUGES: &[Gauge] = &[
     ("betadrift_dirty_files", "Modified, staged, untracked and conflicted paths in the working tree.", |f| {
         Some(f.dirty_count() as f64)
     }),
-    ("betadrift_operation_in_progress", "1 if a rebase, merge, cherry-pick, revert, bisect or am is half-done.", |f| {
-        Some(if f.status.operation.is_some() { 1.0 } else { 0.0 })
-    }),
+    (
+        "betadrift_operation_in_progress",
+        "1 if a git rebase, merge, cherry-pick, revert, bisect or am, or a betadrift rewrite, is half-done.",
+        |f| {
+            Some(if f.status.operation.is_some() || f.status.unfinished.as_ref().is_some_and(|u| u.mid_update()) {
+                1.0
+            } else {
+                0.0
+            })
+        },
+    ),
+    (
+        "betadrift_rewrite_interrupted",
+        "1 if an interrupted betadrift rewrite left the checkout mid-update (`betadrift undo` rolls it back).",
+        |f| Some(if f.status.unfinished.as_ref().is_some_and(|u| u.mid_update()) { 1.0 } else { 0.0 }),
+    ),
+    (
+        "betadrift_post_update_failed",
+        "1 if the post-update command of the last rewrite failed, was interrupted or never finished.",
+        |f| Some(if f.status.unfinished.as_ref().is_some_and(|u| u.post_update_failed()) { 1.0 } else { 0.0 }),
+    ),
     (
         "betadrift_merge_base_timestamp_seconds",
         "Commit time of the merge base: how old the upstream the checkout is on is.",

@@ -70,6 +70,9 @@ pub fn summary(r: &RepoReport, f: &Facts) -> Vec<(&'static str, String)> {
     if let Some(op) = f.status.operation {
         rows.push(("IN PROGRESS", format!("a {op} is half-done: finish or abort it before syncing")));
     }
+    if let Some(u) = &f.status.unfinished {
+        rows.push((crate::output::status::unfinished_label(u), terminal(u.message().as_bytes())));
+    }
     rows.push(("next rebase", next_rebase(f)));
     rows.push(("worktree", dirty_summary(&f.status.dirty)));
     if r.private {
