@@ -18,3 +18,4 @@ mod pack;
 mod report;
 mod status;
 mod sync;
+mod undo;

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Kills `betadrift sync` at random moments on a real-history checkout and
+# checks that every kill is recovered: after each one, `betadrift undo` (or
+# nothing, if nothing was recorded) puts the checkout back exactly where it
+# was (HEAD, index, working tree, no stray file, no index.lock, no journal),
+# and at the end `git fsck` is clean and every backup is reachable.
+#
+#   BETADRIFT_PUPPET_REPO=/path/to/operations-puppet bench/kill-sync.sh [KILLS]
+#
+# The checkout: the bench scenario (bench/make-puppet-scenario.sh: 40 local
+# patches, 3,000 upstream commits behind) without the 12 patches whose
+# rebase stops, so that the sync goes through; it is made once under
+# $BETADRIFT_BENCH_DIR/kill-sync/ by a local clone. Each round starts a sync
+# (with a post-update command of 0.2 s), sends SIGKILL, SIGINT or SIGTERM (in
+# turn) after a random delay between 0 and 1.2 times the length of a full
+# sync, then recovers and checks. KILLS defaults to 200. The tally goes to
+# stdout and to $BETADRIFT_BENCH_DIR/kill-sync/result.txt.
+set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+[[ "${1:-}" == --help ]] && { usage; exit 0; }
+KILLS="${1:-200}"
+BIN="${BETADRIFT_BIN:-$BENCH_SRC_DIR/../target/release/betadrift}"
+[[ -x "$BIN" ]] || die "no betadrift binary at $BIN (cargo build --release, or set BETADRIFT_BIN)"
+bash "$BENCH_SRC_DIR/make-puppet-scenario.sh" >/dev/null
+
+WORK="$BENCH_DIR/kill-sync"
+CHECKOUT="$WORK/puppet"
+CONFIG="$WORK/config.toml"
+mkdir -p "$WORK"
+
+# --- the checkout: the scenario's clean-syncing part ---------------------------
+if [[ ! -f "$WORK/ready" ]]; then
+    rm -rf "$CHECKOUT"
+    log "cloning the scenario to $CHECKOUT"
+    g clone -q --branch production "$SCENARIO" "$CHECKOUT"
+    upstream="$(g -C "$SCENARIO" rev-parse origin/production)"
+    base="$(g -C "$SCENARIO" merge-base production origin/production)"
+    g -C "$CHECKOUT" update-ref refs/remotes/origin/production "$upstream"
+    g -C "$CHECKOUT" config branch.production.remote origin
+    g -C "$CHECKOUT" config branch.production.merge refs/heads/production
+    # Keep the patches that do not stop, in order, on the same base.
+    stops="$(awk -F'\t' '$1 == "rebase" && $3 == "conflict" { print $2 }' "$SUMMARY")"
+    g -C "$CHECKOUT" checkout -q -B production "$base"
+    for c in $(g -C "$SCENARIO" rev-list --reverse "$base..production"); do
+        grep -q "$c" <<<"$stops" && continue
+        g -C "$CHECKOUT" cherry-pick --allow-empty --keep-redundant-commits -x "$c" >/dev/null ||
+            die "cherry-picking $c onto the kept patches failed"
+    done
+    g -C "$CHECKOUT" reflog expire --expire=all --all
+    printf '[sync]\npost_update = ["/bin/sleep", "0.2"]\nsnapshot_tags = false\ncommitter_name = "root"\ncommitter_email = "root@localhost"\n' >"$CONFIG"
+    touch "$WORK/ready"
+fi
+
+OLD="$(g -C "$CHECKOUT" rev-parse HEAD)"
+bd() { "$BIN" --config "$CONFIG" "$@"; }
+export BETADRIFT_NOW=2024-10-25T00:00:00Z
+cd "$CHECKOUT"
+
+# The checkout must start exactly at $OLD: no journal, clean, nothing stray.
+exact() {
+    [[ "$(g rev-parse HEAD)" == "$OLD" ]] || { echo "HEAD $(g rev-parse HEAD), not $OLD"; return 1; }
+    [[ ! -e .git/index.lock ]] || { echo "index.lock left"; return 1; }
+    [[ ! -e .git/betadrift/journal.json ]] || { echo "journal left"; return 1; }
+    local dirty
+    dirty="$(g status --porcelain --ignored --untracked-files=all)"
+    [[ -z "$dirty" ]] || { echo "not clean: $(head -3 <<<"$dirty")"; return 1; }
+    compgen -G ".git/betadrift-index-*" >/dev/null && { echo "scratch index left"; return 1; }
+    return 0
+}
+exact || die "the checkout is not clean at the start"
+
+# One full sync and its undo, timed, to scale the kill moments.
+t0=$(date +%s%N)
+bd sync >/dev/null || die "a sync without a kill failed"
+t1=$(date +%s%N)
+NEW="$(g rev-parse HEAD)"
+bd undo >/dev/null || die "undo after a full sync failed"
+exact || die "undo after a full sync did not restore: $(exact)"
+FULL_MS=$(((t1 - t0) / 1000000))
+log "a full sync takes ${FULL_MS} ms; $KILLS kills follow"
+
+signals=(KILL INT TERM)
+declare -A killed_at=() recovered=() failures=()
+moved=0
+for ((i = 0; i < KILLS; i++)); do
+    sig="${signals[i % 3]}"
+    delay_ms=$((RANDOM * 32768 + RANDOM))
+    delay_ms=$((delay_ms % (FULL_MS * 12 / 10 + 1)))
+    bd sync >/dev/null 2>"$WORK/stderr" &
+    pid=$!
+    sleep "$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))"
+    kill -s "$sig" "$pid" 2>/dev/null || true
+    rc=0
+    wait "$pid" || rc=$?
+    key="$sig"
+    killed_at[$key]=$((${killed_at[$key]:-0} + 1))
+    head="$(g rev-parse HEAD)"
+    [[ "$head" != "$OLD" ]] && moved=$((moved + 1))
+    # Recover: undo whenever something is recorded or the branch moved.
+    if [[ -e .git/betadrift/journal.json || "$head" != "$OLD" ]]; then
+        if ! bd undo >"$WORK/undo.out" 2>&1; then
+            failures[$i]="$sig after ${delay_ms} ms (exit $rc): undo failed: $(tail -1 "$WORK/undo.out")"
+            break
+        fi
+    fi
+    if why="$(exact)"; then
+        recovered[$key]=$((${recovered[$key]:-0} + 1))
+    else
+        failures[$i]="$sig after ${delay_ms} ms (exit $rc): $why"
+        break
+    fi
+    # The branch may have been left at NEW by a finished sync that the undo took back: fine.
+    : "$NEW"
+done
+
+log "git fsck over the whole repository"
+fsck="clean"
+g fsck --no-dangling --no-progress >"$WORK/fsck.out" 2>&1 || fsck="FAILED: $(head -3 "$WORK/fsck.out")"
+for ref in $(g for-each-ref --format='%(objectname)' refs/betadrift/backup/); do
+    g cat-file -e "$ref^{commit}" || fsck="backup $ref unreadable"
+done
+
+{
+    echo "kill-sync: $KILLS random kills of betadrift sync on $(g rev-list --count "$OLD..origin/production") upstream commits, $(g rev-list --count "$(g merge-base HEAD origin/production)..HEAD") local patches"
+    echo "binary: $BIN"
+    echo "full sync: ${FULL_MS} ms; kill moment uniform in 0..$((FULL_MS * 12 / 10)) ms"
+    for sig in "${signals[@]}"; do
+        echo "  SIG$sig: ${killed_at[$sig]:-0} sent, ${recovered[$sig]:-0} recovered exactly"
+    done
+    echo "  the branch had moved at the kill in $moved of them"
+    echo "  failures: ${#failures[@]}"
+    for k in "${!failures[@]}"; do echo "    round $k: ${failures[$k]}"; done
+    echo "git fsck: $fsck; backups: $(g for-each-ref refs/betadrift/backup/ | wc -l)"
+} | tee "$WORK/result.txt"
+[[ ${#failures[@]} -eq 0 && "$fsck" == clean ]]
