@@ -211,8 +211,15 @@ fn a_lost_compare_and_swap_leaves_no_journal_backup_or_audit_line() {
             .is_ok_and(|s| s.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('T')))
     });
     assert!(stopped, "betadrift stopped at the audit step");
-    sandbox.git(dir, &["commit", "-q", "--allow-empty", "-m", "an admin commits meanwhile"]);
-    let theirs = head(&sandbox, dir);
+    // git's index.lock is betadrift's from before the branch moves: a
+    // commit fails cleanly instead of committing a stale index.
+    let commit = sandbox.git_output(dir, &["commit", "-q", "--allow-empty", "-m", "an admin commits meanwhile"]);
+    assert!(!commit.status.success() && String::from_utf8_lossy(&commit.stderr).contains("index.lock"));
+    // A ref update needs no index: the branch moves under betadrift.
+    let ours = head(&sandbox, dir);
+    let theirs = sandbox.git(dir, &["commit-tree", "HEAD^{tree}", "-p", "HEAD", "-m", "pushed meanwhile"]);
+    let theirs = theirs.trim().to_owned();
+    sandbox.git(dir, &["update-ref", "refs/heads/production", &theirs, &ours]);
     std::process::Command::new("kill").args(["-CONT", &child.id().to_string()]).status().unwrap();
     let run = Run::from(child.wait_with_output().unwrap());
     run.assert_refused("moved while betadrift was working");
@@ -220,6 +227,7 @@ fn a_lost_compare_and_swap_leaves_no_journal_backup_or_audit_line() {
     assert!(!dir.join(".git/betadrift/journal.json").exists(), "no journal");
     assert_eq!(sandbox.git(dir, &["for-each-ref", "refs/betadrift/"]), "", "no backup");
     assert!(audit_lines(dir).is_empty(), "no audit line for a rewrite that did not happen");
+    assert!(!dir.join(".git/index.lock").exists(), "index.lock let go");
     sandbox.betadrift(dir, &["undo"]).assert_error("nothing to undo");
     let again = sandbox.betadrift(dir, &["sync"]);
     assert_eq!(again.code, 0, "the next sync works: {}{}", again.stdout, again.stderr);

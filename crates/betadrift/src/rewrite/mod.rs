@@ -10,16 +10,21 @@
 //!    operation is half-done, and that the working tree is clean;
 //! 3. write the new objects (unreferenced, harmless if we die here);
 //! 4. keep the old branch tip under `refs/betadrift/backup/…`;
-//! 5. write a journal of the rewrite, then an audit-log line;
+//! 5. take git's `index.lock`, write a journal of the rewrite (naming that
+//!    lock), then an audit-log line;
 //! 6. move the branch, compare-and-swap on the old tip;
-//! 7. rewrite only the changed paths of the working tree and index;
-//! 8. create the snapshot tag (sync), remove the journal, then run the
-//!    post-update command; a tag or journal failure here is a warning in
-//!    [`Done`], never a reason to skip the deployment.
+//! 7. rewrite only the changed paths of the working tree, write the index
+//!    and let go of `index.lock`;
+//! 8. create the snapshot tag (sync), run the post-update command, then
+//!    remove the journal (or record the command's failure in it); a tag
+//!    failure here is a warning in [`Done`], never a reason to skip the
+//!    deployment.
 //!
-//! If the process dies anywhere, HEAD is the old or the new commit, the old
-//! commits are reachable from the backup ref, and `betadrift undo` uses the
-//! journal to put the branch and the working tree back.
+//! Until step 6, a SIGINT or SIGTERM, or a lost compare-and-swap, takes back
+//! what steps 4 and 5 wrote; after it, the step in progress is finished. If
+//! the process dies anywhere (SIGKILL), HEAD is the old or the new commit,
+//! the old commits are reachable from the backup ref, and `betadrift undo`
+//! uses the journal to put the branch and the working tree back.
 
 pub mod journal;
 pub mod lock;
@@ -187,7 +192,9 @@ impl Done {
     /// branch moved: the deployment is behind.
     pub fn post_update_result(&self) -> Result<()> {
         match &self.post_update_error {
-            Some(err) => Err(Error::Usage(format!("the branch moved, but {err}"))),
+            Some(err) => Err(Error::Usage(format!(
+                "the branch moved, but {err}; `betadrift post-update` runs it again, `betadrift undo` rolls back"
+            ))),
             None => Ok(()),
         }
     }
@@ -296,7 +303,18 @@ pub fn execute(setup: &Setup<'_>, plan: &Plan, _permit: Permit) -> Result<Done> 
     written.backup = Some(backup.clone());
     fault_point("backup");
     written.stop_if_interrupted(&interrupts, kind)?;
+    // git's index.lock from before the branch moves until the index is
+    // written: a concurrent `git commit` fails cleanly instead of committing
+    // a stale index. Its inode goes into the journal.
+    let index_lock = match IndexLock::take(repo.git_dir()) {
+        Ok(lock) => lock,
+        Err(e) => {
+            written.take_back();
+            return Err(e);
+        }
+    };
     let mut record = Journal::new(plan, new_head, &backup, setup.now);
+    record.index_lock = Some(index_lock.inode);
     written.journal = true;
     if let Err(e) = record.write(&setup.state_dir) {
         written.take_back();
@@ -336,7 +354,8 @@ pub fn execute(setup: &Setup<'_>, plan: &Plan, _permit: Permit) -> Result<Done> 
         ))
     };
     let old_tree = plan.recovering.as_ref().map_or(plan.old_tree, |j| j.new_tree);
-    worktree::update(setup, &mut record, old_tree, plan.new_tree, plan.recovering.as_ref()).map_err(moved)?;
+    worktree::update(setup, &mut record, index_lock, old_tree, plan.new_tree, plan.recovering.as_ref())
+        .map_err(moved)?;
     fault_point("worktree");
     let mut warnings = Vec::new();
     if let Some(tag) = &plan.snapshot_tag

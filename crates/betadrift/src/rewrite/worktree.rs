@@ -161,20 +161,25 @@ fn workdir(repo: &Repo) -> Result<PathBuf> {
 }
 
 /// Rewrites the paths that differ between `from` and `to` so the working
-/// tree and index match `to`, holding git's `index.lock` throughout (its
-/// inode is in the journal until the index is written). With a journal
+/// tree and index match `to`, under git's `index.lock` (`lock`, taken
+/// before the branch moved; its inode is in the journal until the index is
+/// written). With a journal
 /// (recovery), paths may already be in either state, and the temporary
 /// files and scratch index a killed rewrite left are removed.
-pub fn update(setup: &Setup<'_>, record: &mut Journal, from: Oid, to: Oid, recovering: Option<&Journal>) -> Result<()> {
+pub fn update(
+    setup: &Setup<'_>,
+    record: &mut Journal,
+    lock: IndexLock,
+    from: Oid,
+    to: Oid,
+    recovering: Option<&Journal>,
+) -> Result<()> {
     let repo = setup.repo;
     let workdir = workdir(repo)?;
     let changes = match recovering {
         Some(j) => diff_trees(repo, Some(j.new_tree), Some(j.old_tree))?,
         None => diff_trees(repo, Some(from), Some(to))?,
     };
-    let lock = IndexLock::take(repo.git_dir())?;
-    record.index_lock = Some(lock.inode);
-    record.write(&setup.state_dir)?;
     if recovering.is_some() {
         remove_leftovers(repo, &workdir, &changes)?;
     }
