@@ -101,7 +101,9 @@ for ((i = 0; i < KILLS; i++)); do
     sig="${signals[i % 3]}"
     delay_ms=$((RANDOM * 32768 + RANDOM))
     delay_ms=$((delay_ms % (FULL_MS + 1)))
-    bd sync >/dev/null 2>"$WORK/stderr" &
+    # The binary itself in the background (not through `bd`: a function
+    # would run in a subshell, and the signal would hit the subshell).
+    "$BIN" --config "$CONFIG" sync >/dev/null 2>"$WORK/stderr" &
     pid=$!
     sleep "$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))"
     kill -s "$sig" "$pid" 2>/dev/null || true
