@@ -80,6 +80,11 @@ fn check_interrupted_state(repo: &Repo, workdir: &Path, j: &Journal, blocking: &
     }
     for c in &changes {
         let on_disk = read_worktree(&workdir.join(bytes_path(&c.path)));
+        // A missing path holds nobody's work: the rollback writes it back
+        // (a killed betadrift of before 2026-12 could leave one).
+        if on_disk.is_none() {
+            continue;
+        }
         let matches = |e: &Option<Entry>| -> Result<bool> {
             Ok(match (e, &on_disk) {
                 (None, None) => true,
@@ -253,9 +258,16 @@ fn write_entry(repo: &Repo, workdir: &Path, path: &[u8], entry: &Entry) -> Resul
     match kind_of(entry.mode) {
         Kind::Gitlink => std::fs::create_dir_all(&full).map_err(|e| Error::io("creating", &full, e)),
         Kind::Link => {
+            // Made under a temporary name and renamed over the path, like a
+            // file: a kill leaves the old link or the new one, never none.
             let target = repo.blob(entry.oid)?;
-            remove_file_if_present(&full)?;
-            std::os::unix::fs::symlink(bytes_path(&target), &full).map_err(|e| Error::io("creating symlink", &full, e))
+            refuse_directory(&full)?;
+            let temp = tempfile::Builder::new()
+                .prefix(TEMP_PREFIX)
+                .make_in(parent, |temp| std::os::unix::fs::symlink(bytes_path(&target), temp))
+                .map_err(|e| Error::io("creating symlink in", parent, e))?;
+            temp.persist(&full).map_err(|e| Error::io("replacing", &full, e.error))?;
+            Ok(())
         }
         Kind::File | Kind::Tree => {
             let data = repo.blob(entry.oid)?;
@@ -268,10 +280,24 @@ fn write_entry(repo: &Repo, workdir: &Path, path: &[u8], entry: &Entry) -> Resul
             temp.as_file()
                 .set_permissions(std::fs::Permissions::from_mode(mode))
                 .map_err(|e| Error::io("setting mode of", &full, e))?;
-            remove_file_if_present(&full)?;
+            // rename(2) replaces the old file (or link) in one step: a kill
+            // leaves the old content or the new, never no file.
+            refuse_directory(&full)?;
             temp.persist(&full).map_err(|e| Error::io("replacing", &full, e.error))?;
             Ok(())
         }
+    }
+}
+
+/// A directory where a file goes is never removed wholesale: it may hold
+/// untracked files.
+fn refuse_directory(full: &Path) -> Result<()> {
+    match std::fs::symlink_metadata(full) {
+        Ok(meta) if meta.is_dir() => Err(Error::Usage(format!(
+            "{} is a directory in the way of a file; move what it holds away and run betadrift undo",
+            full.display()
+        ))),
+        _ => Ok(()),
     }
 }
 
