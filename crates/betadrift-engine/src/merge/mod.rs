@@ -150,12 +150,14 @@ pub struct MergeOutcome {
 }
 
 /// Names for the sides: they label conflict markers and, for paths moved out
-/// of the way, become part of the new file name (`path~HEAD`).
+/// of the way, become part of the new file name (`path~HEAD`). Bytes, not
+/// text: the sequencer builds them from commit subjects, which git keeps as
+/// they are (a CR, invalid UTF-8).
 #[derive(Debug, Clone)]
 pub struct Labels {
-    pub ancestor: String,
-    pub ours: String,
-    pub theirs: String,
+    pub ancestor: Vec<u8>,
+    pub ours: Vec<u8>,
+    pub theirs: Vec<u8>,
 }
 
 /// One path's state during the merge (merge-ort's `merged_info` and

@@ -99,10 +99,10 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
         dirs.last_directory = Some(new_dir.to_vec());
     }
 
-    fn unique_path(&self, path: &[u8], branch: &str) -> Vec<u8> {
+    fn unique_path(&self, path: &[u8], branch: &[u8]) -> Vec<u8> {
         let mut base = path.to_vec();
         base.push(b'~');
-        base.extend(branch.bytes().map(|b| if b == b'/' { b'_' } else { b }));
+        base.extend(branch.iter().map(|&b| if b == b'/' { b'_' } else { b }));
         let mut candidate = base.clone();
         let mut suffix = 0;
         while self.paths.contains_key(&candidate) {

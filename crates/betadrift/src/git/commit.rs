@@ -6,6 +6,10 @@
 //! the same way. Both are pure functions on bytes, kept apart from the code
 //! that talks to libgit2 so that they can be tested on their own. Names,
 //! emails and messages stay bytes: they need not be UTF-8.
+//!
+//! [`sequencer_subject`] follows git 2.47's `get_message` (sequencer.c),
+//! `repo_logmsg_reencode` (pretty.c), `reencode_string_len` (utf8.c) and
+//! `find_commit_subject` (commit.c).
 
 use git2::Oid;
 use jiff::Timestamp;
@@ -47,6 +51,85 @@ pub struct CommitInfo {
     pub commit_time: GitTime,
     /// The raw message bytes (encoding header not applied).
     pub message: Vec<u8>,
+    /// The `encoding` header, if any (what the message claims to be in).
+    pub encoding: Option<String>,
+}
+
+impl CommitInfo {
+    /// The subject `git rebase` names this commit by in its conflict labels.
+    pub fn sequencer_subject(&self) -> Vec<u8> {
+        sequencer_subject(&self.message, self.encoding.as_deref())
+    }
+}
+
+/// The subject the sequencer puts in a pick's labels (`<abbrev> (<subject>)`),
+/// which name files moved aside (`path~<abbrev> (<subject>)`): the message
+/// re-encoded to UTF-8 when an `encoding` header names another encoding
+/// (kept as it is when that fails, as git keeps it), up to its first NUL
+/// (git handles it as a C string), then its first line that is not blank,
+/// without the LF but with any CR.
+pub fn sequencer_subject(message: &[u8], encoding: Option<&str>) -> Vec<u8> {
+    let message = message.split(|&b| b == 0).next().unwrap_or_default();
+    let reencoded = encoding.filter(|e| !is_utf8_name(e)).and_then(|e| to_utf8(e, message));
+    let message = reencoded.as_deref().map_or(message, str::as_bytes);
+    let is_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let mut rest = message;
+    // skip_blank_lines: whole lines of git's spaces (the LF included).
+    loop {
+        let line_len = rest.iter().position(|&b| b == b'\n').map_or(rest.len(), |i| i + 1);
+        if line_len == 0 || !rest[..line_len].iter().all(is_space) {
+            break;
+        }
+        rest = &rest[line_len..];
+    }
+    rest[..rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len())].to_vec()
+}
+
+/// git's `is_encoding_utf8`.
+fn is_utf8_name(name: &str) -> bool {
+    name.eq_ignore_ascii_case("utf-8") || name.eq_ignore_ascii_case("utf8")
+}
+
+/// `bytes` decoded from the encoding `name` as glibc's iconv decodes it to
+/// UTF-8 for git; `None` where iconv fails (unknown name, a byte sequence
+/// invalid in that encoding). Latin-1 maps bytes to code points (WHATWG's
+/// labels would read it as windows-1252), ASCII accepts only ASCII, and
+/// windows-1252 rejects the five bytes it leaves undefined; other names go
+/// through the WHATWG decoders, which agree with iconv on the common
+/// encodings. UTF-16 and UTF-32 would need the header decoded as well:
+/// never re-encoded here (a known limit).
+fn to_utf8(name: &str, bytes: &[u8]) -> Option<String> {
+    let lower = name.to_ascii_lowercase();
+    const LATIN1: &[&str] = &[
+        "iso-8859-1",
+        "iso8859-1",
+        "iso_8859-1",
+        "iso88591",
+        "8859_1",
+        "latin1",
+        "latin-1",
+        "l1",
+        "cp819",
+        "ibm819",
+        "iso-ir-100",
+        "csisolatin1",
+        "iso_8859-1:1987",
+    ];
+    const ASCII: &[&str] = &["ascii", "us-ascii", "ansi_x3.4-1968", "iso646-us", "us", "646", "csascii"];
+    if LATIN1.contains(&lower.as_str()) {
+        return Some(bytes.iter().map(|&b| char::from(b)).collect());
+    }
+    if ASCII.contains(&lower.as_str()) {
+        return bytes.is_ascii().then(|| String::from_utf8_lossy(bytes).into_owned());
+    }
+    let encoding = encoding_rs::Encoding::for_label_no_replacement(lower.as_bytes())?;
+    if encoding == encoding_rs::UTF_16LE || encoding == encoding_rs::UTF_16BE || encoding == encoding_rs::UTF_8 {
+        return None;
+    }
+    if encoding == encoding_rs::WINDOWS_1252 && bytes.iter().any(|b| matches!(b, 0x81 | 0x8d | 0x8f | 0x90 | 0x9d)) {
+        return None;
+    }
+    encoding.decode_without_bom_handling_and_without_replacement(bytes).map(|s| s.into_owned())
 }
 
 /// The fields of a commit that history walks need.
@@ -189,6 +272,34 @@ mod tests {
         assert!(parse(format!("tree {TREE}\nauthor A <a@x> soon +0000\n\nm").as_bytes()).is_none());
         assert!(parse(format!("tree {TREE}\ncommitter no email 12 +0000\n\nm").as_bytes()).is_none());
         assert!(parse(format!("tree {TREE}\ncommitter C <c@x>\n\nm").as_bytes()).is_none());
+    }
+
+    #[test]
+    fn the_sequencer_subject_is_the_first_line_with_its_cr() {
+        assert_eq!(sequencer_subject(b"\n \t\r\nSubject\r\nmore\n", None), b"Subject\r");
+        assert_eq!(sequencer_subject(b"one\ntwo\n", None), b"one");
+        assert_eq!(sequencer_subject(b"", None), b"");
+        assert_eq!(sequencer_subject(b"\n\n", None), b"");
+        assert_eq!(sequencer_subject(b"no newline", None), b"no newline");
+        // A form feed is not one of git's spaces: the line is not blank.
+        assert_eq!(sequencer_subject(b"\x0c\nnext\n", None), b"\x0c");
+        assert_eq!(sequencer_subject(b"cut\0here\n", None), b"cut");
+    }
+
+    #[test]
+    fn the_sequencer_subject_is_reencoded_as_git_does() {
+        // Invalid UTF-8 without a header (or with a UTF-8 one) stays raw.
+        assert_eq!(sequencer_subject(b"Caf\xe9\n", None), b"Caf\xe9");
+        assert_eq!(sequencer_subject(b"Caf\xe9\n", Some("utf8")), b"Caf\xe9");
+        // Latin-1 maps bytes to code points, 0x80..0x9f included.
+        assert_eq!(sequencer_subject(b"Caf\xe9 \x80\n", Some("ISO-8859-1")), "Caf\u{e9} \u{80}".as_bytes());
+        assert_eq!(sequencer_subject(b"Caf\xe9\n", Some("latin-1")), "Caf\u{e9}".as_bytes());
+        assert_eq!(sequencer_subject(b"\x80uro\n", Some("windows-1252")), "\u{20ac}uro".as_bytes());
+        assert_eq!(sequencer_subject(b"\x81\n", Some("cp1252")), b"\x81", "undefined in CP1252: kept");
+        assert_eq!(sequencer_subject(b"\xa4\xa2\n", Some("EUC-JP")), "\u{3042}".as_bytes());
+        assert_eq!(sequencer_subject(b"\xa4\n", Some("EUC-JP")), b"\xa4", "truncated sequence: kept");
+        assert_eq!(sequencer_subject(b"\xe9\n", Some("no-such-encoding")), b"\xe9");
+        assert_eq!(sequencer_subject(b"\xe9\n", Some("US-ASCII")), b"\xe9");
     }
 
     #[test]
