@@ -232,12 +232,15 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
             info.stages[df_file_index] = merged.result;
         }
         if !merged.clean {
+            // git's reason: "submodule" for submodules, else "add/add" when
+            // only the sides have the path, else "content" (which the
+            // specific kinds, binary, symlink and mode, refine).
             let kind = match merged.conflict_kind {
+                Some(ConflictKind::Submodule) => ConflictKind::Submodule,
+                _ if ci.filemask == 6 => ConflictKind::AddAdd,
                 Some(kind) => kind,
-                None if ci.filemask == 6 => ConflictKind::AddAdd,
                 None => ConflictKind::Content,
             };
-            let kind = if kind == ConflictKind::Content && ci.filemask == 6 { ConflictKind::AddAdd } else { kind };
             self.conflicts.push(Conflict { kind, paths: vec![path.to_vec()], versions: Some(ci.stages) });
         }
         Ok(true)
