@@ -50,6 +50,19 @@ g() {
     "$BETADRIFT_GIT" "$@"
 }
 
+# A tree of $REPO equal to <tree> except for one path: <blob> with <mode>
+# (default 100644), or "-" to delete it. Works in the index file $W/index.
+tree_with() {
+    local tree="$1" path="$2" blob="$3" mode="${4:-100644}"
+    GIT_INDEX_FILE="$W/index" g -C "$REPO" read-tree "$tree"
+    if [[ "$blob" == - ]]; then
+        GIT_INDEX_FILE="$W/index" g -C "$REPO" update-index --force-remove -- "$path"
+    else
+        GIT_INDEX_FILE="$W/index" g -C "$REPO" update-index --add --cacheinfo "$mode,$blob,$path"
+    fi
+    GIT_INDEX_FILE="$W/index" g -C "$REPO" write-tree
+}
+
 # --- locations -----------------------------------------------------------------
 # The real repository is never part of this project: it comes from the
 # environment, and everything built from it goes under BETADRIFT_BENCH_DIR.
@@ -205,12 +218,14 @@ rebase_outcomes() {
         printf '%s %s\n' "$c" "$(sha_records <"$tmp/one.raw")" >>"$tmp/local.keys"
     done <"$tmp/local"
     while IFS=' ' read -r c key; do
+        # What git did decides first: --cherry-pick also hides commits that
+        # start empty when upstream has an empty commit, and git keeps those.
         if [[ -n "${stopped[$c]+x}" ]]; then
             printf '%s\tconflict\t%s\n' "$c" "${stopped[$c]}"
-        elif [[ -z "${candidate[$c]+x}" ]]; then
-            printf '%s\talready-upstream\t\n' "$c"
         elif [[ -n "${applied[$key]+x}" ]]; then
             printf '%s\tapplies\t\n' "$c"
+        elif [[ -z "${candidate[$c]+x}" ]]; then
+            printf '%s\talready-upstream\t\n' "$c"
         else
             printf '%s\tbecomes-empty\t\n' "$c"
         fi
@@ -218,11 +233,12 @@ rebase_outcomes() {
     printf 'result_tree\t%s\t\n' "$(g -C "$clone" rev-parse 'HEAD^{tree}')"
 }
 
-# Reads NUL-terminated records, prints the SHA-1 of each on its own line.
+# Reads NUL-terminated records, prints the SHA-1 of each on its own line:
+# of its ASCII without whitespace, since a rebase re-encodes messages to
+# UTF-8 and cleans up their blank lines and CRs.
 sha_records() {
     local rec
     while IFS= read -r -d '' rec; do
-        rec="${rec#$'\n'}"
-        printf '%s' "$rec" | sha1sum | cut -d' ' -f1
+        printf '%s' "$rec" | LC_ALL=C tr -d '\200-\377 \t\r\n' | sha1sum | cut -d' ' -f1
     done
 }

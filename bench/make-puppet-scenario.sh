@@ -83,18 +83,6 @@ tree_of() {
     g -C "$REPO" rev-parse --verify "$1^{tree}"
 }
 
-# A tree equal to <tree> except for one path (blob "-" deletes it).
-tree_with() {
-    local tree="$1" path="$2" blob="$3"
-    GIT_INDEX_FILE="$W/index" g -C "$REPO" read-tree "$tree"
-    if [[ "$blob" == - ]]; then
-        GIT_INDEX_FILE="$W/index" g -C "$REPO" update-index --force-remove -- "$path"
-    else
-        GIT_INDEX_FILE="$W/index" g -C "$REPO" update-index --add --cacheinfo "100644,$blob,$path"
-    fi
-    GIT_INDEX_FILE="$W/index" g -C "$REPO" write-tree
-}
-
 # Whether every blob a commit's diff touches is present (the mirror is a
 # partial clone: a few large blobs are missing, and nothing may fetch them).
 # Sets BLOBS_OK (a status would switch off `set -e` inside, in a condition).

@@ -255,3 +255,30 @@ fn long_upstream_scan_finds_the_oldest_match() {
         sandbox.git(&dir, &["log", "--cherry-pick", "--right-only", "--no-merges", "--format=%s", "upstream...HEAD"]);
     assert_eq!(kept.lines().collect::<Vec<_>>(), ["local own", "local hack"]);
 }
+
+/// A stop caused by an upstream directory rename names the upstream commit
+/// that renamed the directory ("file location"), also when a path is in
+/// the way ("implicit dir rename"), and never claims that an earlier local
+/// patch moved lines.
+#[test]
+fn directory_rename_stops_name_the_upstream_rename() {
+    use crate::check_vs_git::{DIRECTORY_RENAMES, case};
+    let sandbox = Sandbox::new();
+    let scenario = Scenario::from_toml(&case("dir-rename-culprits", DIRECTORY_RENAMES)).unwrap();
+    let built = sandbox.build(&scenario);
+    let (code, check) = check_json(&sandbox, &built.checkout, &[]);
+    assert_eq!(code, 1);
+    let (added, renamed) = (built.ids["u1"].to_string(), built.ids["u2"].to_string());
+    let blamed = |i: usize| -> Vec<(ConflictKind, Vec<&str>)> {
+        let conflicts = &check.patches[i].conflicts;
+        conflicts.iter().map(|c| (c.kind, c.culprits.iter().map(|c| c.commit.as_str()).collect())).collect()
+    };
+    assert_eq!(blamed(0), [(ConflictKind::DirectoryRename, vec![renamed.as_str()])]);
+    assert_eq!(blamed(1), [(ConflictKind::DirectoryRenameInTheWay, vec![renamed.as_str()])]);
+    let third = blamed(2);
+    assert!(third.contains(&(ConflictKind::DirectoryRename, vec![added.as_str(), renamed.as_str()])), "{third:?}");
+    let text = sandbox.betadrift(&built.checkout, &["check"]).stdout;
+    assert!(text.contains("CONFLICT (file location) modules/w.pp <- dir/w.pp"), "{text}");
+    assert!(text.contains("CONFLICT (implicit dir rename) modules/v.pp <- dir/v.pp"), "{text}");
+    assert!(!text.contains("local patch"), "{text}");
+}

@@ -58,7 +58,7 @@ fn random_clean_stacks_sync_like_git() {
         if !common::oracle::predicted(&built.checkout, "origin/production")
             .fates
             .iter()
-            .all(|(_, f)| !matches!(f, common::oracle::Fate::Stopped(_)))
+            .all(|(_, f)| !matches!(f, common::oracle::Fate::Stopped { .. }))
         {
             continue;
         }

@@ -124,8 +124,9 @@ pub fn patch_id(objects: &impl ObjectRead, old: Option<Oid>, new: Oid) -> Result
 }
 
 /// What any two changes with equal patch-ids have in common, cheap to
-/// compute: per file, the path and modes and, for text, how many
-/// non-whitespace bytes the change adds (for binary files, the blob ids).
+/// compute: per file, the path, the modes the patch-id hashes and, for
+/// text, how many non-whitespace bytes the change adds (for binary files,
+/// the blob ids).
 /// Comparing shapes first spares most line diffs when scanning upstream.
 pub fn patch_shape(objects: &impl ObjectRead, old: Option<Oid>, new: Oid) -> Result<Vec<FileShape>> {
     patch_shape_cached(objects, old, new, &mut BlobShapes::default())
@@ -168,19 +169,27 @@ pub fn patch_shape_cached(
         } else {
             ShapeContent::Text(new_len as i64 - old_len as i64)
         };
-        out.push(FileShape {
-            path: change.path,
-            modes: (change.old.map_or(0, |e| e.mode), change.new.map_or(0, |e| e.mode)),
-            content,
-        });
+        out.push(FileShape { modes: hashed_modes(&change), path: change.path, content });
     }
     Ok(out)
+}
+
+/// The modes the patch-id of one changed file hashes, as (old, new), 0 for
+/// none: both of a real mode change, the new file's or the deleted file's,
+/// and none when the mode stays what it was, whatever it is (a 100644 file
+/// and the same change to its 100755 copy have one patch-id).
+fn hashed_modes(change: &FileChange) -> (u32, u32) {
+    match (&change.old, &change.new) {
+        (Some(o), Some(n)) if o.mode == n.mode => (0, 0),
+        (o, n) => (o.as_ref().map_or(0, |e| e.mode), n.as_ref().map_or(0, |e| e.mode)),
+    }
 }
 
 /// One file of a [`patch_shape`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileShape {
     pub path: Vec<u8>,
+    /// The modes the patch-id hashes ([`hashed_modes`]).
     pub modes: (u32, u32),
     pub content: ShapeContent,
 }

@@ -21,8 +21,27 @@ pub enum Fate {
     AlreadyUpstream,
     /// Picked but dropped because it changed nothing.
     Dropped,
-    /// The rebase stopped here; the unmerged paths.
-    Stopped(Vec<String>),
+    /// The rebase stopped here: the unmerged paths, and the kinds of the
+    /// conflicts as git's `CONFLICT (<kind>): …` lines name them, sorted.
+    /// Paths are bytes shown with `escape_ascii`, so that a label with a CR
+    /// or invalid UTF-8 is compared exactly.
+    Stopped { paths: Vec<String>, kinds: Vec<String> },
+}
+
+/// A path or label as bytes, shown exactly (`\r`, `\xe9`).
+pub fn show(bytes: &[u8]) -> String {
+    bytes.escape_ascii().to_string()
+}
+
+/// The kinds of git's `CONFLICT (<kind>): …` lines in a rebase's output, sorted.
+pub fn conflict_lines(output: &[u8]) -> Vec<String> {
+    let mut kinds: Vec<String> = output
+        .split(|&b| b == b'\n' || b == b'\r') // progress lines end in CR
+        .filter_map(|line| line.strip_prefix(b"CONFLICT ("))
+        .filter_map(|rest| rest.windows(2).position(|w| w == b"):").map(|end| show(&rest[..end])))
+        .collect();
+    kinds.sort();
+    kinds
 }
 
 /// The whole rebase: each local commit's fate, oldest first, and the final tree.
@@ -35,6 +54,13 @@ pub struct Rebase {
 /// Runs `git rebase <upstream>` in `checkout` with `--skip` at every stop,
 /// and reports each commit's fate. Changes the checkout.
 pub fn git_rebase(sandbox: &Sandbox, checkout: &Path, upstream: &str) -> Rebase {
+    try_git_rebase(sandbox, checkout, upstream).unwrap_or_else(|bug| panic!("git itself failed: {bug}"))
+}
+
+/// Like [`git_rebase`], or git's own `BUG:` line when git 2.47 aborts on an
+/// internal error (merge-ort has a few on file/directory changes inside
+/// renamed directories): then there is no answer to compare with.
+pub fn try_git_rebase(sandbox: &Sandbox, checkout: &Path, upstream: &str) -> Result<Rebase, String> {
     let git = |args: &[&str]| sandbox.git(checkout, args);
     let locals: Vec<String> = git(&["rev-list", "--reverse", "--no-merges", &format!("{upstream}..HEAD")])
         .lines()
@@ -45,15 +71,26 @@ pub fn git_rebase(sandbox: &Sandbox, checkout: &Path, upstream: &str) -> Rebase 
             .lines()
             .map(str::to_owned)
             .collect();
-    let identity = |c: &str| git(&["show", "-s", "--format=%an%x00%ae%x00%ad%x00%B", c]);
+    // git rewrites a message when it picks a commit (re-encoded to UTF-8,
+    // invalid UTF-8 read as Latin-1, blank lines and CRs around it cleaned
+    // up), so a rebased commit is matched to its original by author, date
+    // and the ASCII of its message without whitespace.
+    let identity = |c: &str| {
+        let out = sandbox.git_output(checkout, &["show", "-s", "--format=%an%x00%ae%x00%ad%x00%B", c]);
+        let ascii: Vec<u8> = out.stdout.into_iter().filter(|b| b.is_ascii() && !b.is_ascii_whitespace()).collect();
+        String::from_utf8(ascii).expect("ASCII")
+    };
     let by_identity: BTreeMap<String, String> = locals.iter().map(|c| (identity(c), c.clone())).collect();
     assert_eq!(by_identity.len(), locals.len(), "local commits must have distinct messages/dates");
 
-    let mut stops: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut stops: BTreeMap<String, Fate> = BTreeMap::new();
     let mut out = sandbox.git_output(checkout, &["-c", "core.editor=true", "rebase", upstream]);
     for _ in 0..=locals.len() {
         if out.status.success() {
             break;
+        }
+        if let Some(bug) = git_bug(&out.stderr) {
+            return Err(bug);
         }
         let stopped = sandbox.git_output(checkout, &["rev-parse", "REBASE_HEAD"]);
         assert!(
@@ -62,7 +99,14 @@ pub fn git_rebase(sandbox: &Sandbox, checkout: &Path, upstream: &str) -> Rebase 
             String::from_utf8_lossy(&out.stderr)
         );
         let commit = String::from_utf8_lossy(&stopped.stdout).trim().to_owned();
-        stops.insert(commit, unmerged_paths(&git(&["ls-files", "-u", "-z"])));
+        let ls_files = sandbox.git_output(checkout, &["ls-files", "-u", "-z"]);
+        let kinds = conflict_lines(&[out.stdout.as_slice(), &out.stderr].concat());
+        stops.insert(commit, Fate::Stopped { paths: unmerged_paths(&ls_files.stdout), kinds });
+        // A stop can leave untracked files behind (the other side of a
+        // file/directory conflict) that `--skip` keeps and a later pick
+        // would refuse to overwrite; the prediction is of the merges, on a
+        // clean working tree.
+        git(&["clean", "-fdq"]);
         out = sandbox.git_output(checkout, &["-c", "core.editor=true", "rebase", "--skip"]);
     }
     assert!(out.status.success(), "rebase did not finish: {}", String::from_utf8_lossy(&out.stderr));
@@ -75,26 +119,35 @@ pub fn git_rebase(sandbox: &Sandbox, checkout: &Path, upstream: &str) -> Rebase 
     let fates = locals
         .iter()
         .map(|c| {
-            let fate = if !picked.contains(c) {
-                Fate::AlreadyUpstream
-            } else if let Some(paths) = stops.get(c) {
-                Fate::Stopped(paths.clone())
+            // What git did decides; `--cherry-pick` only tells a skip from a
+            // drop (it also marks commits that start empty when upstream
+            // has an empty commit, but the sequencer keeps those).
+            let fate = if let Some(stop) = stops.get(c) {
+                stop.clone()
             } else if let Some(tree) = rebased.get(c) {
                 Fate::Picked(tree.clone())
+            } else if !picked.contains(c) {
+                Fate::AlreadyUpstream
             } else {
                 Fate::Dropped
             };
             (c.clone(), fate)
         })
         .collect();
-    Rebase { fates, final_tree: git(&["rev-parse", "HEAD^{tree}"]).trim().to_owned() }
+    Ok(Rebase { fates, final_tree: git(&["rev-parse", "HEAD^{tree}"]).trim().to_owned() })
 }
 
-fn unmerged_paths(ls_files: &str) -> Vec<String> {
+/// git's `BUG: <file>:<line>: <message>` line, if it printed one.
+fn git_bug(stderr: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(stderr);
+    text.split(['\n', '\r']).find_map(|l| l.find("BUG: ").map(|at| l[at..].to_owned()))
+}
+
+fn unmerged_paths(ls_files: &[u8]) -> Vec<String> {
     let mut paths: Vec<String> = ls_files
-        .split('\0')
+        .split(|&b| b == 0)
         .filter(|e| !e.is_empty())
-        .filter_map(|e| e.split_once('\t').map(|(_, p)| p.to_owned()))
+        .filter_map(|e| e.iter().position(|&b| b == b'\t').map(|tab| show(&e[tab + 1..])))
         .collect();
     paths.sort();
     paths.dedup();
@@ -122,7 +175,14 @@ pub fn predicted(checkout: &Path, upstream: &str) -> Rebase {
                 PickOutcome::AlreadyUpstream { .. } => Fate::AlreadyUpstream,
                 PickOutcome::BecomesEmpty => Fate::Dropped,
                 PickOutcome::Conflict(stop) => {
-                    Fate::Stopped(stop.unmerged.iter().map(|u| String::from_utf8_lossy(&u.path).into_owned()).collect())
+                    let mut kinds: Vec<String> = stop
+                        .conflicts
+                        .iter()
+                        .filter(|c| c.kind.has_conflict_line())
+                        .map(|c| c.kind.as_str().to_owned())
+                        .collect();
+                    kinds.sort();
+                    Fate::Stopped { paths: stop.unmerged.iter().map(|u| show(&u.path)).collect(), kinds }
                 }
                 PickOutcome::MergeCommit | PickOutcome::Removed => unreachable!(),
             };

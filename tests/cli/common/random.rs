@@ -5,8 +5,14 @@
 //! distinct lines (so diffs have many candidate alignments), adjacent edits,
 //! files added, deleted, renamed (with and without edits), whole directories
 //! moved, mode changes, symlinks, binary files, missing final newlines, CRLF,
-//! file/directory clashes, and upstream copies of local patches (exact,
-//! whitespace-only variants, partial, older patchsets).
+//! file/directory clashes, files replaced by directories and directories by
+//! files, and upstream copies of local patches (exact, whitespace-only
+//! variants, partial, older patchsets), also where upstream's copy of a file
+//! has another mode than the local one (a mode-only difference that neither
+//! side changes). Upstream renames whole directories as commits of their
+//! own; both sides make empty commits. Local subjects carry what conflict
+//! labels must keep byte for byte: CRLF lines, invalid UTF-8, and messages
+//! in other encodings with an `encoding` header.
 
 use std::collections::BTreeMap;
 
@@ -154,9 +160,9 @@ impl Gen<'_> {
 
     fn local_commit(&mut self, i: usize, parent: &Model) -> (CommitSpec, Model) {
         let mut child = parent.clone();
-        if self.rng.chance(4) {
+        if self.rng.chance(6) {
             let mut spec = diff_spec(format!("l{i}"), parent, &child);
-            spec.message = Some(format!("local {i}: nothing\n"));
+            self.local_message(&mut spec, &format!("local {i}: nothing"));
             spec.empty = true;
             return (spec, child);
         }
@@ -174,14 +180,59 @@ impl Gen<'_> {
             child.insert(path, Node::Text { lines: vec![line], final_newline: true, exec: false });
         }
         let mut spec = diff_spec(format!("l{i}"), parent, &child);
-        spec.message = Some(format!("local {i}: change\n"));
+        self.local_message(&mut spec, &format!("local {i}: change"));
         (spec, child)
     }
 
-    /// An upstream commit: its own edits, or a copy of a local patch's change.
+    /// A local commit's message: `subject` as it is, or carrying what the
+    /// sequencer's labels must keep (`path~<abbrev> (<subject>)` names a
+    /// file moved aside): CRLF line ends, leading blank lines, invalid
+    /// UTF-8, or bytes in another encoding named by an `encoding` header
+    /// (which git re-encodes to UTF-8, or keeps when it cannot).
+    fn local_message(&mut self, spec: &mut CommitSpec, subject: &str) {
+        const ENCODED: &[(&str, &str)] = &[
+            ("ISO-8859-1", "caf\\xe9 \\xbd"),
+            ("latin1", "na\\xefve \\x85"),
+            ("ISO-8859-15", "\\xa4uro"),
+            ("windows-1252", "\\x80 \\x93quoted\\x94"),
+            ("EUC-JP", "\\xa4\\xa2\\xa4\\xa4"),
+            ("no-such-encoding", "raw \\xe9"),
+            ("UTF-8", "bad \\xc3\\x28 utf-8"),
+        ];
+        let message = match self.rng.below(100) {
+            0..=59 => format!("{subject}\n"),
+            60..=69 => format!("{subject}\r\n\r\nbody\r\n"),
+            70..=74 => format!("\n \t\n{subject}\nsecond line\n"),
+            75..=81 => {
+                spec.raw_escapes = true;
+                format!("{subject} \\xff\\xfe\n")
+            }
+            _ => {
+                let (encoding, text) = *self.rng.pick(ENCODED);
+                spec.raw_escapes = true;
+                spec.encoding = Some(encoding.to_owned());
+                format!("{subject} {text}\n")
+            }
+        };
+        spec.message = Some(message);
+    }
+
+    /// An upstream commit: its own edits, a copy of a local patch's change,
+    /// a directory renamed, a file's mode flipped where a local patch
+    /// changes it, or nothing at all.
     fn later_commit(&mut self, i: usize, up: &Model, locals: &[Model]) -> (Option<CommitSpec>, Model) {
         let mut child = up.clone();
-        if self.rng.chance(35) && locals.len() > 1 {
+        let roll = self.rng.below(100);
+        if roll < 5 {
+            let mut spec = diff_spec(format!("u{i}"), up, &child);
+            spec.message = Some(format!("upstream {i}: nothing\n"));
+            spec.empty = true;
+            return (Some(spec), child);
+        } else if roll < 15 {
+            self.rename_dir(&mut child);
+        } else if roll < 22 && locals.len() > 1 {
+            self.flip_mode_of_local_path(locals, &mut child);
+        } else if roll < 57 && locals.len() > 1 {
             let k = self.rng.below(locals.len() - 1);
             let variant = self.rng.below(4);
             self.transplant(&locals[k], &locals[k + 1], &mut child, variant);
@@ -198,8 +249,25 @@ impl Gen<'_> {
         (Some(spec), child)
     }
 
+    /// Flips the executable bit, in `target`, of a text file some local
+    /// patch changes: a later copy of that patch upstream then differs from
+    /// the local one by a mode that neither changes.
+    fn flip_mode_of_local_path(&mut self, locals: &[Model], target: &mut Model) {
+        let k = self.rng.below(locals.len() - 1);
+        let (before, after) = (&locals[k], &locals[k + 1]);
+        let touched: Vec<&String> = before.keys().filter(|p| after.get(*p) != before.get(*p)).collect();
+        if touched.is_empty() {
+            return;
+        }
+        let p = self.rng.pick(&touched);
+        if let Some(Node::Text { exec, .. }) = target.get_mut(*p) {
+            *exec = !*exec;
+        }
+    }
+
     /// Applies the change `before -> after` of a local patch to `target` where
-    /// it applies exactly. Variants: 0 exact, 1 whitespace-only twin,
+    /// it applies exactly (a text file's mode aside: a mode the patch leaves
+    /// alone stays `target`'s). Variants: 0 exact, 1 whitespace-only twin,
     /// 2 partial (half the paths), 3 an older/newer patchset (an extra line).
     fn transplant(&mut self, before: &Model, after: &Model, target: &mut Model, variant: usize) {
         let paths: Vec<&String> = before.keys().chain(after.keys()).collect();
@@ -210,15 +278,23 @@ impl Gen<'_> {
             if variant == 2 && n % 2 == 1 {
                 continue;
             }
-            if target.get(p) != before.get(p) {
-                continue;
-            }
+            let target_exec = match (target.get(p), before.get(p)) {
+                (Some(Node::Text { exec, .. }), Some(b)) if same_but_mode(target.get(p), Some(b)) => Some(*exec),
+                (t, b) if t == b => None,
+                _ => continue,
+            };
             match after.get(p) {
                 None => {
                     target.remove(p);
                 }
                 Some(node) => {
                     let mut node = node.clone();
+                    if let (Some(kept), Node::Text { exec, .. }, Some(Node::Text { exec: old, .. })) =
+                        (target_exec, &mut node, before.get(p))
+                        && *exec == *old
+                    {
+                        *exec = kept;
+                    }
                     if let Node::Text { lines, .. } = &mut node {
                         if variant == 1 && !lines.is_empty() {
                             let i = self.rng.below(lines.len());
@@ -277,10 +353,12 @@ impl Gen<'_> {
                 let p = self.rng.pick(&paths).clone();
                 m.insert(p, Node::Link(format!("target-{}", self.rng.below(4))));
             }
-            94..=97 if !paths.is_empty() => {
+            94..=96 if !paths.is_empty() => {
                 let p = self.rng.pick(&paths).clone();
                 m.insert(p, Node::Binary(vec![0, self.rng.below(256) as u8, self.rng.below(4) as u8]));
             }
+            98 if !paths.is_empty() => self.file_to_directory(m, &paths),
+            99 => self.directory_to_file(m),
             _ => {
                 // A file where another side may have a directory, or vice versa.
                 let dir = self.rng.pick(&["a", "c", "conf", "modules/x"]).to_string();
@@ -290,6 +368,29 @@ impl Gen<'_> {
                     m.insert(dir, node);
                 }
             }
+        }
+    }
+
+    /// Replaces a file by a directory of the same name holding a file.
+    fn file_to_directory(&mut self, m: &mut Model, paths: &[String]) {
+        let p = self.rng.pick(paths).clone();
+        m.remove(&p);
+        let node = self.text(4);
+        m.insert(format!("{p}/{}", self.rng.pick(NAMES)), node);
+    }
+
+    /// Replaces a directory (everything under it) by a file of its name.
+    fn directory_to_file(&mut self, m: &mut Model) {
+        let dirs: Vec<String> = m.keys().filter_map(|k| k.rsplit_once('/').map(|(d, _)| d.to_owned())).collect();
+        if dirs.is_empty() {
+            return;
+        }
+        let dir = self.rng.pick(&dirs).clone();
+        m.retain(|k, _| !k.starts_with(&format!("{dir}/")));
+        let clash = m.keys().any(|k| dir.starts_with(&format!("{k}/")));
+        if !clash {
+            let node = self.text(4);
+            m.insert(dir, node);
         }
     }
 
@@ -347,6 +448,17 @@ impl Gen<'_> {
                 m.insert(target, node);
             }
         }
+    }
+}
+
+/// Whether two nodes are the same text but for the executable bit.
+fn same_but_mode(a: Option<&Node>, b: Option<&Node>) -> bool {
+    match (a, b) {
+        (
+            Some(Node::Text { lines: l1, final_newline: f1, exec: e1 }),
+            Some(Node::Text { lines: l2, final_newline: f2, exec: e2 }),
+        ) => l1 == l2 && f1 == f2 && e1 != e2,
+        _ => false,
     }
 }
 

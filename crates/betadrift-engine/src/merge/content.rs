@@ -126,10 +126,15 @@ fn merge_text<R: ObjectRead>(
 
 /// Conflict marker labels: the branch names, with paths when a rename made
 /// the three versions come from different paths.
-fn marker_labels(labels: &Labels, pathnames: &[Vec<u8>; 3]) -> [String; 3] {
+fn marker_labels(labels: &Labels, pathnames: &[Vec<u8>; 3]) -> [Vec<u8>; 3] {
     let same = pathnames[0] == pathnames[1] && pathnames[1] == pathnames[2];
-    let label = |name: &str, path: &[u8]| {
-        if same { name.to_owned() } else { format!("{name}:{}", String::from_utf8_lossy(path)) }
+    let label = |name: &[u8], path: &[u8]| {
+        let mut label = name.to_vec();
+        if !same {
+            label.push(b':');
+            label.extend_from_slice(path);
+        }
+        label
     };
     [label(&labels.ancestor, &pathnames[0]), label(&labels.ours, &pathnames[1]), label(&labels.theirs, &pathnames[2])]
 }

@@ -54,68 +54,82 @@ impl Version {
 }
 
 /// The kind of a conflict, in merge-ort's terms.
+///
+/// Each kind has two names: [`ConflictKind::as_str`], the word git prints in
+/// its `CONFLICT (<word>): …` line for it (several kinds share one: git says
+/// `content` for text, binary, symlink and mode conflicts alike), and the
+/// kebab-case key of the variant, which the JSON documents carry and which
+/// tells those apart. Both are stable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(rename_all = "kebab-case"))]
 pub enum ConflictKind {
-    /// Both sides changed the same lines of a text file.
+    /// Both sides changed the same lines of a text file ("content").
     Content,
-    /// Both sides added different files at the same path.
+    /// Both sides added different files at the same path ("add/add"),
+    /// whatever the files are (text, binary, symlinks).
     AddAdd,
-    /// Both sides changed a binary file.
+    /// Both sides changed a binary file ("content").
     Binary,
-    /// Both sides moved a submodule to different commits.
+    /// Both sides moved a submodule to different commits ("submodule").
     Submodule,
-    /// Both sides changed a symbolic link differently.
+    /// Both sides changed a symbolic link differently ("content").
     Symlink,
-    /// One side modified a file the other deleted.
+    /// One side modified a file the other deleted ("modify/delete").
     ModifyDelete,
-    /// One side renamed a file the other deleted.
+    /// One side renamed a file the other deleted ("rename/delete").
     RenameDelete,
-    /// Both sides renamed the same file differently.
+    /// Both sides renamed the same file differently ("rename/rename").
     RenameRename,
-    /// A rename collides with another path.
+    /// A rename with content conflicts collides with another path ("rename
+    /// involved in collision").
     RenameCollision,
-    /// A file where the other side has a directory.
+    /// A file where the other side has a directory ("file/directory").
     FileDirectory,
-    /// The sides disagree on the type (file, symlink, submodule) of a path.
+    /// The sides disagree on the type (file, symlink, submodule) of a path
+    /// ("distinct types").
     DistinctTypes,
-    /// Both sides changed the executable bit differently.
+    /// Both sides changed the executable bit differently ("content").
     Mode,
     /// A file added or renamed into a directory the other side renamed
-    /// ("CONFLICT (file location)").
+    /// ("file location").
     DirectoryRename,
-    /// A directory was split among several new directories.
+    /// A directory was split among several new directories ("directory
+    /// rename split").
     DirectoryRenameSplit,
-    /// A file or directory is in the way of a directory rename.
+    /// A file or directory is in the way of a directory rename ("implicit
+    /// dir rename").
     DirectoryRenameInTheWay,
-    /// Several paths would move onto one path by directory renames.
+    /// Several paths would move onto one path by directory renames
+    /// ("implicit dir rename").
     DirectoryRenameCollision,
-    /// git itself could not run the content merge (it stops the rebase).
+    /// git itself could not run the content merge (it stops the rebase
+    /// with an error, not a `CONFLICT` line).
     MergeFailed,
 }
 
 impl ConflictKind {
-    /// The name used in output.
+    /// git's name for the kind: the word of its `CONFLICT (…)` line.
     pub fn as_str(self) -> &'static str {
         match self {
-            ConflictKind::Content => "content",
+            ConflictKind::Content | ConflictKind::Binary | ConflictKind::Symlink | ConflictKind::Mode => "content",
             ConflictKind::AddAdd => "add/add",
-            ConflictKind::Binary => "binary",
             ConflictKind::Submodule => "submodule",
-            ConflictKind::Symlink => "symlink",
             ConflictKind::ModifyDelete => "modify/delete",
             ConflictKind::RenameDelete => "rename/delete",
             ConflictKind::RenameRename => "rename/rename",
-            ConflictKind::RenameCollision => "rename collision",
+            ConflictKind::RenameCollision => "rename involved in collision",
             ConflictKind::FileDirectory => "file/directory",
             ConflictKind::DistinctTypes => "distinct types",
-            ConflictKind::Mode => "mode",
-            ConflictKind::DirectoryRename => "directory rename",
+            ConflictKind::DirectoryRename => "file location",
             ConflictKind::DirectoryRenameSplit => "directory rename split",
-            ConflictKind::DirectoryRenameInTheWay => "in the way of a directory rename",
-            ConflictKind::DirectoryRenameCollision => "directory rename collision",
+            ConflictKind::DirectoryRenameInTheWay | ConflictKind::DirectoryRenameCollision => "implicit dir rename",
             ConflictKind::MergeFailed => "merge failed",
         }
+    }
+
+    /// Whether git reports the kind with a `CONFLICT (…)` line.
+    pub fn has_conflict_line(self) -> bool {
+        self != ConflictKind::MergeFailed
     }
 }
 
@@ -150,12 +164,14 @@ pub struct MergeOutcome {
 }
 
 /// Names for the sides: they label conflict markers and, for paths moved out
-/// of the way, become part of the new file name (`path~HEAD`).
+/// of the way, become part of the new file name (`path~HEAD`). Bytes, not
+/// text: the sequencer builds them from commit subjects, which git keeps as
+/// they are (a CR, invalid UTF-8).
 #[derive(Debug, Clone)]
 pub struct Labels {
-    pub ancestor: String,
-    pub ours: String,
-    pub theirs: String,
+    pub ancestor: Vec<u8>,
+    pub ours: Vec<u8>,
+    pub theirs: Vec<u8>,
 }
 
 /// One path's state during the merge (merge-ort's `merged_info` and

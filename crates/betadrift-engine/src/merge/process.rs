@@ -99,10 +99,10 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
         dirs.last_directory = Some(new_dir.to_vec());
     }
 
-    fn unique_path(&self, path: &[u8], branch: &str) -> Vec<u8> {
+    fn unique_path(&self, path: &[u8], branch: &[u8]) -> Vec<u8> {
         let mut base = path.to_vec();
         base.push(b'~');
-        base.extend(branch.bytes().map(|b| if b == b'/' { b'_' } else { b }));
+        base.extend(branch.iter().map(|&b| if b == b'/' { b'_' } else { b }));
         let mut candidate = base.clone();
         let mut suffix = 0;
         while self.paths.contains_key(&candidate) {
@@ -232,12 +232,15 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
             info.stages[df_file_index] = merged.result;
         }
         if !merged.clean {
+            // git's reason: "submodule" for submodules, else "add/add" when
+            // only the sides have the path, else "content" (which the
+            // specific kinds, binary, symlink and mode, refine).
             let kind = match merged.conflict_kind {
+                Some(ConflictKind::Submodule) => ConflictKind::Submodule,
+                _ if ci.filemask == 6 => ConflictKind::AddAdd,
                 Some(kind) => kind,
-                None if ci.filemask == 6 => ConflictKind::AddAdd,
                 None => ConflictKind::Content,
             };
-            let kind = if kind == ConflictKind::Content && ci.filemask == 6 { ConflictKind::AddAdd } else { kind };
             self.conflicts.push(Conflict { kind, paths: vec![path.to_vec()], versions: Some(ci.stages) });
         }
         Ok(true)

@@ -504,10 +504,14 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
         extra_marker_size: usize,
     ) -> Result<ContentMerge> {
         let merged = handle_content_merge(self.objects, self.labels, path, [o, a, b], pathnames, extra_marker_size)?;
-        if let Some(kind) = merged.conflict_kind
-            && matches!(kind, ConflictKind::Binary | ConflictKind::MergeFailed)
-        {
-            self.conflicts.push(Conflict { kind, paths: vec![path.to_vec()], versions: Some([o, a, b]) });
+        // A binary file here only draws git's "warning: Cannot merge binary
+        // files", no `CONFLICT` line: the rename conflict reports it.
+        if merged.conflict_kind == Some(ConflictKind::MergeFailed) {
+            self.conflicts.push(Conflict {
+                kind: ConflictKind::MergeFailed,
+                paths: vec![path.to_vec()],
+                versions: Some([o, a, b]),
+            });
         }
         Ok(merged)
     }

@@ -74,11 +74,11 @@ pub struct MergeOptions<'a> {
     /// The length of conflict markers; 0 means git's default of 7.
     pub marker_size: usize,
     /// Label after `|||||||` (diff3 styles only).
-    pub ancestor_label: Option<&'a str>,
+    pub ancestor_label: Option<&'a [u8]>,
     /// Label after `<<<<<<<`.
-    pub ours_label: Option<&'a str>,
+    pub ours_label: Option<&'a [u8]>,
     /// Label after `>>>>>>>`.
-    pub theirs_label: Option<&'a str>,
+    pub theirs_label: Option<&'a [u8]>,
 }
 
 impl Default for MergeOptions<'_> {
@@ -477,7 +477,7 @@ impl Writer<'_, '_> {
     }
 
     /// Writes one conflict marker line.
-    fn marker(&mut self, symbol: u8, label: Option<&str>, crlf: bool) {
+    fn marker(&mut self, symbol: u8, label: Option<&[u8]>, crlf: bool) {
         let size = match self.options.marker_size {
             0 => DEFAULT_MARKER_SIZE,
             size => size,
@@ -485,7 +485,7 @@ impl Writer<'_, '_> {
         self.out.extend(std::iter::repeat_n(symbol, size));
         if let Some(label) = label {
             self.out.push(b' ');
-            self.out.extend_from_slice(label.as_bytes());
+            self.out.extend_from_slice(label);
         }
         self.out.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
     }
@@ -545,7 +545,7 @@ mod tests {
 
     fn merged(base: &str, ours: &str, theirs: &str, level: MergeLevel) -> (String, usize) {
         let options =
-            MergeOptions { level, ours_label: Some("ours"), theirs_label: Some("theirs"), ..MergeOptions::default() };
+            MergeOptions { level, ours_label: Some(b"ours"), theirs_label: Some(b"theirs"), ..MergeOptions::default() };
         let result = merge(base.as_bytes(), ours.as_bytes(), theirs.as_bytes(), &options).unwrap();
         (String::from_utf8(result.content).unwrap(), result.conflicts.len())
     }

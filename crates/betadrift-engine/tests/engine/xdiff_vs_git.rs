@@ -364,9 +364,9 @@ impl FileMergeSettings {
             style: self.style,
             favor: self.favor,
             marker_size: self.marker_size,
-            ancestor_label: Some("base"),
-            ours_label: Some("ours"),
-            theirs_label: Some("theirs"),
+            ancestor_label: Some(b"base"),
+            ours_label: Some(b"ours"),
+            theirs_label: Some(b"theirs"),
         }
     }
 }
@@ -459,7 +459,11 @@ fn check_merge_tree(git: &Git, cases: &[MergeCase], failures: &mut Failures) -> 
     let repo = MergeRepo::new(git, cases);
     let results = repo.merge(git);
     let [_, ours, theirs] = &repo.trees;
-    let options = MergeOptions { ours_label: Some(ours), theirs_label: Some(theirs), ..MergeOptions::default() };
+    let options = MergeOptions {
+        ours_label: Some(ours.as_bytes()),
+        theirs_label: Some(theirs.as_bytes()),
+        ..MergeOptions::default()
+    };
     let show_outcome = |(conflicted, content): &(bool, Vec<u8>)| format!("conflicted={conflicted} {}", show(content));
     for (i, case) in cases.iter().enumerate() {
         let expected = &results[&format!("c{i:05}")];

@@ -283,6 +283,7 @@ impl Repo {
             committer: person(&committer_sig),
             commit_time: git_time(committer_sig.when()),
             message: c.message_raw_bytes().to_vec(),
+            encoding: c.message_encoding().ok().flatten().map(str::to_owned),
         })
     }
 

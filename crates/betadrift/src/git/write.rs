@@ -57,9 +57,12 @@ impl Repo {
         Ok(())
     }
 
-    /// Writes a commit that keeps `original`'s author and message (and
-    /// encoding) byte for byte, with a new tree, parent and committer, as
-    /// `git rebase` does. Signatures are not carried over.
+    /// Writes the commit `git rebase` writes when it picks `original` onto
+    /// `parent` with the result `tree`: `original`'s author, its message as
+    /// the sequencer rewrites it (re-encoded to UTF-8, leading blank lines
+    /// dropped, invalid UTF-8 read as Latin-1: see
+    /// [`rebased_author_and_message`](super::commit::rebased_author_and_message)),
+    /// and a new committer. Signatures are not carried over.
     pub fn write_rebased_commit(
         &self,
         original: Oid,
@@ -70,38 +73,16 @@ impl Repo {
     ) -> Result<Oid> {
         let odb = self.git().odb().git_context(|| "opening the object database".into())?;
         let raw = odb.read(original).map_err(|e| Error::git(format!("reading commit {original}"), e))?;
-        let data = raw.data();
-        let split = data.windows(2).position(|w| w == b"\n\n").unwrap_or(data.len());
-        let header = &data[..split];
-        let message = data.get(split + 2..).unwrap_or(b"");
+        let (author, message) = super::commit::rebased_author_and_message(raw.data());
         let mut body = format!("tree {tree}\nparent {parent}\n").into_bytes();
-        let mut lines = header.split(|&b| b == b'\n').peekable();
-        while let Some(line) = lines.next() {
-            let keep = line.starts_with(b"author ") || line.starts_with(b"encoding ");
-            if keep {
-                body.extend_from_slice(line);
-                body.push(b'\n');
-            }
-            // Continuation lines (a multi-line gpgsig) belong to the header before.
-            while lines.peek().is_some_and(|l| l.starts_with(b" ")) {
-                let cont = lines.next().expect("peeked");
-                if keep {
-                    body.extend_from_slice(cont);
-                    body.push(b'\n');
-                }
-            }
-            if line.starts_with(b"author ") {
-                super::commit::push_ident_line(
-                    &mut body,
-                    "committer",
-                    &committer.name,
-                    &committer.email,
-                    time.as_second(),
-                );
-            }
+        if let Some(author) = author {
+            body.extend_from_slice(b"author ");
+            body.extend_from_slice(&author);
+            body.push(b'\n');
         }
+        super::commit::push_ident_line(&mut body, "committer", &committer.name, &committer.email, time.as_second());
         body.push(b'\n');
-        body.extend_from_slice(message);
+        body.extend_from_slice(&message);
         odb.write(ObjectType::Commit, &body).git_context(|| format!("writing the rebased {original}"))
     }
 

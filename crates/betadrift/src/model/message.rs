@@ -140,14 +140,6 @@ fn subject_bytes(raw: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The first line of a commit message, as git's `find_commit_subject`
-/// finds it (the message is what follows the header): the sequencer's
-/// conflict labels use it.
-pub fn subject_line(message: &[u8]) -> String {
-    let text = String::from_utf8_lossy(message);
-    text.lines().find(|l| !l.trim().is_empty()).unwrap_or("").to_owned()
-}
-
 fn is_blank(line: &[u8]) -> bool {
     line.iter().all(u8::is_ascii_whitespace)
 }

@@ -76,7 +76,7 @@ impl Patch {
             parent_tree: self.parent_tree,
             change_id: self.message.change_id.clone(),
             is_merge: self.is_merge(),
-            subject_line: crate::model::message::subject_line(&self.commit.message),
+            label_subject: self.commit.sequencer_subject(),
         }
     }
 
@@ -406,6 +406,7 @@ pub(crate) mod testing {
                 committer: person,
                 commit_time: time,
                 message: message.as_bytes().to_vec(),
+                encoding: None,
             },
             message: MessageInfo::parse(message.as_bytes()),
             upstream: UpstreamMatch::default(),

@@ -10,6 +10,7 @@ use crate::rebase::predict::PickOutcome;
 use crate::support::escape::{terminal, terminal_short};
 use crate::support::ids::{short_id, short_id_of};
 use crate::support::words::count;
+use betadrift_engine::merge::ConflictKind;
 use betadrift_engine::xdiff;
 
 /// Writes the human-readable prediction.
@@ -151,15 +152,31 @@ pub fn stop_view(patch: &Patch, details: &[ConflictDetail], private: bool) -> St
             terminal_short(&patch.commit.author.name, 40),
             if tasks.is_empty() { String::new() } else { format!(" for {}", tasks.join(" ")) }
         ),
-        conflicts: details.iter().map(|d| conflict_view(d, private)).collect(),
+        conflicts: details.iter().map(|d| conflict_view(d, patch.position > 1, private)).collect(),
     }
 }
 
-fn conflict_view(d: &ConflictDetail, private: bool) -> ConflictView {
+/// One conflict in words; `after_others` when local patches come before
+/// this one (they may be what it conflicts with).
+fn conflict_view(d: &ConflictDetail, after_others: bool, private: bool) -> ConflictView {
     let paths: Vec<String> = d.conflict.paths.iter().map(|p| terminal_short(p, 200)).collect();
     let mut notes = Vec::new();
     if d.culprits.is_empty() {
-        notes.push("no upstream commit since the merge base touched these lines: an earlier local patch did".into());
+        // Lines upstream left alone but that differ on the rebased side were
+        // changed by local patches below; with none below, nothing is known.
+        let of_lines = matches!(
+            d.conflict.kind,
+            ConflictKind::Content
+                | ConflictKind::AddAdd
+                | ConflictKind::Binary
+                | ConflictKind::Symlink
+                | ConflictKind::Mode
+        );
+        notes.push(if of_lines && after_others {
+            "no upstream commit since the merge base touched these lines: an earlier local patch did".into()
+        } else {
+            "no upstream commit since the merge base was found to cause it".into()
+        });
     }
     if private && d.conflict.versions.is_some() {
         notes.push("private repository: contents not shown".into());

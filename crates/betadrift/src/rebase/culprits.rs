@@ -7,7 +7,9 @@
 //! (or touch) those lines are the culprits, since git treats adjacent
 //! changes as conflicting. For other conflicts (a file deleted or renamed,
 //! a directory moved) the culprits are the upstream commits that changed
-//! those paths.
+//! those paths; for a conflict with a directory rename ("file location",
+//! "implicit dir rename"), also the commits that renamed the directory:
+//! those that changed both the old directory and the new one.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -82,6 +84,16 @@ impl<'a> Culprits<'a> {
                 Some(region) => self.overlapping_commits(path, region)?,
                 None => self.touching_commits(&conflict.paths)?,
             },
+            (
+                ConflictKind::DirectoryRename
+                | ConflictKind::DirectoryRenameInTheWay
+                | ConflictKind::DirectoryRenameCollision,
+                _,
+            ) => {
+                let mut found = self.touching_commits(&conflict.paths)?;
+                found.extend(self.directory_renames(&conflict.paths)?);
+                self.in_upstream_order(found)
+            }
             _ => self.touching_commits(&conflict.paths)?,
         };
         if found.len() > MAX_CULPRITS {
@@ -131,11 +143,36 @@ impl<'a> Culprits<'a> {
         for path in paths {
             commits.extend(self.history(path)?.iter().map(|c| c.commit));
         }
-        // Back into upstream order, each once.
+        Ok(self.in_upstream_order(commits))
+    }
+
+    /// `commits` in upstream order, each once.
+    fn in_upstream_order(&self, mut commits: Vec<Oid>) -> Vec<Oid> {
         let order: HashMap<Oid, usize> = self.index.since_base().enumerate().map(|(i, (c, _, _))| (c, i)).collect();
         commits.sort_by_key(|c| order.get(c).copied());
         commits.dedup();
-        Ok(commits)
+        commits
+    }
+
+    /// The upstream commits that renamed the directory behind a conflict
+    /// whose `paths` are the path a directory rename leads to, then the
+    /// paths it would move there: those that changed both the old and the
+    /// new directory.
+    fn directory_renames(&mut self, paths: &[Vec<u8>]) -> Result<Vec<Oid>> {
+        let Some((new_path, sources)) = paths.split_first() else { return Ok(Vec::new()) };
+        let mut out = Vec::new();
+        for source in sources {
+            let (old_dir, new_dir) = renamed_directories(source, new_path);
+            let old: Vec<Oid> = match old_dir {
+                Some(dir) => self.history(dir)?.iter().map(|c| c.commit).collect(),
+                None => Vec::new(),
+            };
+            match new_dir {
+                Some(dir) => out.extend(self.history(dir)?.iter().map(|c| c.commit).filter(|c| old.contains(c))),
+                None => out.extend(old),
+            }
+        }
+        Ok(out)
     }
 
     /// Maps a line range of the patch's base version of `path` to the same
@@ -270,6 +307,31 @@ fn changed_entry(
     Ok(None)
 }
 
+/// The directories a directory rename moved `old_path` from and to
+/// `new_path`: what is left of each once the path components they end in
+/// alike are taken off (`dir/sub/f` and `modules/sub/f`: `dir` and
+/// `modules`). `None` for the top of the tree (every commit changes it).
+fn renamed_directories<'p>(old_path: &'p [u8], new_path: &'p [u8]) -> (Option<&'p [u8]>, Option<&'p [u8]>) {
+    let mut old_end = old_path.len();
+    let mut new_end = new_path.len();
+    loop {
+        let old_slash = old_path[..old_end].iter().rposition(|&b| b == b'/');
+        let new_slash = new_path[..new_end].iter().rposition(|&b| b == b'/');
+        let old_name = &old_path[old_slash.map_or(0, |i| i + 1)..old_end];
+        let new_name = &new_path[new_slash.map_or(0, |i| i + 1)..new_end];
+        match (old_slash, new_slash) {
+            (Some(o), Some(n)) if old_name == new_name => (old_end, new_end) = (o, n),
+            _ => break,
+        }
+    }
+    // What is left ends where the components stopped agreeing.
+    let dir = |path: &'p [u8], end: usize| {
+        let cut = if end == path.len() { path[..end].iter().rposition(|&b| b == b'/') } else { Some(end) };
+        cut.map(|i| &path[..i]).filter(|d| !d.is_empty())
+    };
+    (dir(old_path, old_end), dir(new_path, new_end))
+}
+
 /// Where the lines `region` of the old side end up on the new side; a
 /// change overlapping the region pulls its whole new range in.
 fn map_forward(changes: &[Change], region: Range<usize>) -> Range<usize> {
@@ -375,6 +437,23 @@ mod tests {
             }
         }
         assert!(skipped > 50, "the shortcut was taken only {skipped} times");
+    }
+
+    #[test]
+    fn renamed_directories_are_what_differs_before_the_common_tail() {
+        let dirs = |a: &str, b: &str| {
+            let (x, y) = renamed_directories(a.as_bytes(), b.as_bytes());
+            (x.map(|d| String::from_utf8_lossy(d).into_owned()), y.map(|d| String::from_utf8_lossy(d).into_owned()))
+        };
+        let some = |a: &str, b: &str| (Some(a.to_owned()), Some(b.to_owned()));
+        assert_eq!(dirs("dir/w.pp", "modules/w.pp"), some("dir", "modules"));
+        assert_eq!(dirs("dir/sub/w.pp", "modules/sub/w.pp"), some("dir", "modules"));
+        assert_eq!(dirs("a/x/w", "a/y/w"), some("a/x", "a/y"));
+        assert_eq!(dirs("a/b/w", "c/b/w"), some("a", "c"));
+        assert_eq!(dirs("dir/w.pp", "w.pp"), (Some("dir".to_owned()), None));
+        assert_eq!(dirs("w.pp", "new/w.pp"), (None, Some("new".to_owned())));
+        // Names that differ (never from a directory rename): their directories.
+        assert_eq!(dirs("dir/a", "new/b"), some("dir", "new"));
     }
 
     #[test]

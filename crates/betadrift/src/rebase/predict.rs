@@ -208,6 +208,10 @@ fn pick<R: ObjectRead>(
 
 /// The labels the sequencer gives a pick: "HEAD" and "<abbrev> (<subject>)".
 fn labels(repo: &Repo, local: &LocalChange) -> Result<Labels> {
-    let theirs = format!("{} ({})", repo.abbrev(local.oid)?, local.subject_line);
-    Ok(Labels { ancestor: format!("parent of {theirs}"), ours: "HEAD".into(), theirs })
+    let mut theirs = format!("{} (", repo.abbrev(local.oid)?).into_bytes();
+    theirs.extend_from_slice(&local.label_subject);
+    theirs.push(b')');
+    let mut ancestor = b"parent of ".to_vec();
+    ancestor.extend_from_slice(&theirs);
+    Ok(Labels { ancestor, ours: b"HEAD".to_vec(), theirs })
 }

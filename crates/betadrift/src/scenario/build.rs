@@ -104,6 +104,9 @@ impl Builder<'_> {
         if files == parent_files && !spec.empty {
             return Err(self.err(format!("commit '{id}' changes nothing; set empty = true if that is the point")));
         }
+        if spec.encoding.as_deref().is_some_and(|e| e.contains('\n')) {
+            return Err(self.err(format!("commit '{id}': an encoding cannot contain a newline")));
+        }
         let tree = self.write_tree(&files)?;
         let source = spec.pick.as_ref().map(|p| self.ids[p]);
         let message = self.message(spec, source)?;
@@ -124,7 +127,8 @@ impl Builder<'_> {
             (None, true) => self.identity(Some(&self.scenario.committer), None, false)?,
             (None, false) => author.clone(),
         };
-        let oid = self.write_commit(tree, parent, (&author, date), (&committer, committed), &message)?;
+        let identities = [(&author, date), (&committer, committed)];
+        let oid = self.write_commit(tree, parent, identities, spec.encoding.as_deref(), &message)?;
         self.files.insert(oid, files);
         Ok(oid)
     }
@@ -135,8 +139,8 @@ impl Builder<'_> {
         &self,
         tree: Oid,
         parent: Option<Oid>,
-        author: (&Ident, Timestamp),
-        committer: (&Ident, Timestamp),
+        [author, committer]: [(&Ident, Timestamp); 2],
+        encoding: Option<&str>,
         message: &[u8],
     ) -> Result<Oid> {
         let mut body = format!("tree {tree}\n").into_bytes();
@@ -145,6 +149,9 @@ impl Builder<'_> {
         }
         for (field, (who, when)) in [("author", author), ("committer", committer)] {
             crate::git::commit::push_ident_line(&mut body, field, &who.name, &who.email, when.as_second());
+        }
+        if let Some(encoding) = encoding {
+            body.extend_from_slice(format!("encoding {encoding}\n").as_bytes());
         }
         body.push(b'\n');
         body.extend_from_slice(message);

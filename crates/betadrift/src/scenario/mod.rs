@@ -136,6 +136,9 @@ pub struct CommitSpec {
     /// bytes (for hostile, non-UTF-8 test data).
     #[serde(default)]
     pub raw_escapes: bool,
+    /// An `encoding` header: what the message bytes claim to be in (with
+    /// `raw_escapes`, the bytes can be in that encoding).
+    pub encoding: Option<String>,
 }
 
 /// A text replacement inside one file.

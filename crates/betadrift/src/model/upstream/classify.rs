@@ -73,27 +73,16 @@ impl UpstreamIndex {
 
     /// `git rebase`'s cherry-pick detection: for each local commit, the
     /// upstream commit after the merge base with the same patch-id, if any.
-    /// An empty commit matches an empty upstream commit (both have git's
-    /// null patch-id).
+    /// A commit that starts empty is never skipped: `rev-list --cherry-pick`
+    /// marks it when upstream has an empty commit too (both have git's null
+    /// patch-id), but the sequencer keeps commits that start empty
+    /// (`sequencer_make_script` tests `is_original_commit_empty` first).
     pub fn cherry_picked(&self, repo: &Repo, patches: &[LocalChange]) -> Result<Vec<Option<Oid>>> {
         let mut out = vec![None; patches.len()];
-        let empty_upstream = self
-            .commits
-            .iter()
-            .find(|c| {
-                !c.before_base
-                    && !c.is_merge
-                    && Some(c.tree) == c.parent_tree.or(Some(betadrift_engine::objects::empty_tree()))
-            })
-            .map(|c| c.oid);
-        let mut candidates = Vec::new();
-        for (i, p) in patches.iter().enumerate().filter(|(_, p)| !p.is_merge) {
-            if Some(p.tree) == p.parent_tree.or(Some(betadrift_engine::objects::empty_tree())) {
-                out[i] = empty_upstream;
-            } else {
-                candidates.push(i);
-            }
-        }
+        let empty_tree = betadrift_engine::objects::empty_tree();
+        let candidates: Vec<usize> = (0..patches.len())
+            .filter(|&i| !patches[i].is_merge && patches[i].parent_tree.unwrap_or(empty_tree) != patches[i].tree)
+            .collect();
         for (i, u) in self.match_patch_ids(repo, patches, &candidates)? {
             out[i] = Some(self.commits[u].oid);
         }

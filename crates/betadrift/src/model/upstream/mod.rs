@@ -102,9 +102,9 @@ pub struct LocalChange {
     pub parent_tree: Option<Oid>,
     pub change_id: Option<String>,
     pub is_merge: bool,
-    /// First line of the message ([`crate::model::message::subject_line`]),
-    /// for the replay's conflict labels.
-    pub subject_line: String,
+    /// The subject the sequencer labels the pick with
+    /// ([`crate::git::commit::sequencer_subject`]).
+    pub label_subject: Vec<u8>,
 }
 
 /// A small deterministic generator for the tests' random cases, so that a
