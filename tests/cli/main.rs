@@ -18,4 +18,5 @@ mod pack;
 mod report;
 mod status;
 mod sync;
+mod tidy;
 mod undo;
