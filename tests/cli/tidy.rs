@@ -105,3 +105,52 @@ fn a_missing_git_is_named_by_sync_fetch() {
     let run = betadrift_with_path(&sandbox, &built.checkout, &empty, &["sync", "--fetch"]);
     run.assert_error("git fetch needs `git`, which is not on PATH");
 }
+fn pack_count(checkout: &Path) -> usize {
+    std::fs::read_dir(checkout.join(".git/objects/pack"))
+        .map(|d| d.filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "pack"))).count())
+        .unwrap_or(0)
+}
+
+/// Leaves `n` more packs in the checkout, each with one new blob, as
+/// repeated fetches and pushes do.
+fn add_packs(sandbox: &Sandbox, checkout: &Path, n: usize) {
+    for i in 0..n {
+        let blob = checkout.join(format!("blob-{i}"));
+        std::fs::write(&blob, format!("pack {i}\n")).unwrap();
+        let oid = sandbox.git(checkout, &["hash-object", "-w", &blob.to_string_lossy()]);
+        std::fs::remove_file(&blob).unwrap();
+        // Reachable (a ref names it), or repack would leave it out.
+        sandbox.git(checkout, &["update-ref", &format!("refs/extra/blob-{i}"), oid.trim()]);
+        sandbox.git(checkout, &["repack", "-q"]);
+    }
+}
+
+#[test]
+fn a_rewrite_runs_gits_automatic_maintenance() {
+    let sandbox = Sandbox::new();
+    let built = clean_demo(&sandbox);
+    add_packs(&sandbox, &built.checkout, 5);
+    sandbox.git(&built.checkout, &["config", "gc.autoPackLimit", "3"]);
+    let before = pack_count(&built.checkout);
+    assert!(before > 3, "{before} packs");
+    let run = sandbox.betadrift(&built.checkout, &["sync"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(!run.stdout.contains("warning"), "{}", run.stdout);
+    // One pack of what is reachable, and git's cruft pack of the rest.
+    let after = pack_count(&built.checkout);
+    assert!(after <= 2, "git gc --auto repacked the {before} packs, leaving {after}");
+    sandbox.git(&built.checkout, &["fsck", "--no-progress"]);
+}
+
+#[test]
+fn maintenance_follows_the_repositorys_settings() {
+    let sandbox = Sandbox::new();
+    let built = clean_demo(&sandbox);
+    add_packs(&sandbox, &built.checkout, 5);
+    sandbox.git(&built.checkout, &["config", "gc.autoPackLimit", "3"]);
+    sandbox.git(&built.checkout, &["config", "gc.auto", "0"]);
+    let before = pack_count(&built.checkout);
+    let run = sandbox.betadrift(&built.checkout, &["sync"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(pack_count(&built.checkout), before, "gc.auto=0: no repack");
+}
