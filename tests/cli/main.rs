@@ -9,6 +9,7 @@ mod bad_input;
 mod check;
 mod check_vs_git;
 mod common;
+mod completions;
 mod consent;
 mod drop;
 #[path = "../hermetic.rs"]
