@@ -31,7 +31,9 @@ rm -rf "$src"
 mkdir -p "$src"
 git -C "$root" archive HEAD | tar -x -C "$src"
 (cd "$src" && cargo vendor --locked --versioned-dirs vendor >/dev/null)
-(cd "$out" && dpkg-source --build "betadrift-$version")
+# dpkg-source leaves out *.orig and other "junk" by default, but the vendored
+# crates' checksums cover their Cargo.toml.orig: ignore only a .git.
+(cd "$out" && dpkg-source --tar-ignore=.git --build "betadrift-$version")
 if $binary; then
     (cd "$src" && dpkg-buildpackage -us -uc -b)
 fi
