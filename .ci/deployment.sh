@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks the deployment files: the systemd units (systemd-analyze verify,
-# which must print nothing: it warns about unknown keys without failing),
+# which must print nothing: it warns about unknown keys without failing;
+# --man=no, as the man pages their Documentation= names come with the package),
 # the alert rules (promtool check rules) and the Puppet class (puppet parser
 # validate, puppet epp validate). Needs a release build of betadrift, which
 # the units' ExecStart= is pointed at.
@@ -19,7 +20,7 @@ for unit in betadrift-report.service betadrift-report.timer betadrift-sync@.serv
 done
 mkdir "$units/$instance.service.d"
 cp docs/systemd/betadrift-sync-strict.conf "$units/$instance.service.d/"
-said=$(cd "$units" && SYSTEMD_UNIT_PATH="$units:" systemd-analyze verify \
+said=$(cd "$units" && SYSTEMD_UNIT_PATH="$units:" systemd-analyze verify --man=no \
     betadrift-report.service betadrift-report.timer "$instance.service" "$instance.timer" 2>&1) || {
     echo "$said" >&2
     exit 1

@@ -165,7 +165,7 @@ mod demo {
             }
         }
         let rules: Vec<&str> = alerts.split("- alert: ").skip(1).collect();
-        assert_eq!(rules.len(), 8);
+        assert_eq!(rules.len(), 10);
         for rule in rules {
             let name = rule.lines().next().unwrap().trim();
             for key in ["team: wmcs", "severity: ", "summary: ", "runbook: ", "dashboard: "] {
