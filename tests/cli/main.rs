@@ -9,6 +9,7 @@ mod bad_input;
 mod check;
 mod check_vs_git;
 mod common;
+mod completions;
 mod consent;
 mod drop;
 #[path = "../hermetic.rs"]
@@ -18,4 +19,5 @@ mod pack;
 mod report;
 mod status;
 mod sync;
+mod tidy;
 mod undo;

@@ -103,6 +103,53 @@ fn packed_loose_and_borrowed_objects_read_as_libgit2_reads_them() {
     reads_like_libgit2(&sb, &shared);
 }
 
+/// git's multi-pack-index (written by `git maintenance`'s incremental-repack
+/// task, `git repack --write-midx`, `git multi-pack-index`) is an index
+/// over packs that keep their own `.idx` files: the reader maps those, so
+/// it reads every object through a multi-pack-index, its bitmap, and after
+/// `multi-pack-index repack` and `expire` have replaced and deleted packs.
+/// Cruft packs (what `git gc` keeps of unreachable objects) are ordinary
+/// packs to it.
+#[test]
+fn multi_pack_index_and_cruft_packs_read_as_libgit2_reads_them() {
+    let sb = Sandbox::new();
+    let repo = sb.path().join("repo");
+    make_history(&sb, &repo, 6);
+    // A pack per fetch, as on a puppetmaster: three more commits, three packs.
+    sb.git(&repo, &["repack", "-q", "-d"]);
+    for n in 0..3 {
+        std::fs::write(repo.join(format!("fetched-{n}.txt")), format!("fetch {n}\n")).unwrap();
+        sb.git(&repo, &["add", "-A"]);
+        sb.git(&repo, &["commit", "-q", "-m", &format!("fetched {n}")]);
+        sb.git(&repo, &["repack", "-q", "-d"]);
+    }
+    sb.git(&repo, &["multi-pack-index", "write", "--bitmap"]);
+    let midx = repo.join(".git/objects/pack/multi-pack-index");
+    assert!(midx.exists(), "git wrote a multi-pack-index");
+    assert_eq!(Store::open(&repo.join(".git/objects")).pack_count(), 4);
+    reads_like_libgit2(&sb, &repo);
+
+    // The incremental-repack task's steps: small packs rolled into one,
+    // the packs the index no longer uses deleted.
+    sb.git(&repo, &["multi-pack-index", "repack", "--batch-size=0"]);
+    sb.git(&repo, &["multi-pack-index", "expire"]);
+    sb.git(&repo, &["multi-pack-index", "verify"]);
+    let packs = Store::open(&repo.join(".git/objects")).pack_count();
+    assert!(packs < 4, "{packs} packs after expire");
+    reads_like_libgit2(&sb, &repo);
+
+    // An unreachable object, kept by git gc in a cruft pack.
+    sb.git(&repo, &["reset", "-q", "--hard", "HEAD~1"]);
+    sb.git(&repo, &["reflog", "expire", "--expire=now", "--all"]);
+    sb.git(&repo, &["gc", "-q", "--cruft", "--prune=1.week.ago"]);
+    let cruft = std::fs::read_dir(repo.join(".git/objects/pack"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "mtimes"))
+        .count();
+    assert_eq!(cruft, 1, "git gc wrote a cruft pack");
+    reads_like_libgit2(&sb, &repo);
+}
+
 fn pack_of(repo: &Path) -> String {
     let dir = repo.join(".git/objects/pack");
     let pack = std::fs::read_dir(&dir)

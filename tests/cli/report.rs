@@ -146,6 +146,36 @@ mod demo {
         assert!(out.status.success() && said.trim().is_empty(), "promtool check metrics: {said}");
     }
 
+    /// The alert rules and the Grafana dashboard name only metrics and
+    /// labels the report writes, and every alert has Wikimedia's labels and
+    /// annotations and a section in the runbook.
+    #[test]
+    fn alerts_and_dashboard_use_the_metrics_the_report_writes() {
+        let metrics = demo_report("prometheus");
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let alerts = std::fs::read_to_string(root.join("docs/prometheus/betadrift-alerts.yml")).unwrap();
+        let dashboard = std::fs::read_to_string(root.join("docs/grafana/betadrift-fleet.json")).unwrap();
+        let runbook = std::fs::read_to_string(root.join("docs/runbook.md")).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&dashboard).expect("the dashboard is JSON");
+        assert_eq!(json["uid"], "betadrift-fleet", "the uid the alerts' dashboard links name");
+        let names = regex::Regex::new(r"betadrift_[a-z_]+").unwrap();
+        for text in [&alerts, &dashboard] {
+            for name in names.find_iter(text).map(|m| m.as_str()) {
+                assert!(metrics.contains(&format!("\n{name}")), "{name} is not a metric of the report");
+            }
+        }
+        let rules: Vec<&str> = alerts.split("- alert: ").skip(1).collect();
+        assert_eq!(rules.len(), 10);
+        for rule in rules {
+            let name = rule.lines().next().unwrap().trim();
+            for key in ["team: wmcs", "severity: ", "summary: ", "runbook: ", "dashboard: "] {
+                assert!(rule.contains(key), "{name} lacks {key}");
+            }
+            assert!(rule.contains(&format!("runbook.md#{}", name.to_lowercase())), "{name}'s runbook anchor");
+            assert!(runbook.contains(&format!("\n## {name}\n")), "{name} has no runbook section");
+        }
+    }
+
     #[test]
     fn html_is_self_contained() {
         let html = demo_report("html");

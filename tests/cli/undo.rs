@@ -257,8 +257,8 @@ fn what_is_in_the_way_of_the_new_tree_is_refused_before_the_branch_moves() {
             }
             std::fs::write(dir.join(top), "mine\n").unwrap();
         } else {
-            std::fs::create_dir_all(dir.join(&path)).unwrap();
-            std::fs::write(dir.join(&path).join("keep.txt"), "mine\n").unwrap();
+            std::fs::create_dir_all(dir.join(path)).unwrap();
+            std::fs::write(dir.join(path).join("keep.txt"), "mine\n").unwrap();
         }
         let run = sandbox.betadrift(dir, &["sync"]);
         run.assert_refused("in the way of the new tree");

@@ -5,7 +5,8 @@
 //! rename detection as diffcore-rename does it, merge-ort's tree merge and
 //! patch-id. It knows nothing of puppetmasters, ledgers or consent; the
 //! `betadrift` crate builds on it. Each module that follows a git source
-//! file names it in its module documentation.
+//! file names it in its first line, and the workspace's NOTICE credits each
+//! source with its licence (the project is GPL-2.0-only, as git is).
 
 pub mod diffcore_rename;
 pub mod error;

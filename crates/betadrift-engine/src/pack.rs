@@ -14,6 +14,13 @@
 //! a pack or loose, an index or pack format it does not know, data it
 //! finds malformed) is reported as absent, and the caller reads it through
 //! libgit2, which gives the errors the user sees.
+//!
+//! It maps every `objects/pack/*.idx`. A multi-pack-index (what git's
+//! incremental-repack maintenance and `repack --write-midx` write) indexes
+//! packs that keep their own `.idx` files, so the reader needs none of it;
+//! cruft packs are ordinary packs. `tests/cli/pack.rs` reads repositories
+//! with both. The number of packs stays small because betadrift runs git's
+//! automatic maintenance after each rewrite.
 
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;

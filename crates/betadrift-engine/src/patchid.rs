@@ -1,3 +1,4 @@
+// Follows git's builtin/patch-id.c and diff.c's patch-id (GPL-2.0-only); see NOTICE.
 //! Patch-ids as git computes them for `git rebase`'s cherry-pick detection.
 //!
 //! git skips a local commit during a rebase when upstream has a commit with

@@ -1,3 +1,4 @@
+// Follows git's diffcore-rename.c (GPL-2.0-only); see NOTICE.
 //! Basename-guided matching, between exact and inexact detection.
 //!
 //! Most renames keep the file name and change the directory, so git first

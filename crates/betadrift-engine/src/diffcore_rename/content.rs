@@ -1,3 +1,4 @@
+// Follows git's diffcore-rename.c (GPL-2.0-only); see NOTICE.
 //! Where rename detection gets blob contents, and the caches in front of it.
 //!
 //! Rename detection reads blobs only for inexact matching, and git reads them

@@ -1,3 +1,4 @@
+// Follows git's diffcore-rename.c (GPL-2.0-only); see NOTICE.
 //! Directory-rename bookkeeping inside rename detection.
 //!
 //! merge-ort infers directory renames by majority vote over the file renames

@@ -1,3 +1,4 @@
+// Follows git's diffcore-rename.c (GPL-2.0-only); see NOTICE.
 //! Exact renames: a destination whose blob some source had verbatim.
 //!
 //! This pass is cheap (no blob is read) and runs first so that the expensive

@@ -1,3 +1,4 @@
+// Follows git's hashmap.c (GPL-2.0-only); see NOTICE.
 //! The iteration order of git's chained `struct hashmap`.
 //!
 //! Two decisions in diffcore-rename depend on the order in which git walks a

@@ -1,3 +1,4 @@
+// Follows git's diffcore-rename.c (GPL-2.0-only); see NOTICE.
 //! Inexact renames: the similarity matrix of what is left.
 //!
 //! Every unmatched destination is compared with every remaining source; each

@@ -1,3 +1,4 @@
+// Follows git's diffcore-rename.c (GPL-2.0-only); see NOTICE.
 //! Rename detection that reproduces git's diffcore-rename as merge-ort drives it.
 //!
 //! A rebase replays commits with merge-ort, and merge-ort's results hinge on

@@ -1,3 +1,4 @@
+// Follows git's diffcore-delta.c (GPL-2.0-only); see NOTICE.
 //! Content similarity as git's diffcore-delta estimates it.
 //!
 //! Rename detection needs a cheap, symmetric-enough answer to "how much of

@@ -1,3 +1,4 @@
+// Follows git's merge-ort.c (GPL-2.0-only); see NOTICE.
 //! Phase 1: walk base, ours and theirs together (merge-ort's
 //! `collect_merge_info`).
 //!

@@ -1,3 +1,4 @@
+// Follows git's merge-ort.c and ll-merge.c (GPL-2.0-only); see NOTICE.
 //! Three-way merge of one file's content and mode (merge-ort's
 //! `handle_content_merge`, with `ll_merge`'s built-in text driver).
 //!

@@ -1,3 +1,4 @@
+// Follows git's merge-ort.c (GPL-2.0-only); see NOTICE.
 //! A three-way tree merge that gives the answers git's merge-ort gives.
 //!
 //! `betadrift check` replays the local stack in memory, one cherry-pick at a

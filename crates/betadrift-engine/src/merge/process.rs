@@ -1,3 +1,4 @@
+// Follows git's merge-ort.c (GPL-2.0-only); see NOTICE.
 //! Phase 3: settle every path and write the result trees (merge-ort's
 //! `process_entries`).
 //!

@@ -1,3 +1,4 @@
+// Follows git's merge-ort.c (GPL-2.0-only); see NOTICE.
 //! Phase 2: regular and directory renames (merge-ort's
 //! `detect_and_process_renames`).
 //!

@@ -1,3 +1,4 @@
+// Follows git's xdiff/xdiffi.c (LibXDiff, LGPL-2.1-or-later); see NOTICE.
 //! Change compaction and edit script extraction.
 //!
 //! A diff algorithm marks changed lines on both sides. When a run of changed

@@ -1,3 +1,4 @@
+// Follows git's xdiff/xemit.c (LibXDiff, LGPL-2.1-or-later); see NOTICE.
 //! Unified diff hunks, grouped as `xdl_emit_diff` groups them.
 //!
 //! Changes closer than twice the context length share a hunk; each hunk

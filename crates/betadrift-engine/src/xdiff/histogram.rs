@@ -1,3 +1,4 @@
+// Follows git's xdiff/xhistogram.c (EDL-1.0; its notice is kept in full in NOTICE).
 //! Histogram diff, as in git's `xdiff/xhistogram.c`.
 //!
 //! This follows git's C port of JGit's `HistogramDiff` closely, which is

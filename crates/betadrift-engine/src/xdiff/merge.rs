@@ -1,3 +1,4 @@
+// Follows git's xdiff/xmerge.c (LibXDiff, LGPL-2.1-or-later); see NOTICE.
 //! Three-way merge as `xdl_merge` performs it.
 //!
 //! Both sides are diffed against the base. Walking the two edit scripts in

@@ -1,3 +1,4 @@
+// Follows git's xdiff/xdiffi.c and xutils.c (LibXDiff, LGPL-2.1-or-later); see NOTICE.
 //! Line diffs and three-way merges that reproduce git's xdiff exactly.
 //!
 //! betadrift predicts what `git rebase` will do without running it. Whether

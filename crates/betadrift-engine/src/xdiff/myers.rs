@@ -1,3 +1,4 @@
+// Follows git's xdiff/xdiffi.c (LibXDiff, LGPL-2.1-or-later); see NOTICE.
 //! xdiff's "classic" diff: Myers' O(ND) algorithm with git's pre-filtering
 //! and cost-cutting heuristics.
 //!

@@ -1,3 +1,4 @@
+// Follows git's xdiff/xpatience.c (LibXDiff, LGPL-2.1-or-later); see NOTICE.
 //! Patience diff as git runs it.
 //!
 //! Lines occurring exactly once in each of the two ranges are candidate

@@ -1,3 +1,4 @@
+// Follows git's xdiff/xprepare.c (LibXDiff, LGPL-2.1-or-later); see NOTICE.
 //! Line classification: turning lines into small integers that compare equal
 //! exactly when the lines are byte-for-byte equal.
 //!

@@ -7,6 +7,7 @@
 //! what git would do or how a finding is worded.
 
 pub mod check;
+pub mod completions;
 pub mod consent;
 pub mod demo;
 pub mod drop;
@@ -117,6 +118,8 @@ pub enum Command {
     /// built-in `ask`. Rules live in the repository's policy file (see
     /// docs/consent.md); these commands change nothing else.
     Consent(consent::Args),
+    /// Print the shell completion script for bash, zsh, fish, elvish or PowerShell
+    Completions(completions::Args),
 }
 
 /// How a command that did not fail ended.
@@ -168,6 +171,10 @@ impl Context {
 
 /// Runs one command line, writing results to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
+    // Completions need no configuration: a broken one must not stop them.
+    if let Command::Completions(args) = &cli.command {
+        return completions::run(args, out);
+    }
     let ctx = Context::new(cli.config.as_deref(), cli.now)?;
     crate::support::panics::panic_point("run");
     match &cli.command {
@@ -181,6 +188,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
         Command::PostUpdate(args) => post_update::run(&ctx, args, out),
         Command::Demo(args) => demo::run(&ctx, args, out),
         Command::Consent(args) => consent::run(&ctx, args, out),
+        Command::Completions(args) => completions::run(args, out),
     }
 }
 

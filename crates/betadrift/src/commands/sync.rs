@@ -166,11 +166,14 @@ fn apply(
     Ok(Outcome::Clean)
 }
 
-/// Fetches the current branch's remote, with progress on a terminal.
+/// Fetches the current branch's remote (`git fetch`), with a spinner on a terminal.
 fn fetch(repo: &crate::git::repo::Repo) -> Result<()> {
     let remote = repo.branch_remote(&repo.head_branch()?.name);
-    let bar = crate::support::progress::counter(&format!("fetching {remote}"));
-    repo.fetch(&remote, &mut |done, total| bar.update(done, total))
+    let spinner = crate::support::progress::Spinner::start();
+    spinner.set(&format!("fetching {remote}"));
+    let fetched = repo.fetch(&remote);
+    spinner.finish();
+    fetched
 }
 
 /// Records the stack's patches in the first-seen ledger, as `report` does.

@@ -1,146 +1,51 @@
-//! betadrift's one HTTP(S) client: git's smart HTTP protocol for
-//! `sync --fetch`, and the upstream SHA an `--upstream-sha-url` serves.
+//! betadrift's one HTTP(S) request: the upstream SHA an
+//! `--upstream-sha-url` (or `upstream_sha_url`) serves, fetched by the
+//! system's `curl`.
 //!
-//! libgit2 built with its own HTTPS support initialises OpenSSL, and loads
-//! every system CA certificate, the moment it starts: on a puppetmaster that
-//! costs `betadrift status` some 30 ms on every run, to support a fetch that
-//! only `sync --fetch` does. So libgit2 is built without TLS, and this module
-//! registers an `http`/`https` transport that speaks the (tiny) smart HTTP
-//! framing over ureq, which sets up TLS only when a request is made. Both
-//! uses make their client with [`agent`], so TLS is set up one way.
+//! betadrift links no TLS stack. It is GPL-2.0-only, and the Rust TLS
+//! stacks' cryptography is not compatible with that: rustls needs ring
+//! (Apache-2.0 AND ISC) or aws-lc (which includes OpenSSL-licensed code),
+//! and OpenSSL itself (native-tls) is Apache-2.0 from 3.0. `curl` is on
+//! every puppetmaster, brings the host's CA certificates, proxy settings
+//! and security updates with it, and costs a process for one small GET.
+//! Fetching a repository is git's own business (`git fetch`, see
+//! [`super::cli`]).
 
-use std::io::{Read, Write};
-use std::sync::Once;
-use std::time::Duration;
-
-use git2::transport::{Service, SmartSubtransport, SmartSubtransportStream, Transport};
+use std::process::Command;
 
 use crate::error::{Error, Result};
+use crate::git::cli::{reason, run};
 
-/// Registers the transport once per process, before the first fetch.
-pub fn register() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        for scheme in ["http", "https"] {
-            // SAFETY: git2 requires that no other thread uses libgit2 while a
-            // transport is registered; betadrift registers from the main
-            // thread before its one fetch, and `Once` makes it happen once.
-            #[allow(unsafe_code)]
-            let registered =
-                unsafe { git2::transport::register(scheme, |remote| Transport::smart(remote, true, Http::new())) };
-            if let Err(e) = registered {
-                eprintln!("betadrift: warning: cannot register the {scheme} transport: {}", e.message());
-            }
-        }
-    });
-}
+/// The most a SHA document may hold: a SHA and a newline, with room to spare.
+const MAX_BYTES: usize = 4096;
+/// How long the whole request may take, in seconds.
+const TIMEOUT_SECONDS: &str = "20";
 
-/// An HTTP(S) client: native TLS with the platform's CA roots, an HTTP
-/// error status as an error, and the given connect and overall timeouts
-/// (`None`: none).
-fn agent(connect: Option<Duration>, global: Option<Duration>) -> ureq::Agent {
-    let tls = ureq::tls::TlsConfig::builder()
-        .provider(ureq::tls::TlsProvider::NativeTls)
-        .root_certs(ureq::tls::RootCerts::PlatformVerifier)
-        .build();
-    ureq::Agent::config_builder()
-        .tls_config(tls)
-        .timeout_connect(connect)
-        .timeout_global(global)
-        .http_status_as_error(true)
-        .build()
-        .into()
-}
-
-/// Fetches a small text document over HTTP(S), with the system's CA roots.
+/// Fetches a small text document over HTTP(S) with `curl`: the host's CA
+/// roots and proxy settings, redirects followed (to HTTP(S) only), an HTTP
+/// error status as an error.
 pub fn fetch_text(url: &str) -> Result<String> {
-    let fail = |message: String| Error::Usage(format!("cannot read upstream SHA from {url}: {message}"));
-    let agent = agent(None, Some(Duration::from_secs(20)));
-    let mut response = agent.get(url).call().map_err(|e| fail(e.to_string()))?;
-    response.body_mut().with_config().limit(4096).read_to_string().map_err(|e| fail(e.to_string()))
-}
-
-struct Http {
-    agent: ureq::Agent,
-}
-
-impl Http {
-    fn new() -> Http {
-        Http { agent: agent(Some(Duration::from_secs(30)), None) }
+    let fail = |message: String| {
+        Error::Usage(format!(
+            "cannot read upstream SHA from {}: {message}",
+            crate::support::escape::terminal(url.as_bytes())
+        ))
+    };
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(fail("not an http:// or https:// URL".into()));
     }
-}
-
-impl SmartSubtransport for Http {
-    fn action(&self, url: &str, action: Service) -> Result<Box<dyn SmartSubtransportStream>, git2::Error> {
-        let base = url.trim_end_matches('/');
-        let (method, url, content_type) = match action {
-            Service::UploadPackLs => ("GET", format!("{base}/info/refs?service=git-upload-pack"), None),
-            Service::UploadPack => {
-                ("POST", format!("{base}/git-upload-pack"), Some("application/x-git-upload-pack-request"))
-            }
-            Service::ReceivePackLs | Service::ReceivePack => {
-                return Err(git2::Error::from_str("betadrift only fetches; it never pushes"));
-            }
-        };
-        Ok(Box::new(Exchange {
-            agent: self.agent.clone(),
-            method,
-            url,
-            content_type,
-            body: Vec::new(),
-            response: None,
-        }))
+    let mut curl = Command::new("curl");
+    // `--disable` first: a ~/.curlrc must not change what is fetched.
+    curl.args(["--disable", "--silent", "--show-error", "--fail", "--location"])
+        .args(["--proto", "=http,https", "--proto-redir", "=http,https"])
+        .args(["--max-time", TIMEOUT_SECONDS, "--max-filesize", &MAX_BYTES.to_string()])
+        .args(["--", url]);
+    let output = run(&mut curl, "--upstream-sha-url")?;
+    if !output.status.success() {
+        return Err(fail(reason(&output.stderr)));
     }
-
-    fn close(&self) -> Result<(), git2::Error> {
-        Ok(())
+    if output.stdout.len() > MAX_BYTES {
+        return Err(fail(format!("the document is larger than {MAX_BYTES} bytes; is this the URL of a SHA?")));
     }
-}
-
-/// One request: writes are the request body, reads the response body.
-struct Exchange {
-    agent: ureq::Agent,
-    method: &'static str,
-    url: String,
-    content_type: Option<&'static str>,
-    body: Vec<u8>,
-    response: Option<Box<dyn Read + Send>>,
-}
-
-impl Exchange {
-    fn send(&mut self) -> std::io::Result<()> {
-        let fail = |e: ureq::Error| std::io::Error::other(format!("{} {}: {e}", self.method, self.url));
-        let response = match self.method {
-            "GET" => self.agent.get(&self.url).header("Git-Protocol", "version=0").call().map_err(fail)?,
-            _ => self
-                .agent
-                .post(&self.url)
-                .header("Content-Type", self.content_type.unwrap_or("application/octet-stream"))
-                .header("Accept", "application/x-git-upload-pack-result")
-                .send(&self.body[..])
-                .map_err(fail)?,
-        };
-        self.response = Some(Box::new(response.into_body().into_reader()));
-        Ok(())
-    }
-}
-
-impl Read for Exchange {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.response.is_none() {
-            self.send()?;
-        }
-        self.response.as_mut().expect("sent above").read(buf)
-    }
-}
-
-impl Write for Exchange {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.body.extend_from_slice(data);
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+    String::from_utf8(output.stdout).map_err(|_| fail("the document is not UTF-8 text".into()))
 }

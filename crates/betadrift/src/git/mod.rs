@@ -9,13 +9,17 @@
 //! [`status`] says what is uncommitted (by `git status`);
 //! [`parallel`] shares work with a second thread and its own handle;
 //! [`checkout::Checkout`] is an opened puppetmaster checkout with its
-//! upstream; [`write`] makes commits, refs and trees; [`http`] is the one
-//! HTTPS client, for `sync --fetch` and upstream SHA URLs.
+//! upstream; [`write`] makes commits, refs and trees; [`cli`] runs the git
+//! CLI on a checkout (`git fetch`); [`maintenance`] keeps its object store
+//! tidy after a rewrite; [`http`] is the one HTTP(S) GET (by `curl`), for
+//! upstream SHA URLs.
 
 pub mod checkout;
+pub mod cli;
 pub mod commit;
 pub mod history;
 pub mod http;
+pub mod maintenance;
 pub mod objects;
 pub mod parallel;
 pub mod repo;

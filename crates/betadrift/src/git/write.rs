@@ -202,30 +202,6 @@ impl Repo {
         Some(Ident { name: sig.name_bytes().to_vec(), email: sig.email_bytes().to_vec() })
     }
 
-    /// Fetches `remote` with its configured refspecs (updating FETCH_HEAD),
-    /// reporting progress through `progress` (objects received, total).
-    pub fn fetch(&self, remote: &str, progress: &mut dyn FnMut(usize, usize)) -> Result<()> {
-        super::http::register();
-        let mut handle = self.git().find_remote(remote).map_err(|e| {
-            Error::Usage(format!("no remote named {remote} in {}: {}", self.display_path().display(), e.message()))
-        })?;
-        let url = handle.url_bytes().to_vec();
-        let mut callbacks = git2::RemoteCallbacks::new();
-        callbacks.transfer_progress(|p| {
-            progress(p.received_objects(), p.total_objects());
-            true
-        });
-        let mut options = git2::FetchOptions::new();
-        options.remote_callbacks(callbacks);
-        handle.fetch::<&str>(&[], Some(&mut options), None).map_err(|e| {
-            Error::Usage(format!(
-                "fetching {remote} ({}) failed: {}; check the network and the remote URL, nothing was changed",
-                crate::support::escape::terminal(&url),
-                e.message()
-            ))
-        })
-    }
-
     /// The remote a branch tracks (`branch.<name>.remote`), else `origin`.
     pub fn branch_remote(&self, branch: &str) -> String {
         self.config_string(&format!("branch.{branch}.remote")).unwrap_or_else(|| "origin".into())

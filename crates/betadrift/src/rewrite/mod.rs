@@ -18,7 +18,10 @@
 //! 8. create the snapshot tag (sync), run the post-update command, then
 //!    remove the journal (or record the command's failure in it); a tag
 //!    failure here is a warning in [`Done`], never a reason to skip the
-//!    deployment.
+//!    deployment;
+//! 9. run git's automatic maintenance ([`crate::git::maintenance`]), so that
+//!    the packs and loose objects rewrites leave are consolidated (a failure
+//!    is a warning).
 //!
 //! Until step 6, a SIGINT or SIGTERM, or a lost compare-and-swap, takes back
 //! what steps 4 and 5 wrote; after it, the step in progress is finished. If
@@ -364,7 +367,11 @@ pub fn execute(setup: &Setup<'_>, plan: &Plan, _permit: Permit) -> Result<Done> 
         warnings.push(format!("snapshot tag {tag} not created: {e}"));
     }
     let done = Done { old_head: plan.branch.oid, new_head, backup, post_update_error: None, warnings };
-    finish(setup, &mut record, &interrupts, done)
+    let mut done = finish(setup, &mut record, &interrupts, done)?;
+    if let Err(e) = crate::git::maintenance::run_auto(setup.repo) {
+        done.warnings.push(e.to_string());
+    }
+    Ok(done)
 }
 
 /// After the branch and the working tree moved: runs the post-update

@@ -1,0 +1,121 @@
+//! Running the git CLI on a checkout: `git fetch` ([`Repo::fetch`]) and
+//! `git maintenance` ([`super::maintenance`]).
+//!
+//! git itself fetches (with the user's ssh, proxies, credential helpers and
+//! TLS, none of which betadrift links) and tidies the object store, so the
+//! only networking code in betadrift is none.
+
+use std::process::{Command, Output, Stdio};
+
+use crate::error::{Error, Result};
+use crate::git::repo::Repo;
+use crate::support::escape::terminal;
+
+impl Repo {
+    /// `git` on this repository: its git directory and working tree named
+    /// explicitly (so that no `GIT_DIR` of the caller's environment points it
+    /// elsewhere), no standard input, and automatic maintenance in the
+    /// foreground: a detached `git gc` would be killed with the rest of a
+    /// systemd unit's processes when betadrift exits.
+    pub fn git_cli(&self) -> Command {
+        let mut git = Command::new("git");
+        git.arg("--git-dir").arg(self.git_dir());
+        if let Some(workdir) = self.workdir() {
+            git.arg("--work-tree").arg(workdir).current_dir(workdir);
+        }
+        git.args(["-c", "gc.autoDetach=false", "-c", "maintenance.autoDetach=false"])
+            .env_remove("GIT_INDEX_FILE")
+            .env_remove("GIT_OBJECT_DIRECTORY")
+            .env_remove("GIT_COMMON_DIR");
+        git
+    }
+
+    /// Fetches `remote` with `git fetch` and its configured refspecs
+    /// (updating FETCH_HEAD). git runs its automatic maintenance after
+    /// the fetch, as it does for any fetch. A failed fetch changes nothing:
+    /// git empties FETCH_HEAD before it fetches, so its old content and
+    /// time (the "last fetch" that `status` shows) are put back.
+    pub fn fetch(&self, remote: &str) -> Result<()> {
+        let fetch_head = self.git_dir().join("FETCH_HEAD");
+        let saved = SavedFile::read(&fetch_head);
+        let output = run(self.git_cli().args(["fetch", "--quiet", "--", remote]), "git fetch")?;
+        if output.status.success() {
+            return Ok(());
+        }
+        saved.restore(&fetch_head);
+        Err(Error::Usage(format!(
+            "fetching {remote} failed: {}; check the network and the remote URL, nothing was changed",
+            reason(&output.stderr)
+        )))
+    }
+}
+
+/// A file's content and modification time, to put back as they were.
+struct SavedFile(Option<(Vec<u8>, std::time::SystemTime)>);
+
+impl SavedFile {
+    fn read(path: &std::path::Path) -> SavedFile {
+        let modified = std::fs::metadata(path).and_then(|m| m.modified());
+        SavedFile(std::fs::read(path).ok().zip(modified.ok()))
+    }
+
+    /// Restores the file (or its absence); best effort, as git would leave
+    /// it otherwise.
+    fn restore(&self, path: &std::path::Path) {
+        match &self.0 {
+            None => {
+                let _ = std::fs::remove_file(path);
+            }
+            Some((bytes, modified)) => {
+                if std::fs::write(path, bytes).is_ok()
+                    && let Ok(file) = std::fs::File::options().write(true).open(path)
+                {
+                    let _ = file.set_modified(*modified);
+                }
+            }
+        }
+    }
+}
+
+/// Runs `command` to completion, capturing its output; a missing program is
+/// an error that says which (`what`) and how to install it.
+pub(crate) fn run(command: &mut Command, what: &str) -> Result<Output> {
+    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).output().map_err(|e| {
+        let program = command.get_program().to_string_lossy().into_owned();
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::Usage(format!(
+                "{what} needs `{program}`, which is not on PATH; install it (apt-get install {program})"
+            ))
+        } else {
+            Error::Usage(format!("cannot run {what}: {e}"))
+        }
+    })
+}
+
+/// Why a program failed, in one line made safe for a terminal: its first
+/// `fatal:` line (git follows it with advice), else the last line it wrote.
+pub(crate) fn reason(stderr: &[u8]) -> String {
+    let mut lines = stderr.split(|&b| b == b'\n').map(<[u8]>::trim_ascii).filter(|l| !l.is_empty());
+    let fatal = lines.clone().find(|l| l.starts_with(b"fatal: "));
+    match fatal.or_else(|| lines.next_back()) {
+        Some(line) => terminal(line),
+        None => "no message".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reason;
+
+    #[test]
+    fn the_reason_is_gits_fatal_line_else_the_last() {
+        let git = b"fatal: '/nonexistent' does not appear to be a git repository\nfatal: Could not read from remote repository.\n\nPlease make sure you have the correct access rights\nand the repository exists.\n";
+        assert_eq!(reason(git), "fatal: '/nonexistent' does not appear to be a git repository");
+        assert_eq!(
+            reason(b"curl: (22) The requested URL returned error: 404\n"),
+            "curl: (22) The requested URL returned error: 404"
+        );
+        assert_eq!(reason(b"\n \n"), "no message");
+        assert_eq!(reason(b"fatal: \x1b[31mred\n"), "fatal: \\x1b[31mred");
+    }
+}
