@@ -138,6 +138,8 @@ impl From<betadrift_engine::Error> for Error {
             betadrift_engine::Error::Rename(e) => {
                 Error::Git { context: "detecting renames".into(), message: e.to_string() }
             }
+            // A bug, said as one (exit 3), never taken for bad input.
+            e @ betadrift_engine::Error::Internal(_) => Error::Internal { message: e.to_string() },
         }
     }
 }
@@ -151,5 +153,18 @@ pub trait GitContext<T> {
 impl<T> GitContext<T> for std::result::Result<T, git2::Error> {
     fn git_context(self, context: impl FnOnce() -> String) -> Result<T> {
         self.map_err(|e| Error::git(context(), e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_engine_inconsistency_is_an_internal_error_with_its_own_exit_code() {
+        let e = Error::from(betadrift_engine::Error::Internal("rename source recorded"));
+        assert_eq!(e.exit_code(), 3);
+        assert!(e.to_string().contains("a bug in betadrift"), "{e}");
+        assert!(e.to_string().contains("rename source recorded"), "{e}");
     }
 }

@@ -10,6 +10,7 @@
 //! entered: they are deferred, and taken whole unless that side turns out to
 //! have relevant rename sources, in which case they are walked after all.
 
+use crate::error::OrInternal;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
@@ -117,7 +118,7 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
             (false, false, true) => 6,
             _ => 0,
         };
-        let name = names.iter().flatten().next().expect("at least one side has the name").name.clone();
+        let name = names.iter().flatten().next().or_internal("at least one side has the name")?.name.clone();
         let fullpath = join(dir, &name);
         let resolved = match match_mask {
             7 => Some(0),
@@ -130,7 +131,7 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
             self.resolved_path(dir, fullpath, v(side));
             return Ok(());
         }
-        self.collect_rename_info(&names, dir, &fullpath, filemask, dirmask, match_mask);
+        self.collect_rename_info(&names, dir, &fullpath, filemask, dirmask, match_mask)?;
         let mut info = unresolved(dir, &fullpath, &names, filemask, dirmask);
         info.match_mask = match_mask;
         if dirmask == 0 {
@@ -209,7 +210,7 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
         filemask: u8,
         dirmask: u8,
         match_mask: u8,
-    ) {
+    ) -> Result<()> {
         let r = &mut self.renames;
         if r.dir_rename_mask != 7 && (dirmask == 3 || dirmask == 5) {
             r.dir_rename_mask = dirmask & !1;
@@ -228,27 +229,28 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
             r.dirs_removed[side].insert(dir.to_vec(), DirRelevance::ForSelf);
         }
         if filemask == 0 || filemask == 7 {
-            return;
+            return Ok(());
         }
         for side in [1usize, 2] {
             let side_mask = 1u8 << side;
             if filemask & 1 != 0 && filemask & side_mask == 0 {
-                self.add_pair(names, fullpath, side, false, match_mask & filemask);
+                self.add_pair(names, fullpath, side, false, match_mask & filemask)?;
             }
             if filemask & 1 == 0 && filemask & side_mask != 0 {
-                self.add_pair(names, fullpath, side, true, match_mask & filemask);
+                self.add_pair(names, fullpath, side, true, match_mask & filemask)?;
             }
         }
+        Ok(())
     }
 
     /// merge-ort's `add_pair`: a deletion or addition on one side.
-    fn add_pair(&mut self, names: &Names, path: &[u8], side: usize, is_add: bool, match_mask: u8) {
+    fn add_pair(&mut self, names: &Names, path: &[u8], side: usize, is_add: bool, match_mask: u8) -> Result<()> {
         let r = &mut self.renames;
-        let entry = names[if is_add { side } else { BASE }].as_ref().expect("the side has the file");
+        let entry = names[if is_add { side } else { BASE }].as_ref().or_internal("the side has the file")?;
         let spec = Side { path: path.to_vec(), oid: entry.oid, mode: entry.mode };
         if is_add {
             r.pairs[side].push(Pair::Add(spec));
-            return;
+            return Ok(());
         }
         let content_relevant = match_mask == 0;
         let location_relevant = r.dir_rename_mask == 7;
@@ -257,6 +259,7 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
             r.relevant_sources[side].insert(path.to_vec(), relevance);
         }
         r.pairs[side].push(Pair::Delete(spec));
+        Ok(())
     }
 
     /// merge-ort's `handle_deferred_entries`, for a merge without cached
@@ -270,10 +273,10 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
             let deferred = std::mem::take(&mut self.renames.deferred[side].possible_trivial);
             for (path, mask) in in_git_hash_order(deferred) {
                 if okay {
-                    self.resolve_trivial_directory_merge(&path, side);
+                    self.resolve_trivial_directory_merge(&path, side)?;
                     continue;
                 }
-                let info = self.paths.get_mut(&path).expect("deferred paths are recorded");
+                let info = self.paths.get_mut(&path).or_internal("deferred paths are recorded")?;
                 let (stages, dirmask, match_mask) = (info.stages, info.dirmask, info.match_mask);
                 info.match_mask &= info.filemask;
                 let trees = self.subtrees(&stages, dirmask, [match_mask == 3, match_mask == 5, match_mask == 6])?;
@@ -282,18 +285,19 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
             }
             let late = std::mem::take(&mut self.renames.deferred[side].possible_trivial);
             for (path, _) in late {
-                self.resolve_trivial_directory_merge(&path, side);
+                self.resolve_trivial_directory_merge(&path, side)?;
             }
         }
         Ok(())
     }
 
-    fn resolve_trivial_directory_merge(&mut self, path: &[u8], side: usize) {
-        let info = self.paths.get_mut(path).expect("deferred paths are recorded");
+    fn resolve_trivial_directory_merge(&mut self, path: &[u8], side: usize) -> Result<()> {
+        let info = self.paths.get_mut(path).or_internal("deferred paths are recorded")?;
         info.result = info.stages[side];
         info.is_null = !info.stages[side].exists();
         info.match_mask = 0;
         info.clean = true;
+        Ok(())
     }
 }
 

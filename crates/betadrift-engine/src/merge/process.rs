@@ -7,6 +7,7 @@
 //! directory that ends up empty disappears, which decides how file/directory
 //! conflicts resolve.
 
+use crate::error::OrInternal;
 use std::cmp::Ordering;
 
 use git2::Oid;
@@ -50,7 +51,7 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
         let mut dirs = DirVersions::default();
         for path in plist.iter().rev() {
             let dir = self.paths[path].dir.clone();
-            self.write_completed_directory(&dir, &mut dirs);
+            self.write_completed_directory(&dir, &mut dirs)?;
             if self.paths[path].clean {
                 record(&mut dirs, path, &self.paths[path]);
             } else if !self.process_entry(path.clone(), &mut dirs)? {
@@ -68,9 +69,9 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
         self.objects.add_tree(Tree::from_entries(entries))
     }
 
-    fn write_completed_directory(&mut self, new_dir: &[u8], dirs: &mut DirVersions) {
+    fn write_completed_directory(&mut self, new_dir: &[u8], dirs: &mut DirVersions) -> Result<()> {
         if dirs.last_directory.as_deref() == Some(new_dir) {
-            return;
+            return Ok(());
         }
         let entering = match &dirs.last_directory {
             None => true,
@@ -79,12 +80,12 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
         if entering {
             dirs.offsets.push((new_dir.to_vec(), dirs.versions.len()));
             dirs.last_directory = Some(new_dir.to_vec());
-            return;
+            return Ok(());
         }
-        let last = dirs.last_directory.clone().expect("not entering implies a last directory");
-        let (_, offset) = dirs.offsets.pop().expect("an open directory");
+        let last = dirs.last_directory.clone().or_internal("not entering implies a last directory")?;
+        let (_, offset) = dirs.offsets.pop().or_internal("an open directory")?;
         let tree = (offset != dirs.versions.len()).then(|| self.write_tree(&dirs.versions[offset..]));
-        let info = self.paths.get_mut(&last).expect("directories of processed paths are recorded");
+        let info = self.paths.get_mut(&last).or_internal("directories of processed paths are recorded")?;
         match tree {
             None => info.is_null = true,
             Some(oid) => {
@@ -98,6 +99,7 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
             dirs.offsets.push((new_dir.to_vec(), dirs.versions.len()));
         }
         dirs.last_directory = Some(new_dir.to_vec());
+        Ok(())
     }
 
     fn unique_path(&self, path: &[u8], branch: &[u8]) -> Vec<u8> {
@@ -117,7 +119,7 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
     /// merge-ort's `process_entry`; `false` if the merge failed outright.
     fn process_entry(&mut self, mut path: Vec<u8>, dirs: &mut DirVersions) -> Result<bool> {
         let mut df_file_index = 0;
-        let ci = self.paths.get_mut(&path).expect("processed paths are recorded");
+        let ci = self.paths.get_mut(&path).or_internal("processed paths are recorded")?;
         if ci.dirmask != 0 {
             record(dirs, &path, ci);
             if ci.filemask == 0 {
@@ -169,7 +171,7 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
         let ci = self.paths[path.as_slice()].clone();
         let (s1, s2) = (ci.stages[1], ci.stages[2]);
         if ci.match_mask != 0 {
-            let ci = self.paths.get_mut(path.as_slice()).expect("recorded");
+            let ci = self.paths.get_mut(path.as_slice()).or_internal("recorded")?;
             ci.clean = !ci.df_conflict && !ci.path_conflict;
             if ci.match_mask == 6 {
                 ci.result = ci.stages[1];
@@ -189,7 +191,7 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
         } else if ci.filemask == 3 || ci.filemask == 5 {
             let side = if ci.filemask == 5 { 2 } else { 1 };
             let unchanged_rename = ci.path_conflict && ci.stages[0].oid == ci.stages[side].oid;
-            let info = self.paths.get_mut(path.as_slice()).expect("recorded");
+            let info = self.paths.get_mut(path.as_slice()).or_internal("recorded")?;
             info.result = info.stages[side];
             info.clean = false;
             if !unchanged_rename {
@@ -201,11 +203,11 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
             }
         } else if ci.filemask == 2 || ci.filemask == 4 {
             let side = if ci.filemask == 4 { 2 } else { 1 };
-            let info = self.paths.get_mut(path.as_slice()).expect("recorded");
+            let info = self.paths.get_mut(path.as_slice()).or_internal("recorded")?;
             info.result = info.stages[side];
             info.clean = !info.df_conflict && !info.path_conflict;
         } else if ci.filemask == 1 {
-            let info = self.paths.get_mut(path.as_slice()).expect("recorded");
+            let info = self.paths.get_mut(path.as_slice()).or_internal("recorded")?;
             info.is_null = true;
             info.result = Version::NONE;
             info.clean = !info.path_conflict;
@@ -224,7 +226,7 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
             });
             return Ok(false);
         }
-        let info = self.paths.get_mut(path).expect("recorded");
+        let info = self.paths.get_mut(path).or_internal("recorded")?;
         info.clean = merged.clean && !info.df_conflict && !info.path_conflict;
         info.result = merged.result;
         info.is_null = merged.result.mode == 0;

@@ -9,6 +9,7 @@
 //! map so that phase 3 merges a renamed file's content with the other side's
 //! changes to it.
 
+use crate::error::OrInternal;
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 
@@ -96,7 +97,7 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
         let mut combined = Vec::new();
         for side in [1usize, 2] {
             let pairs = std::mem::take(&mut side_pairs[side]);
-            clean &= self.collect_renames(pairs, side, &mut collisions, &dir_renames, &mut combined);
+            clean &= self.collect_renames(pairs, side, &mut collisions, &dir_renames, &mut combined)?;
         }
         combined.sort_by(|a, b| a.one.cmp(&b.one));
         clean &= self.process_renames(&combined)?;
@@ -181,23 +182,23 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
         collisions: &mut [Collisions; 3],
         dir_renames: &[DirRenames; 3],
         combined: &mut Vec<FilePair>,
-    ) -> bool {
+    ) -> Result<bool> {
         let mut clean = true;
         for mut p in pairs {
             if p.status != Status::Added && p.status != Status::Renamed {
                 continue;
             }
-            let new_path = self.check_for_directory_rename(&p.two, side, dir_renames, collisions, &mut clean);
+            let new_path = self.check_for_directory_rename(&p.two, side, dir_renames, collisions, &mut clean)?;
             if p.status != Status::Renamed && new_path.is_none() {
                 continue;
             }
             if let Some(new_path) = new_path {
-                self.apply_directory_rename_modifications(&p, &new_path);
+                self.apply_directory_rename_modifications(&p, &new_path)?;
                 p.two = new_path;
             }
             combined.push(p);
         }
-        clean
+        Ok(clean)
     }
 
     fn check_for_directory_rename(
@@ -207,18 +208,18 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
         dir_renames: &[DirRenames; 3],
         collisions: &mut [Collisions; 3],
         clean: &mut bool,
-    ) -> Option<Vec<u8>> {
+    ) -> Result<Option<Vec<u8>>> {
         let other = 3 - side;
         let renames = &dir_renames[other];
         if renames.is_empty() || collisions[other].contains_key(path) {
-            return None;
+            return Ok(None);
         }
-        let (old_dir, new_dir) = check_dir_renamed(path, renames)?;
+        let Some((old_dir, new_dir)) = check_dir_renamed(path, renames) else { return Ok(None) };
         if dir_renames[side].contains_key(&new_dir) {
-            return None; // the target directory was itself renamed on this side
+            return Ok(None); // the target directory was itself renamed on this side
         }
         let new_path = apply_dir_rename(&old_dir, &new_dir, path);
-        let collision = collisions[side].get_mut(&new_path).expect("collisions cover every moved path");
+        let collision = collisions[side].get_mut(&new_path).or_internal("collisions cover every moved path")?;
         let in_way = self.path_in_way(&new_path, 1 << side);
         let conflict_kind = if collision.reported {
             Some(None)
@@ -229,7 +230,7 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
         } else {
             None
         };
-        match conflict_kind {
+        Ok(match conflict_kind {
             None => Some(new_path),
             Some(kind) => {
                 if let Some(kind) = kind {
@@ -241,7 +242,7 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
                 *clean = false;
                 None
             }
-        }
+        })
     }
 
     fn path_in_way(&self, path: &[u8], side_mask: u8) -> bool {
@@ -251,10 +252,10 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
     /// merge-ort's `apply_directory_rename_modifications`: moves the entry
     /// of a file into the renamed directory, creating directory entries as
     /// needed, and marks it as a path conflict (`CONFLICT (file location)`).
-    fn apply_directory_rename_modifications(&mut self, pair: &FilePair, new_path: &[u8]) {
+    fn apply_directory_rename_modifications(&mut self, pair: &FilePair, new_path: &[u8]) -> Result<()> {
         let old_path = &pair.two;
         let parent = self.ensure_parent_dirs(new_path, old_path);
-        let mut ci = self.paths.get(old_path).expect("moved paths are recorded").clone();
+        let mut ci = self.paths.get(old_path).or_internal("moved paths are recorded")?.clone();
         debug_assert!(ci.filemask == 2 || ci.filemask == 4);
         if ci.dirmask == 0 {
             self.paths.remove(old_path);
@@ -263,7 +264,7 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
             let mut file = ci.clone();
             file.dirmask = 0;
             file.stages[1] = Version::NONE;
-            let dir = self.paths.get_mut(old_path).expect("checked above");
+            let dir = self.paths.get_mut(old_path).or_internal("checked above")?;
             dir.filemask = 0;
             dir.clean = true;
             for i in 0..3 {
@@ -277,7 +278,7 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
         let moved = match self.paths.get_mut(new_path) {
             None => {
                 self.paths.insert(new_path.to_vec(), ci);
-                self.paths.get_mut(new_path).expect("just inserted")
+                self.paths.get_mut(new_path).or_internal("just inserted")?
             }
             Some(existing) => {
                 existing.filemask |= ci.filemask;
@@ -296,6 +297,7 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
             paths: vec![new_path.to_vec(), old_path.clone()],
             versions: None,
         });
+        Ok(())
     }
 
     /// Adds entries for directories of `new_path` that do not exist yet;
@@ -403,10 +405,10 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
         let pathnames = [p1.one.clone(), p1.two.clone(), p2.two.clone()];
         if pathnames[1] == pathnames[2] {
             let base_stage = self.paths[&pathnames[0]].stages[0];
-            let side = self.paths.get_mut(&pathnames[1]).expect("rename target recorded");
+            let side = self.paths.get_mut(&pathnames[1]).or_internal("rename target recorded")?;
             side.stages[0] = base_stage;
             side.filemask |= 1;
-            let base = self.paths.get_mut(&pathnames[0]).expect("rename source recorded");
+            let base = self.paths.get_mut(&pathnames[0]).or_internal("rename source recorded")?;
             base.is_null = true;
             base.clean = true;
             return Ok(None);
@@ -417,13 +419,13 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
         let merged = self.content_merge(&pathnames[0], o, a, b, &pathnames, 1)?;
         let was_binary = !merged.clean && merged.result == a;
         let side2_result = if was_binary { b } else { merged.result };
-        let s1 = self.paths.get_mut(&pathnames[1]).expect("rename target recorded");
+        let s1 = self.paths.get_mut(&pathnames[1]).or_internal("rename target recorded")?;
         s1.stages[1] = merged.result;
         s1.path_conflict = true;
-        let s2 = self.paths.get_mut(&pathnames[2]).expect("rename target recorded");
+        let s2 = self.paths.get_mut(&pathnames[2]).or_internal("rename target recorded")?;
         s2.stages[2] = side2_result;
         s2.path_conflict = true;
-        self.paths.get_mut(&pathnames[0]).expect("rename source recorded").path_conflict = true;
+        self.paths.get_mut(&pathnames[0]).or_internal("rename source recorded")?.path_conflict = true;
         self.conflicts.push(Conflict { kind: ConflictKind::RenameRename, paths: pathnames.to_vec(), versions: None });
         Ok(Some(merged.clean))
     }
@@ -450,7 +452,7 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
             let stage = |p: &Vec<u8>, i: usize| self.paths[p].stages[i];
             let (o, a, b) = (stage(&pathnames[0], 0), stage(&pathnames[1], 1), stage(&pathnames[2], 2));
             let merged = self.content_merge(&oldpath, o, a, b, &pathnames, 1)?;
-            self.paths.get_mut(&newpath).expect("recorded").stages[target] = merged.result;
+            self.paths.get_mut(&newpath).or_internal("recorded")?.stages[target] = merged.result;
             if !merged.clean {
                 self.conflicts.push(Conflict {
                     kind: ConflictKind::RenameCollision,
@@ -459,15 +461,15 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
                 });
             }
         } else if collision && source_deleted {
-            self.paths.get_mut(&newpath).expect("recorded").path_conflict = true;
+            self.paths.get_mut(&newpath).or_internal("recorded")?.path_conflict = true;
             self.rename_delete_conflict(&newpath, &oldpath);
         } else {
-            let info = self.paths.get_mut(&newpath).expect("recorded");
+            let info = self.paths.get_mut(&newpath).or_internal("recorded")?;
             info.stages[0] = old.stages[0];
             info.filemask |= 1;
             info.pathnames[0] = oldpath.clone();
             if type_changed {
-                let o = self.paths.get_mut(&oldpath).expect("recorded");
+                let o = self.paths.get_mut(&oldpath).or_internal("recorded")?;
                 o.stages[0] = Version::NONE;
                 o.filemask &= 0x06;
             } else if source_deleted {
@@ -480,7 +482,7 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
             }
         }
         if !type_changed {
-            let o = self.paths.get_mut(&oldpath).expect("recorded");
+            let o = self.paths.get_mut(&oldpath).or_internal("recorded")?;
             o.is_null = true;
             o.clean = true;
         }

@@ -379,11 +379,11 @@ fn newer_commits(
     let mut shown = Vec::new();
     for oid in lost.iter().rev().take(10) {
         let c = repo.commit(*oid)?;
-        let subject = crate::model::message::subject_line(&c.message);
+        let subject = crate::model::message::MessageInfo::parse(&c.message).subject;
         shown.push(format!(
             "{} {} ({})",
             short_id(*oid),
-            terminal_short(subject.as_bytes(), 60),
+            terminal_short(&subject, 60),
             terminal_short(&c.author.name, 24)
         ));
     }
@@ -473,7 +473,7 @@ fn replay_newer(
             parent_tree,
             change_id: None,
             is_merge: c.parents.len() > 1,
-            subject_line: crate::model::message::subject_line(&c.message),
+            label_subject: c.sequencer_subject(),
         });
     }
     let (picks, new_tree) = replay(repo, overlay, target_tree, &locals, &[Skip::No].repeat(locals.len()), false)?;
@@ -492,7 +492,7 @@ fn replay_newer(
                 return Err(Error::Usage(format!(
                     "undo --keep-newer refused, nothing was changed: {} {} would not apply on the restored tip ({}); use --force to leave it in a backup",
                     short_id(local.oid),
-                    terminal_short(local.subject_line.as_bytes(), 60),
+                    terminal_short(&local.label_subject, 60),
                     outcome.as_str()
                 )));
             }
