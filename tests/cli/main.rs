@@ -17,6 +17,7 @@ mod hermetic;
 mod layers;
 mod pack;
 mod report;
+mod security;
 mod status;
 mod sync;
 mod tidy;
