@@ -8,6 +8,7 @@
 use crate::common;
 
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use betadrift::scenario::Scenario;
 use betadrift::scenario::build::Built;
@@ -266,5 +267,83 @@ mod planted_links {
         assert!(std::fs::symlink_metadata(&out).unwrap().is_file(), "the link was replaced by the report");
         assert!(std::fs::read_to_string(&out).unwrap().contains("betadrift_run_success"));
         assert_victim_intact(&victim);
+    }
+}
+
+mod races {
+    use super::*;
+
+    /// Reproducer 5: `betadrift drop --yes 5 &` and, at a random moment, a
+    /// human's `git commit --allow-empty`, `iterations` times. Whatever
+    /// wins, the dropped content never comes back and `git status` is
+    /// clean: git's `index.lock` is betadrift's from before the branch
+    /// moves until the index is written, so the commit fails cleanly or
+    /// comes before or after the rewrite. Returns how often each side won.
+    pub fn drop_against_git_commit(iterations: usize) -> [usize; 4] {
+        let sandbox = Sandbox::new();
+        let built = build_allowed(&sandbox);
+        let name = built.checkout.file_name().unwrap().to_owned();
+        // The span of one drop: commits start anywhere from before it
+        // begins to after it ends.
+        let warm = sandbox.path().join("warm");
+        copy_dir(&built.dir, &warm);
+        let started = Instant::now();
+        let run = sandbox.betadrift(&warm.join(&name), &["drop", "--yes", "5"]);
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+        let span = started.elapsed().mul_f64(1.5);
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        // [drop only, commit only, both, neither]
+        let mut wins = [0usize; 4];
+        for i in 0..iterations {
+            let copy = sandbox.path().join(format!("race-{i}"));
+            copy_dir(&built.dir, &copy);
+            let dir = copy.join(&name);
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let delay = span.mul_f64((seed % 1000) as f64 / 1000.0);
+            let child = sandbox.spawn_betadrift(&dir, None, &["drop", "--yes", "5"]);
+            std::thread::sleep(delay);
+            let commit = sandbox.git_output(&dir, &["commit", "-q", "--allow-empty", "-m", "hotfix"]);
+            let drop = Run::from(child.wait_with_output().unwrap());
+            let what = format!("iteration {i} (commit after {delay:?}): drop {drop:?}");
+            assert_eq!(sandbox.git(&dir, &["status", "--porcelain"]), "", "{what}: git status is clean");
+            let scap = sandbox.git(&dir, &["show", &format!("HEAD:{SCAP}")]);
+            match drop.code {
+                0 => assert!(!scap.contains(P05_LINE), "{what}: the dropped patch came back"),
+                2 => {
+                    assert!(scap.contains(P05_LINE), "{what}: a refused drop changed nothing");
+                    assert_eq!(drop.stderr.lines().count(), 1, "{what}");
+                }
+                _ => panic!("{what}"),
+            }
+            wins[match (drop.code == 0, commit.status.success()) {
+                (true, false) => 0,
+                (false, true) => 1,
+                (true, true) => 2,
+                (false, false) => 3,
+            }] += 1;
+            std::fs::remove_dir_all(&copy).unwrap();
+        }
+        wins
+    }
+
+    #[test]
+    fn a_git_commit_during_a_drop_never_resurrects_it() {
+        let wins = drop_against_git_commit(12);
+        assert_eq!(wins.iter().sum::<usize>(), 12, "{wins:?}");
+    }
+
+    /// The long run: `cargo test --release -p betadrift --test cli -- --ignored races`
+    /// (bench/race-drop.sh).
+    #[test]
+    #[ignore = "200 races take minutes; bench/race-drop.sh runs it"]
+    fn two_hundred_races() {
+        let iterations = std::env::var("BETADRIFT_RACE_ITERATIONS").ok().and_then(|n| n.parse().ok()).unwrap_or(200);
+        let wins = drop_against_git_commit(iterations);
+        eprintln!(
+            "{iterations} races: drop alone {}, commit alone {}, both {}, neither {}; 0 resurrected",
+            wins[0], wins[1], wins[2], wins[3]
+        );
     }
 }
