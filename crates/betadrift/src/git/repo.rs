@@ -322,7 +322,9 @@ impl Repo {
         Timestamp::try_from(meta.modified().ok()?).ok()
     }
 
-    /// Tags whose name starts with `prefix`, peeled to commits.
+    /// Tags whose name starts with `prefix`, peeled to commits (tags of
+    /// trees and blobs left out). A tag whose object cannot be read is an
+    /// error naming it: left out, it would change the ages of patches.
     pub fn tags_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Oid)>> {
         let glob = format!("refs/tags/{prefix}*");
         let refs = self.git.references_glob(&glob).git_context(|| format!("listing {glob}"))?;
@@ -331,8 +333,12 @@ impl Repo {
             let r = r.git_context(|| format!("listing {glob}"))?;
             let name = String::from_utf8_lossy(r.name_bytes()).into_owned();
             let short = name.strip_prefix("refs/tags/").unwrap_or(&name).to_owned();
-            if let Ok(commit) = r.peel_to_commit() {
-                out.push((short, commit.id()));
+            let Some(target) = r.resolve().ok().and_then(|r| r.target()) else { continue };
+            let commit = self.peel_tag(target).map_err(|e| {
+                Error::Usage(format!("snapshot tag {}: {e}", crate::support::escape::terminal(short.as_bytes())))
+            })?;
+            if let Some(commit) = commit {
+                out.push((short, commit));
             }
         }
         Ok(out)
