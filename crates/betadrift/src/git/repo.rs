@@ -94,6 +94,11 @@ impl Repo {
         // the raw commits and small trees as well costs memory and locking.
         git2::opts::enable_caching(false);
         let git_dir = git.path().to_owned();
+        // libgit2 opened it, so its owner passed git's ownership check
+        // (safe.directory): the state files that owner left are theirs.
+        if let Ok(meta) = std::fs::metadata(&git_dir) {
+            crate::support::files::trust_owner(std::os::unix::fs::MetadataExt::uid(&meta));
+        }
         let workdir = git.workdir().map(|w| w.components().collect::<PathBuf>());
         let mailmap = git.mailmap().ok();
         Repo {

@@ -14,7 +14,10 @@
 //! link at its last component and must belong to the running user or root,
 //! and each file is opened relative to it with `O_NOFOLLOW` and must be a
 //! regular file of the running user or root with one link (a hard link to
-//! `/etc/shadow` is refused too). Report files ([`replace`]) replace a link
+//! `/etc/shadow` is refused too). The owner of a repository that git's own
+//! ownership check accepted (`safe.directory`) is trusted as well
+//! ([`trust_owner`]): root running betadrift in gitpuppet's checkout uses
+//! the state files gitpuppet's runs left there. Report files ([`replace`]) replace a link
 //! at their path instead of writing through it. See docs/security.md.
 
 use std::ffi::OsStr;
@@ -203,9 +206,25 @@ pub fn open_existing(path: &Path) -> Result<Option<File>> {
     open_state(path, OFlags::RDONLY)
 }
 
-/// A user betadrift trusts with its state: the one running it, or root.
+/// Owners of repositories this process opened, which git's ownership
+/// check (`safe.directory`) accepted.
+static TRUSTED: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+/// Trusts `uid` with betadrift's state files too: the owner of a
+/// repository that git's ownership check accepted.
+pub fn trust_owner(uid: u32) {
+    let mut trusted = TRUSTED.lock().unwrap_or_else(|e| e.into_inner());
+    if !trusted.contains(&uid) {
+        trusted.push(uid);
+    }
+}
+
+/// A user betadrift trusts with its state: the one running it, root, or
+/// the owner of a repository git accepted ([`trust_owner`]).
 fn trusted_owner(uid: u32) -> bool {
-    uid == 0 || uid == rustix::process::geteuid().as_raw()
+    uid == 0
+        || uid == rustix::process::geteuid().as_raw()
+        || TRUSTED.lock().unwrap_or_else(|e| e.into_inner()).contains(&uid)
 }
 
 fn refused(path: &Path, why: &str) -> Error {
