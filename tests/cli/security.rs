@@ -358,3 +358,84 @@ mod races {
         );
     }
 }
+
+mod submodules {
+    use super::*;
+
+    /// The demo with two more local patches: #14 adds the submodule
+    /// `vendor/sub` (at upstream's tip, any commit id will do), #15 bumps it.
+    fn with_submodule(sandbox: &Sandbox) -> (Built, String, String) {
+        let built = build_allowed(sandbox);
+        let dir = &built.checkout;
+        let first = sandbox.git(dir, &["rev-parse", "origin/production"]).trim().to_owned();
+        let second = sandbox.git(dir, &["rev-parse", "origin/production~1"]).trim().to_owned();
+        std::fs::create_dir_all(dir.join("vendor/sub")).unwrap();
+        for (commit, message) in [(&first, "vendor: add sub"), (&second, "vendor: bump sub")] {
+            sandbox.git(dir, &["update-index", "--add", "--cacheinfo", &format!("160000,{commit},vendor/sub")]);
+            sandbox.git(dir, &["commit", "-q", "-m", message]);
+        }
+        assert_eq!(sandbox.git(dir, &["status", "--porcelain"]), "");
+        (built, first, second)
+    }
+
+    /// Reproducer 6: dropping the bump left the index at the bumped commit
+    /// (`M  vendor/sub`); the index now stages the old one, as `git rebase`
+    /// does, and git status is clean.
+    #[test]
+    fn dropping_a_submodule_bump_restages_the_old_commit() {
+        let sandbox = Sandbox::new();
+        let (built, first, _) = with_submodule(&sandbox);
+        let dir = &built.checkout;
+        let run = sandbox.betadrift(dir, &["drop", "--yes", "15"]);
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+        assert_eq!(sandbox.git(dir, &["status", "--porcelain"]), "", "index and HEAD agree on the submodule");
+        assert_eq!(sandbox.git(dir, &["ls-files", "-s", "vendor/sub"]), format!("160000 {first} 0\tvendor/sub\n"));
+        // Dropping the patch that added it removes the entry and the empty directory.
+        let run = sandbox.betadrift(dir, &["drop", "--yes", "14"]);
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+        assert_eq!(sandbox.git(dir, &["status", "--porcelain"]), "");
+        assert!(!dir.join("vendor/sub").exists());
+    }
+
+    /// A staged submodule commit is an uncommitted change: the rewrite,
+    /// which restages gitlinks, refuses instead of losing it.
+    #[test]
+    fn a_staged_submodule_change_blocks_a_rewrite() {
+        let sandbox = Sandbox::new();
+        let (built, ..) = with_submodule(&sandbox);
+        let dir = &built.checkout;
+        let third = sandbox.git(dir, &["rev-parse", "origin/production~2"]).trim().to_owned();
+        sandbox.git(dir, &["update-index", "--cacheinfo", &format!("160000,{third},vendor/sub")]);
+        let before = state(dir);
+        sandbox.betadrift(dir, &["drop", "--yes", "15"]).assert_refused("has uncommitted changes");
+        common::assert_unchanged(&before, &state(dir));
+    }
+}
+
+mod git_settings {
+    use super::*;
+
+    /// Reproducer 8 (GIT_DIR): git would use the other repository, and
+    /// betadrift rewrote the current directory's; now every variable that
+    /// points git elsewhere is refused, naming it.
+    #[test]
+    fn variables_that_point_git_elsewhere_are_refused() {
+        let sandbox = Sandbox::new();
+        let built = build_allowed(&sandbox);
+        let dir = &built.checkout;
+        let before = state(dir);
+        for name in ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY"] {
+            for args in [&["status"][..], &["drop", "--yes", "5"]] {
+                let out = sandbox
+                    .command(env!("CARGO_BIN_EXE_betadrift"))
+                    .current_dir(dir)
+                    .env(name, sandbox.path().join("other"))
+                    .args(args)
+                    .output()
+                    .unwrap();
+                Run::from(out).assert_error(&format!("{name} is set ("));
+            }
+        }
+        common::assert_unchanged(&before, &state(dir));
+    }
+}

@@ -77,6 +77,7 @@ impl Repo {
 
     /// Opens the repository containing `start`, bare or not.
     pub fn discover_any(start: &Path) -> Result<Repo> {
+        refuse_repository_variables()?;
         let git = git2::Repository::discover(start).map_err(|e| match e.code() {
             ErrorCode::NotFound => Error::NotARepository { path: start.to_owned() },
             ErrorCode::Owner => not_owner(start),
@@ -357,6 +358,32 @@ impl Repo {
 
 /// The error for a repository at or above `start` that another user owns,
 /// naming that user as `/etc/passwd` does (else by uid).
+/// git's variables that point git at another repository, work tree, index
+/// or object store than the one betadrift finds from the directory.
+const REPOSITORY_VARIABLES: [&str; 6] = [
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR",
+];
+
+/// Refuses to run where git would use another repository than betadrift:
+/// betadrift does not honour these variables, and would read (or rewrite)
+/// the checkout of the current directory while git works on the other.
+fn refuse_repository_variables() -> Result<()> {
+    for name in REPOSITORY_VARIABLES {
+        if let Some(value) = std::env::var_os(name) {
+            return Err(Error::Usage(format!(
+                "{name} is set ({}); betadrift finds the repository from the current directory (or --repo) and does not honour it: unset {name} and run it in the checkout",
+                crate::support::escape::terminal_short(value.as_encoded_bytes(), 80)
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn not_owner(start: &Path) -> Error {
     use std::os::unix::fs::MetadataExt;
     let mut dir = start.to_owned();

@@ -147,7 +147,11 @@ fn dirty_by_git_at(mut git: std::process::Command, git_dir: &Path, workdir: &Pat
             "--porcelain=v2",
             "-z",
             "--untracked-files=normal",
-            "--ignore-submodules=all",
+            // A submodule whose commit is staged or checked out at
+            // another commit is a change; one with edits inside is not
+            // ours to see (git rebase ignores submodules altogether, but
+            // a rewrite restages gitlinks and would lose a staged one).
+            "--ignore-submodules=dirty",
             "--no-renames",
         ])
         .current_dir(workdir)

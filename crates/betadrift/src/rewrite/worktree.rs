@@ -279,7 +279,8 @@ pub fn update(
     }
     let (removed, written): (Vec<&FileChange>, Vec<&FileChange>) = changes.iter().partition(|c| c.new.is_none());
     for c in &removed {
-        remove_path(&workdir, &c.path)?;
+        let gitlink = c.old.as_ref().is_some_and(|e| kind_of(e.mode) == Kind::Gitlink);
+        remove_path(&workdir, &c.path, gitlink)?;
     }
     for (i, c) in written.iter().enumerate() {
         if i == written.len() / 2 {
@@ -289,12 +290,14 @@ pub fn update(
         write_entry(repo, &workdir, &c.path, entry)?;
     }
     let removed: Vec<Vec<u8>> = removed.iter().map(|c| c.path.clone()).collect();
-    let written: Vec<Vec<u8>> = written
-        .iter()
-        .filter(|c| c.new.as_ref().is_some_and(|e| kind_of(e.mode) != Kind::Gitlink))
-        .map(|c| c.path.clone())
-        .collect();
-    repo.update_index_locked(lock, &removed, &written)?;
+    let (gitlinks, files): (Vec<&FileChange>, Vec<&FileChange>) =
+        written.iter().partition(|c| c.new.as_ref().is_some_and(|e| kind_of(e.mode) == Kind::Gitlink));
+    let written: Vec<Vec<u8>> = files.iter().map(|c| c.path.clone()).collect();
+    // A submodule's entry is its commit, as git stages it; its checkout is
+    // left as it is (`git submodule update` moves it, as after a rebase).
+    let gitlinks: Vec<(Vec<u8>, Oid)> =
+        gitlinks.iter().filter_map(|c| Some((c.path.clone(), c.new.as_ref()?.oid))).collect();
+    repo.update_index_locked(lock, &removed, &written, &gitlinks)?;
     record.index_lock = None;
     record.write(&setup.state_dir)
 }
@@ -399,13 +402,18 @@ fn refuse_directory(full: &Path) -> Result<()> {
     }
 }
 
-/// Removes a file (or symlink) and any directories it leaves empty.
-fn remove_path(workdir: &Path, path: &[u8]) -> Result<()> {
+/// Removes a file (or symlink) and any directories it leaves empty; a
+/// submodule's directory only if it is empty (as git leaves a populated one).
+fn remove_path(workdir: &Path, path: &[u8], gitlink: bool) -> Result<()> {
     if let Some(link) = symlinked_leading_path(workdir, path) {
         return Err(symlink_in_the_way(&link, path));
     }
     let full = workdir.join(bytes_path(path));
-    remove_file_if_present(&full)?;
+    if gitlink && std::fs::symlink_metadata(&full).is_ok_and(|m| m.is_dir()) {
+        let _ = std::fs::remove_dir(&full);
+    } else {
+        remove_file_if_present(&full)?;
+    }
     let mut dir = full.parent();
     while let Some(d) = dir {
         if d == workdir || std::fs::remove_dir(d).is_err() {
