@@ -12,6 +12,7 @@ mod common;
 mod completions;
 mod consent;
 mod drop;
+mod fuzz;
 #[path = "../hermetic.rs"]
 mod hermetic;
 mod layers;
