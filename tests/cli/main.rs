@@ -12,11 +12,13 @@ mod common;
 mod completions;
 mod consent;
 mod drop;
+mod fuzz;
 #[path = "../hermetic.rs"]
 mod hermetic;
 mod layers;
 mod pack;
 mod report;
+mod security;
 mod status;
 mod sync;
 mod tidy;

@@ -1,7 +1,9 @@
 //! The pack reader against libgit2: every object of repositories that the
 //! real git packed (offset and id deltas, deep chains, large files, loose
-//! objects, alternates) reads the same both ways, and damaged packs give
-//! "not here" (libgit2 then reads), never a wrong object or a panic.
+//! objects, alternates) reads the same both ways, and damaged packs and
+//! loose objects are corrupt (exit 2 naming the object and its file, never
+//! libgit2's reader, which crashes or spins on them), never a wrong object
+//! or a panic.
 
 use crate::common;
 
@@ -66,10 +68,10 @@ fn reads_like_libgit2(sb: &Sandbox, dir: &Path) -> usize {
     let objects = all_objects(sb, dir);
     let mut reader = Reader::new(Arc::new(Store::open(&dir.join(".git/objects"))));
     for (oid, kind, data) in &objects {
-        let (k, body) = reader.read(&id(*oid)).unwrap_or_else(|| panic!("{oid} not read"));
+        let (k, body) = reader.read(&id(*oid)).unwrap().unwrap_or_else(|| panic!("{oid} not read"));
         assert_eq!((k, &body[..]), (*kind, &data[..]), "{oid}");
     }
-    assert!(reader.read(&[0x5a; 20]).is_none(), "an absent object is absent");
+    assert_eq!(reader.read(&[0x5a; 20]), Ok(None), "an absent object is absent");
     objects.len()
 }
 
@@ -161,7 +163,7 @@ fn pack_of(repo: &Path) -> String {
 }
 
 #[test]
-fn a_damaged_pack_reads_as_absent_or_right_never_wrong() {
+fn a_damaged_pack_reads_as_corrupt_or_right_never_wrong() {
     let (sb, repo) = packed_history(12);
     let objects = all_objects(&sb, &repo);
     let pack = pack_of(&repo);
@@ -177,7 +179,7 @@ fn a_damaged_pack_reads_as_absent_or_right_never_wrong() {
         .filter_map(|l| l.split_whitespace().nth(4)?.parse().ok())
         .collect();
     assert_eq!(entries.len(), count);
-    let (mut absent, mut right) = (0, 0);
+    let (mut corrupt, mut absent, mut right) = (0, 0, 0);
     let mut seed = 11u64;
     for round in 0..80 {
         seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
@@ -204,15 +206,21 @@ fn a_damaged_pack_reads_as_absent_or_right_never_wrong() {
         let mut reader = Reader::new(Arc::new(Store::open(&repo.join(".git/objects"))));
         for (oid, kind, body) in &objects {
             match reader.read(&id(*oid)) {
-                None => absent += 1,
-                Some((k, b)) => {
+                Err(e) => {
+                    let file = e.file.to_string_lossy();
+                    assert!(file.ends_with(".pack") || file.ends_with(".idx"), "{e:?}");
+                    corrupt += 1;
+                }
+                // A pack whose header is damaged is not mapped at all.
+                Ok(None) => absent += 1,
+                Ok(Some((k, b))) => {
                     assert_eq!((k, &b[..]), (*kind, &body[..]), "round {round}: byte {at} damaged, {oid} read wrong");
                     right += 1;
                 }
             }
         }
     }
-    assert!(absent > 0 && right > 0, "absent {absent}, right {right}");
+    assert!(corrupt > 0 && right > 0, "corrupt {corrupt}, absent {absent}, right {right}");
 }
 
 /// The demo after `git gc` (every object in a pack, most as deltas): status
@@ -239,4 +247,93 @@ fn packed_demo_reads_the_same_with_and_without_the_pack_reader() {
         assert!(fast.stdout.contains("\"patches\""), "{args:?}: {}{}", fast.stdout, fast.stderr);
         assert_eq!((fast.code, &fast.stdout), (slow.code, &slow.stdout), "{args:?}");
     }
+}
+
+/// Runs betadrift in `dir` with a deadline: a hang is a failure, not a
+/// stuck test.
+fn run_within(sb: &Sandbox, dir: &Path, args: &[&str], seconds: u64) -> common::Run {
+    let mut child = sb.spawn_betadrift(dir, None, args);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("betadrift {args:?} still running after {seconds} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    common::Run::from(child.wait_with_output().unwrap())
+}
+
+/// The position of `oid` in a version 2 pack index.
+fn index_position(idx: &[u8], oid: git2::Oid) -> usize {
+    let count = u32::from_be_bytes(idx[8 + 255 * 4..8 + 256 * 4].try_into().unwrap()) as usize;
+    (0..count).find(|i| &idx[8 + 1024 + i * 20..8 + 1024 + i * 20 + 20] == oid.as_bytes()).unwrap()
+}
+
+/// Reproducer 7 of issue 17: a damaged offset in the index of the pack
+/// holding HEAD's commit made `status` crash in libgit2 (exit 139); it is
+/// an error naming the object and the pack, as `git` reports it.
+#[test]
+fn a_damaged_index_offset_is_corruption_not_a_crash() {
+    let sb = Sandbox::new();
+    let built = sb.build(&betadrift::scenario::Scenario::demo());
+    let dir = &built.checkout;
+    sb.git(dir, &["-c", "gc.auto=0", "repack", "-q", "-a", "-d"]);
+    let head = git2::Oid::from_str(sb.git(dir, &["rev-parse", "HEAD"]).trim()).unwrap();
+    let idx = Path::new(&pack_of(dir)).with_extension("idx");
+    let mut bytes = std::fs::read(&idx).unwrap();
+    let count = u32::from_be_bytes(bytes[8 + 255 * 4..8 + 256 * 4].try_into().unwrap()) as usize;
+    let at = 8 + 1024 + count * 24 + index_position(&bytes, head) * 4;
+    // The large-offset flag, with an index far past the large-offset table.
+    bytes[at] |= 0x80;
+    let mut perms = std::fs::metadata(&idx).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&idx, perms).unwrap();
+    std::fs::write(&idx, bytes).unwrap();
+    assert!(!sb.git_output(dir, &["cat-file", "-p", "HEAD"]).status.success(), "git finds it corrupt too");
+    for args in [&["status"][..], &["check"]] {
+        let run = run_within(&sb, dir, args, 60);
+        run.assert_error(&format!("object {head} is corrupt in "));
+        assert!(run.stderr.contains(".idx (its index is damaged)"), "{}", run.stderr);
+    }
+}
+
+/// Reproducer 7 of issue 17: a truncated loose object made libgit2 spin
+/// forever; it is an error naming the file, at once.
+#[test]
+fn a_truncated_loose_object_is_corruption_not_a_hang() {
+    let sb = Sandbox::new();
+    let built = sb.build(&betadrift::scenario::Scenario::demo());
+    let dir = &built.checkout;
+    let head = sb.git(dir, &["rev-parse", "HEAD"]).trim().to_owned();
+    let file = dir.join(".git/objects").join(&head[..2]).join(&head[2..]);
+    let bytes = std::fs::read(&file).unwrap();
+    let mut perms = std::fs::metadata(&file).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&file, perms).unwrap();
+    std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+    for args in [&["status"][..], &["check"]] {
+        let run = run_within(&sb, dir, args, 60);
+        run.assert_error(&format!("object {head} is corrupt in {}", file.display()));
+    }
+}
+
+/// A snapshot tag whose commit cannot be read changed patch ages without a
+/// word; now `status` says which tag and which object.
+#[test]
+fn a_snapshot_tag_on_an_unreadable_commit_is_an_error() {
+    let sb = Sandbox::new();
+    let built = sb.build(&betadrift::scenario::Scenario::demo());
+    let dir = &built.checkout;
+    let tag = sb.git(dir, &["for-each-ref", "--format=%(refname:short)", "refs/tags/snapshot-*"]);
+    let tag = tag.lines().next().expect("the demo has snapshot tags").to_owned();
+    // A commit of its own, so that nothing else reads it; then damaged.
+    let lonely = sb.git(dir, &["commit-tree", "HEAD^{tree}", "-m", "only the tag has me"]).trim().to_owned();
+    sb.git(dir, &["tag", "-f", &tag, &lonely]);
+    let file = dir.join(".git/objects").join(&lonely[..2]).join(&lonely[2..]);
+    std::fs::write(&file, b"x\x9c garbage").unwrap();
+    let run = run_within(&sb, dir, &["status"], 60);
+    run.assert_error(&format!("snapshot tag {tag}: object {lonely} is corrupt"));
 }

@@ -194,23 +194,7 @@ fn a_lost_compare_and_swap_leaves_no_journal_backup_or_audit_line() {
     let sandbox = Sandbox::new();
     let built = sandbox.build(&clean_demo());
     let dir = &built.checkout;
-    let child = sandbox
-        .command(env!("CARGO_BIN_EXE_betadrift"))
-        .current_dir(dir)
-        .env("BETADRIFT_NOW", "2026-11-25T12:00:00Z")
-        .env("BETADRIFT_FAULT", "stop:audit")
-        .args(["sync"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stat = format!("/proc/{}/stat", child.id());
-    let stopped = (0..1000).any(|_| {
-        std::thread::sleep(std::time::Duration::from_millis(10));
-        std::fs::read_to_string(&stat)
-            .is_ok_and(|s| s.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('T')))
-    });
-    assert!(stopped, "betadrift stopped at the audit step");
+    let child = crate::common::crash::stopped_at(&sandbox, dir, "stop:audit", &["sync"]);
     // git's index.lock is betadrift's from before the branch moves: a
     // commit fails cleanly instead of committing a stale index.
     let commit = sandbox.git_output(dir, &["commit", "-q", "--allow-empty", "-m", "an admin commits meanwhile"]);

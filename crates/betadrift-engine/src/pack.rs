@@ -10,10 +10,13 @@
 //! so two or three probes), and keeps the delta bases it rebuilt in a
 //! cache per thread.
 //!
-//! It is a fast path, never the judge: any object it cannot read (not in
-//! a pack or loose, an index or pack format it does not know, data it
-//! finds malformed) is reported as absent, and the caller reads it through
-//! libgit2, which gives the errors the user sees.
+//! An object it does not find (not in a pack it mapped, not loose) or a
+//! pack it cannot map (a format it does not know) is absent, and the caller
+//! reads it through libgit2. An object it finds but cannot read (a damaged
+//! index offset, a CRC that does not match, a truncated loose file, a
+//! broken delta) is [`Corrupt`], naming the object's file: that is the
+//! answer, as it is git's, never a reason to try libgit2's reader, which
+//! crashes on a corrupt index offset and spins on a truncated loose object.
 //!
 //! It maps every `objects/pack/*.idx`. A multi-pack-index (what git's
 //! incremental-repack maintenance and `repack --write-midx` write) indexes
@@ -34,6 +37,14 @@ use memmap2::Mmap;
 
 /// An object read from the store: its type and body.
 pub type Object = (ObjectType, Rc<[u8]>);
+
+/// An object the reader found and could not read: where, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Corrupt {
+    /// The pack (or index) or loose file that holds the object.
+    pub file: PathBuf,
+    pub why: &'static str,
+}
 
 /// Larger objects are left to libgit2 (a corrupt size must not allocate).
 const MAX_OBJECT: usize = 1 << 30;
@@ -59,6 +70,8 @@ struct Pack {
     idx: Mmap,
     data: Mmap,
     count: usize,
+    /// The `.pack` file, named in errors.
+    path: PathBuf,
 }
 
 impl Store {
@@ -135,18 +148,32 @@ impl Pack {
         if data.len() < 32 || &data[..4] != b"PACK" || !matches!(be32(&data, 4)?, 2 | 3) {
             return None;
         }
-        Some(Pack { idx, data, count })
+        Some(Pack { idx, data, count, path: idx_path.with_extension("pack") })
+    }
+
+    fn corrupt(&self, why: &'static str) -> Corrupt {
+        Corrupt { file: self.path.clone(), why }
     }
 
     /// The offset in the pack of object `oid`, found by interpolation
     /// within its fan-out bucket, then by bisection.
-    fn find(&self, oid: &[u8; 20]) -> Option<(usize, u64)> {
+    /// An index whose fan-out is out of order or points past its entries
+    /// is corrupt.
+    fn find(&self, oid: &[u8; 20]) -> Result<Option<(usize, u64)>, Corrupt> {
+        let bad_index = || Corrupt { file: self.path.with_extension("idx"), why: "its index is damaged" };
         let first = usize::from(oid[0]);
-        let mut lo = if first == 0 { 0 } else { be32(&self.idx, 8 + (first - 1) * 4)? as usize };
-        let mut hi = be32(&self.idx, 8 + first * 4)? as usize; // exclusive
+        let fan = |i: usize| be32(&self.idx, 8 + i * 4).map(|n| n as usize);
+        let lo = if first == 0 { 0 } else { fan(first - 1).ok_or_else(bad_index)? };
+        let hi = fan(first).ok_or_else(bad_index)?; // exclusive
         if hi > self.count || lo > hi {
-            return None;
+            return Err(bad_index());
         }
+        let Some(i) = self.search(oid, lo, hi) else { return Ok(None) };
+        Ok(Some((i, self.offset(i).ok_or_else(bad_index)?)))
+    }
+
+    /// The position of `oid` among entries [lo, hi): interpolation, then bisection.
+    fn search(&self, oid: &[u8; 20], mut lo: usize, mut hi: usize) -> Option<usize> {
         let key = |i: usize| -> Option<&[u8]> { self.idx.get(8 + 1024 + i * 20..8 + 1024 + i * 20 + 20) };
         let want = u64::from_be_bytes(oid[1..9].try_into().ok()?);
         let mut probes = 0;
@@ -171,7 +198,7 @@ impl Pack {
             match key(mid)?.cmp(oid.as_slice()) {
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => return Some((mid, self.offset(mid)?)),
+                std::cmp::Ordering::Equal => return Some(mid),
             }
         }
         None
@@ -298,23 +325,25 @@ impl Reader {
         }
     }
 
-    /// Object `oid`, or `None` when this reader cannot read it (see the
-    /// module's documentation): the caller then asks libgit2.
-    pub fn read(&mut self, oid: &[u8; 20]) -> Option<Object> {
+    /// Object `oid`; `Ok(None)` when this reader does not have it (the
+    /// caller then asks libgit2), [`Corrupt`] when it found it damaged (see
+    /// the module's documentation).
+    pub fn read(&mut self, oid: &[u8; 20]) -> Result<Option<Object>, Corrupt> {
         let n = self.store.packs.len();
         for k in (0..n).map(|k| (k + self.last_pack) % n) {
-            if let Some((i, offset)) = self.store.packs[k].find(oid) {
-                self.last_pack = k;
-                let (kind, body, end) = self.at(k, offset)?;
-                // The entry's bytes must be the ones the index recorded for
-                // this id: a damaged offset or header reads as absent.
-                let pack = &self.store.packs[k];
-                let raw = pack.data.get(usize::try_from(offset).ok()?..end)?;
-                if crc32fast::hash(raw) != pack.crc(i)? {
-                    return None;
-                }
-                return Some((object_type(kind)?, body));
+            let Some((i, offset)) = self.store.packs[k].find(oid)? else { continue };
+            self.last_pack = k;
+            let store = Arc::clone(&self.store);
+            let pack = &store.packs[k];
+            let (kind, body, end) = self.at(k, offset).ok_or_else(|| pack.corrupt("its entry cannot be read"))?;
+            // The entry's bytes must be the ones the index recorded for
+            // this id: a damaged offset or header is found here.
+            let raw = usize::try_from(offset).ok().and_then(|start| pack.data.get(start..end));
+            if raw.is_none_or(|raw| Some(crc32fast::hash(raw)) != pack.crc(i)) {
+                return Err(pack.corrupt("its entry does not match the CRC in the index"));
             }
+            let kind = object_type(kind).ok_or_else(|| pack.corrupt("its entry has an unknown type"))?;
+            return Ok(Some((kind, body)));
         }
         self.loose(oid)
     }
@@ -348,7 +377,7 @@ impl Reader {
                 // A base named by id: in this pack, as git writes them.
                 Base::Id(id) => {
                     chain.push((at, header));
-                    at = pack.find(&id)?.1;
+                    at = pack.find(&id).ok()??.1;
                 }
             }
             if chain.len() > MAX_CHAIN {
@@ -390,31 +419,44 @@ impl Reader {
 
     /// A loose object: `objects/xx/yyyy…`, a zlib stream of
     /// "<type> <size>\0<body>".
-    fn loose(&mut self, oid: &[u8; 20]) -> Option<Object> {
-        let hex = git2::Oid::from_bytes(oid).ok()?.to_string();
+    /// A file that is there and does not inflate to a well-formed object
+    /// is [`Corrupt`].
+    fn loose(&mut self, oid: &[u8; 20]) -> Result<Option<Object>, Corrupt> {
+        let hex: String = oid.iter().map(|b| format!("{b:02x}")).collect();
         let store = Arc::clone(&self.store);
         for dir in &store.loose {
-            let Ok(raw) = std::fs::read(dir.join(&hex[..2]).join(&hex[2..])) else { continue };
-            // The header first, to size the body exactly.
-            let mut head = [0u8; 32];
-            self.inflate.reset(true);
-            self.inflate.decompress(&raw, &mut head, FlushDecompress::None).ok()?;
-            let got = self.inflate.total_out() as usize;
-            let nul = head[..got].iter().position(|&b| b == 0)?;
-            let text = std::str::from_utf8(&head[..nul]).ok()?;
-            let (kind, size) = text.split_once(' ')?;
-            let size: usize = size.parse().ok().filter(|&s| s <= MAX_OBJECT)?;
-            let kind = match kind {
-                "commit" => ObjectType::Commit,
-                "tree" => ObjectType::Tree,
-                "blob" => ObjectType::Blob,
-                "tag" => ObjectType::Tag,
-                _ => return None,
-            };
-            let body = inflate_exact(&mut self.inflate, &raw, nul + 1 + size)?;
-            return Some((kind, body[nul + 1..].into()));
+            let path = dir.join(&hex[..2]).join(&hex[2..]);
+            let Ok(raw) = std::fs::read(&path) else { continue };
+            let object = self.inflate_loose(&raw).map_err(|why| Corrupt { file: path, why })?;
+            return Ok(Some(object));
         }
-        None
+        Ok(None)
+    }
+
+    fn inflate_loose(&mut self, raw: &[u8]) -> Result<Object, &'static str> {
+        const BAD_HEADER: &str = "it does not start with a valid object header";
+        // The header first, to size the body exactly.
+        let mut head = [0u8; 32];
+        self.inflate.reset(true);
+        self.inflate.decompress(raw, &mut head, FlushDecompress::None).map_err(|_| BAD_HEADER)?;
+        let got = self.inflate.total_out() as usize;
+        let nul = head[..got].iter().position(|&b| b == 0).ok_or(BAD_HEADER)?;
+        let text = std::str::from_utf8(&head[..nul]).map_err(|_| BAD_HEADER)?;
+        let (kind, size) = text.split_once(' ').ok_or(BAD_HEADER)?;
+        let size: usize = size.parse().map_err(|_| BAD_HEADER)?;
+        if size > MAX_OBJECT {
+            return Err("it announces more than 1 GiB");
+        }
+        let kind = match kind {
+            "commit" => ObjectType::Commit,
+            "tree" => ObjectType::Tree,
+            "blob" => ObjectType::Blob,
+            "tag" => ObjectType::Tag,
+            _ => return Err(BAD_HEADER),
+        };
+        let body = inflate_exact(&mut self.inflate, raw, nul + 1 + size)
+            .ok_or("it is truncated or its data does not match its header")?;
+        Ok((kind, body[nul + 1..].into()))
     }
 }
 

@@ -46,6 +46,11 @@ pub enum Error {
     #[error("object {oid} ({what}) is missing from {}; a partial or damaged clone? run `git fetch --refetch origin`", .path.display())]
     MissingObject { path: PathBuf, oid: String, what: String },
 
+    /// An object the command needs is damaged: betadrift's reader found it
+    /// and could not read it (libgit2 is not asked: it may crash on it).
+    #[error("object {oid} is corrupt in {} ({why}); `git fsck` shows the damage, betadrift changed nothing", .file.display())]
+    CorruptObject { oid: String, file: PathBuf, why: String },
+
     /// The configuration file cannot be read or parsed.
     #[error("config {}: {message}", .path.display())]
     Config { path: PathBuf, message: String },

@@ -19,6 +19,20 @@ const MOVED: &[&str] = &["ref", "worktree-partial", "worktree", "post-update"];
 /// The steps a SIGKILL leaves no journal at: nothing is recorded, nothing to undo.
 const BEFORE_JOURNAL: &[&str] = &["locked", "objects", "backup"];
 
+/// Starts betadrift with `fault` (`stop:<step>`) and waits until it has
+/// stopped itself there (SIGSTOP); the test acts, then sends SIGCONT.
+pub fn stopped_at(sandbox: &Sandbox, dir: &Path, fault: &str, args: &[&str]) -> std::process::Child {
+    let child = sandbox.spawn_betadrift(dir, Some(fault), args);
+    let stat = format!("/proc/{}/stat", child.id());
+    let stopped = (0..1000).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        std::fs::read_to_string(&stat)
+            .is_ok_and(|s| s.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('T')))
+    });
+    assert!(stopped, "betadrift stopped at {fault}");
+    child
+}
+
 /// The commit HEAD points at.
 pub fn head(sandbox: &Sandbox, dir: &Path) -> String {
     sandbox.git(dir, &["rev-parse", "HEAD"]).trim().to_owned()

@@ -111,6 +111,20 @@ impl Sandbox {
         Run::from(out)
     }
 
+    /// Starts betadrift in `dir` (the clock fixed, `fault` as
+    /// `BETADRIFT_FAULT` if given), its output piped, without waiting.
+    pub fn spawn_betadrift(&self, dir: &Path, fault: Option<&str>, args: &[&str]) -> std::process::Child {
+        let mut cmd = self.command(env!("CARGO_BIN_EXE_betadrift"));
+        cmd.current_dir(dir).env("BETADRIFT_NOW", "2026-11-25T12:00:00Z").args(args);
+        if let Some(fault) = fault {
+            cmd.env("BETADRIFT_FAULT", fault);
+        }
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("starting betadrift")
+    }
+
     /// Builds a scenario in a fresh subdirectory.
     pub fn build(&self, scenario: &Scenario) -> Built {
         let dir = self.path().join(&scenario.name);

@@ -73,7 +73,7 @@ impl Outputs {
         for (format, file) in &self.targets {
             let bytes = render(report, *format);
             match file {
-                Some(path) => crate::support::files::write_atomic(path, &bytes)?,
+                Some(path) => crate::support::files::replace(path, &bytes)?,
                 None => out.write_all(&bytes).map_err(Error::stdout)?,
             }
         }

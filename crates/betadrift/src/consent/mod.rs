@@ -39,7 +39,7 @@ use std::path::Path;
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::message::Task;
 use crate::model::stack::Patch;
 use crate::support::clock::{format_duration, human_age, parse_duration};
@@ -366,13 +366,12 @@ pub struct Policy {
 impl Policy {
     /// Reads the policy file at `path`; a missing file is an empty policy.
     pub fn load(path: &Path) -> Result<Policy> {
-        match std::fs::read(path) {
-            Ok(bytes) => match String::from_utf8(bytes) {
+        match crate::support::files::read_state(path)? {
+            Some(bytes) => match String::from_utf8(bytes) {
                 Ok(text) => Policy::parse(&text, path),
                 Err(e) => Err(file::not_utf8(path, e.utf8_error().valid_up_to())),
             },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Policy::default()),
-            Err(e) => Err(Error::io("reading", path, e)),
+            None => Ok(Policy::default()),
         }
     }
 

@@ -3,6 +3,7 @@ use std::path::Path;
 use jiff::{SignedDuration, Timestamp};
 
 use super::*;
+use crate::error::Error;
 
 const CID: &str = "Ia4b5c6d7e8f90123456789012345678901234567";
 const OTHER_CID: &str = "Ib5c6d7e8f9012345678901234567890123456789";

@@ -24,4 +24,5 @@ pub mod objects;
 pub mod parallel;
 pub mod repo;
 pub mod status;
+pub mod verify_path;
 pub mod write;

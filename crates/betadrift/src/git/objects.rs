@@ -38,11 +38,25 @@ impl Repo {
         self.read_object(oid, ObjectType::Tree)
     }
 
-    /// The body of object `oid`, which must be of type `want`: from the
-    /// pack reader ([`betadrift_engine::pack`]) when it can, else through libgit2,
-    /// which names what is missing or broken.
+    /// The body of object `oid`, which must be of type `want` ([`Repo::read_any`]).
     fn read_object(&self, oid: Oid, want: ObjectType) -> Result<Rc<[u8]>> {
         let what = kind_name(Some(want));
+        let (kind, data) = self.read_any(oid, what)?;
+        if kind != want {
+            return Err(Error::Git {
+                context: format!("reading {what} {oid}"),
+                message: format!("it is a {}", kind_name(Some(kind))),
+            });
+        }
+        Ok(data)
+    }
+
+    /// Object `oid` (`what` names it in errors), of any type: from the pack
+    /// reader ([`betadrift_engine::pack`]) when it has it, else through
+    /// libgit2, which names what is missing. An object the pack reader
+    /// found damaged is an error here: libgit2's reader is not asked, it
+    /// may crash or spin on it.
+    pub(super) fn read_any(&self, oid: Oid, what: &str) -> Result<(ObjectType, Rc<[u8]>)> {
         let fast = self.packs.get_or_init(|| {
             if std::env::var_os("BETADRIFT_LIBGIT2_READS").is_some() {
                 return None;
@@ -51,23 +65,59 @@ impl Repo {
             Some(RefCell::new(betadrift_engine::pack::Reader::new(store)))
         });
         let id: &[u8; 20] = oid.as_bytes().try_into().expect("SHA-1 ids are 20 bytes");
-        // An object of another type than asked for is read again by
-        // libgit2, whose answer (or error) stands.
-        let (kind, data) = match fast.as_ref().and_then(|r| r.borrow_mut().read(id)).filter(|(kind, _)| *kind == want) {
-            Some(found) => found,
-            None => {
-                let odb = self.git().odb().git_context(|| "opening the object database".into())?;
-                let obj = odb.read(oid).map_err(|e| self.missing(oid, what, e))?;
-                (obj.kind(), Rc::from(obj.data()))
+        if let Some(reader) = fast {
+            match reader.borrow_mut().read(id) {
+                Ok(Some(found)) => return Ok(found),
+                Ok(None) => {}
+                Err(corrupt) => {
+                    return Err(Error::CorruptObject {
+                        oid: oid.to_string(),
+                        file: corrupt.file,
+                        why: corrupt.why.to_owned(),
+                    });
+                }
             }
-        };
-        if kind != want {
-            return Err(Error::Git {
-                context: format!("reading {what} {oid}"),
-                message: format!("it is a {}", kind_name(Some(kind))),
-            });
         }
-        Ok(data)
+        let odb = self.git().odb().git_context(|| "opening the object database".into())?;
+        let obj = odb.read(oid).map_err(|e| self.missing(oid, what, e))?;
+        Ok((obj.kind(), Rc::from(obj.data())))
+    }
+
+    /// The commit a tag reference's target peels to (through annotated
+    /// tags); `None` for a tag of a tree or blob. An unreadable object on
+    /// the way is an error, never a tag quietly left out.
+    pub(super) fn peel_tag(&self, mut oid: Oid) -> Result<Option<Oid>> {
+        for _ in 0..16 {
+            match self.read_any(oid, "tagged object")? {
+                (ObjectType::Commit, _) => return Ok(Some(oid)),
+                (ObjectType::Tag, body) => {
+                    let target = body
+                        .strip_prefix(b"object ")
+                        .and_then(|rest| rest.get(..40))
+                        .and_then(|hex| std::str::from_utf8(hex).ok())
+                        .and_then(|hex| Oid::from_str(hex).ok());
+                    oid = target.ok_or_else(|| Error::Git {
+                        context: format!("reading tag {oid}"),
+                        message: "it names no object".into(),
+                    })?;
+                }
+                _ => return Ok(None),
+            }
+        }
+        Err(Error::Git { context: format!("peeling tag {oid}"), message: "more than 16 tags deep".into() })
+    }
+
+    /// Reads HEAD's commit and every tree under it (not the blobs), so that
+    /// damage there is found by this reader before libgit2 walks them.
+    pub(super) fn read_head_trees(&self) -> Result<()> {
+        let Ok(head) = self.git().refname_to_id("HEAD") else { return Ok(()) };
+        let mut trees = vec![self.raw_commit(head)?.tree];
+        while let Some(oid) = trees.pop() {
+            let tree = Tree::parse(&self.raw_tree(oid)?)
+                .map_err(|message| Error::Git { context: format!("parsing tree {oid}"), message })?;
+            trees.extend(tree.iter().filter(|e| e.is_tree()).map(|e| e.oid()));
+        }
+        Ok(())
     }
 
     /// The parsed tree `oid`, cached.

@@ -77,6 +77,7 @@ impl Repo {
 
     /// Opens the repository containing `start`, bare or not.
     pub fn discover_any(start: &Path) -> Result<Repo> {
+        refuse_repository_variables()?;
         let git = git2::Repository::discover(start).map_err(|e| match e.code() {
             ErrorCode::NotFound => Error::NotARepository { path: start.to_owned() },
             ErrorCode::Owner => not_owner(start),
@@ -94,6 +95,11 @@ impl Repo {
         // the raw commits and small trees as well costs memory and locking.
         git2::opts::enable_caching(false);
         let git_dir = git.path().to_owned();
+        // libgit2 opened it, so its owner passed git's ownership check
+        // (safe.directory): the state files that owner left are theirs.
+        if let Ok(meta) = std::fs::metadata(&git_dir) {
+            crate::support::files::trust_owner(std::os::unix::fs::MetadataExt::uid(&meta));
+        }
         let workdir = git.workdir().map(|w| w.components().collect::<PathBuf>());
         let mailmap = git.mailmap().ok();
         Repo {
@@ -322,7 +328,9 @@ impl Repo {
         Timestamp::try_from(meta.modified().ok()?).ok()
     }
 
-    /// Tags whose name starts with `prefix`, peeled to commits.
+    /// Tags whose name starts with `prefix`, peeled to commits (tags of
+    /// trees and blobs left out). A tag whose object cannot be read is an
+    /// error naming it: left out, it would change the ages of patches.
     pub fn tags_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Oid)>> {
         let glob = format!("refs/tags/{prefix}*");
         let refs = self.git.references_glob(&glob).git_context(|| format!("listing {glob}"))?;
@@ -331,8 +339,12 @@ impl Repo {
             let r = r.git_context(|| format!("listing {glob}"))?;
             let name = String::from_utf8_lossy(r.name_bytes()).into_owned();
             let short = name.strip_prefix("refs/tags/").unwrap_or(&name).to_owned();
-            if let Ok(commit) = r.peel_to_commit() {
-                out.push((short, commit.id()));
+            let Some(target) = r.resolve().ok().and_then(|r| r.target()) else { continue };
+            let commit = self.peel_tag(target).map_err(|e| {
+                Error::Usage(format!("snapshot tag {}: {e}", crate::support::escape::terminal(short.as_bytes())))
+            })?;
+            if let Some(commit) = commit {
+                out.push((short, commit));
             }
         }
         Ok(out)
@@ -346,6 +358,32 @@ impl Repo {
 
 /// The error for a repository at or above `start` that another user owns,
 /// naming that user as `/etc/passwd` does (else by uid).
+/// git's variables that point git at another repository, work tree, index
+/// or object store than the one betadrift finds from the directory.
+const REPOSITORY_VARIABLES: [&str; 6] = [
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR",
+];
+
+/// Refuses to run where git would use another repository than betadrift:
+/// betadrift does not honour these variables, and would read (or rewrite)
+/// the checkout of the current directory while git works on the other.
+fn refuse_repository_variables() -> Result<()> {
+    for name in REPOSITORY_VARIABLES {
+        if let Some(value) = std::env::var_os(name) {
+            return Err(Error::Usage(format!(
+                "{name} is set ({}); betadrift finds the repository from the current directory (or --repo) and does not honour it: unset {name} and run it in the checkout",
+                crate::support::escape::terminal_short(value.as_encoded_bytes(), 80)
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn not_owner(start: &Path) -> Error {
     use std::os::unix::fs::MetadataExt;
     let mut dir = start.to_owned();

@@ -54,8 +54,12 @@ impl Repo {
         dirty_by_git_at(git, self.git_dir(), self.workdir()?)
     }
 
-    /// [`Repo::dirty`] by libgit2 alone.
+    /// [`Repo::dirty`] by libgit2 alone. HEAD's commit and trees are read
+    /// by betadrift's reader first: libgit2's spins on a truncated loose
+    /// object and crashes on a damaged pack index, and `git status` failing
+    /// on such damage is what brings us here.
     pub fn dirty_by_libgit2(&self) -> Result<Dirty> {
+        self.read_head_trees()?;
         let mut opts = git2::StatusOptions::new();
         opts.include_untracked(true)
             .recurse_untracked_dirs(false)
@@ -143,7 +147,11 @@ fn dirty_by_git_at(mut git: std::process::Command, git_dir: &Path, workdir: &Pat
             "--porcelain=v2",
             "-z",
             "--untracked-files=normal",
-            "--ignore-submodules=all",
+            // A submodule whose commit is staged or checked out at
+            // another commit is a change; one with edits inside is not
+            // ours to see (git rebase ignores submodules altogether, but
+            // a rewrite restages gitlinks and would lose a staged one).
+            "--ignore-submodules=dirty",
             "--no-renames",
         ])
         .current_dir(workdir)

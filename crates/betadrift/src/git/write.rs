@@ -146,11 +146,19 @@ impl Repo {
     }
 
     /// Updates index entries for paths whose working-tree files were just
-    /// rewritten (or removed), and writes the index while `lock` (git's
-    /// `index.lock`) is held: the new index is written in a scratch
-    /// directory of the git directory and renamed over the index, then the
-    /// lock is removed. No git command can write the index in between.
-    pub fn update_index_locked(&self, lock: IndexLock, removed: &[Vec<u8>], written: &[Vec<u8>]) -> Result<()> {
+    /// rewritten (or removed) and for submodules (`gitlinks`: path and
+    /// commit, staged as git stages them, without stat data), and writes the
+    /// index while `lock` (git's `index.lock`) is held: the new index is
+    /// written in a scratch directory of the git directory and renamed over
+    /// the index, then the lock is removed. No git command can write the
+    /// index in between.
+    pub fn update_index_locked(
+        &self,
+        lock: IndexLock,
+        removed: &[Vec<u8>],
+        written: &[Vec<u8>],
+        gitlinks: &[(Vec<u8>, Oid)],
+    ) -> Result<()> {
         let mut index = self.git().index().git_context(|| "reading the index".into())?;
         for path in removed {
             let p = bytes_path(path);
@@ -163,6 +171,25 @@ impl Repo {
         for path in written {
             let p = bytes_path(path);
             index.add_path(p).git_context(|| format!("adding {} to the index", p.display()))?;
+        }
+        for (path, commit) in gitlinks {
+            let zero = git2::IndexTime::new(0, 0);
+            let entry = git2::IndexEntry {
+                ctime: zero,
+                mtime: zero,
+                dev: 0,
+                ino: 0,
+                mode: 0o160000,
+                uid: 0,
+                gid: 0,
+                file_size: 0,
+                id: *commit,
+                flags: path.len().min(0xfff) as u16,
+                flags_extended: 0,
+                path: path.clone(),
+            };
+            let p = bytes_path(path);
+            index.add(&entry).git_context(|| format!("staging submodule {} in the index", p.display()))?;
         }
         let git_dir = self.git_dir();
         let scratch = tempfile::Builder::new()

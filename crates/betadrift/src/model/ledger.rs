@@ -120,8 +120,8 @@ impl Ledger {
     /// Reads the ledger at `path`; a missing file is an empty ledger.
     pub fn read(path: &Path) -> Result<Ledger> {
         let bad = |message: String| Error::Usage(format!("ledger {}: {message}", path.display()));
-        let file = match std::fs::read(path) {
-            Ok(bytes) => {
+        let file = match crate::support::files::read_state(path)? {
+            Some(bytes) => {
                 let file: LedgerFile = serde_json::from_slice(&bytes)
                     .map_err(|e| bad(format!("{e}; move the file away to start a new ledger")))?;
                 if file.schema_version != SCHEMA_VERSION {
@@ -132,10 +132,9 @@ impl Ledger {
                 }
                 file
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            None => {
                 return Ok(Ledger { path: path.to_owned(), file: LedgerFile::default(), exists: false });
             }
-            Err(e) => return Err(Error::io("reading", path, e)),
         };
         Ok(Ledger { path: path.to_owned(), file, exists: true })
     }

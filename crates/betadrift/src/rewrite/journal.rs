@@ -12,7 +12,7 @@ use super::{Kind, Plan, Removal, Setup};
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
 use crate::support::clock::rfc3339;
-use crate::support::files::{append_line, write_atomic};
+use crate::support::files::{append_line, read_state, write_atomic};
 
 /// Where backup refs live.
 pub const BACKUP_PREFIX: &str = "refs/betadrift/backup/";
@@ -168,12 +168,8 @@ impl Journal {
     /// The journal of an interrupted rewrite, if there is one.
     pub fn read(state_dir: &Path) -> Result<Option<Journal>> {
         let path = state_dir.join(JOURNAL);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io("reading", &path, e)),
-        };
-        serde_json::from_str(&text).map(Some).map_err(|e| Error::Config {
+        let Some(text) = read_state(&path)? else { return Ok(None) };
+        serde_json::from_slice(&text).map(Some).map_err(|e| Error::Config {
             path: path.clone(),
             message: format!(
                 "line {}, column {}: {e}; move the file away if it is not betadrift's",
@@ -259,15 +255,8 @@ impl AuditEntry {
     /// Appends the entry to the audit log (one JSON object per line,
     /// synced); returns the log's length before, for [`AuditEntry::retract`].
     pub fn append(&self, state_dir: &Path) -> Result<u64> {
-        let path = state_dir.join(AUDIT);
-        let before = match std::fs::symlink_metadata(&path) {
-            Ok(meta) => meta.len(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
-            Err(e) => return Err(Error::io("reading metadata of", &path, e)),
-        };
         let line = serde_json::to_string(self).map_err(|e| Error::Internal { message: e.to_string() })?;
-        append_line(&path, &line)?;
-        Ok(before)
+        append_line(&state_dir.join(AUDIT), &line)
     }
 
     /// Takes back the line just appended (the log was `len` bytes before):
@@ -280,12 +269,8 @@ impl AuditEntry {
 
 /// Every entry of the audit log; unreadable lines are skipped.
 pub fn read_audit(state_dir: &Path) -> Result<Vec<AuditEntry>> {
-    let path = state_dir.join(AUDIT);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io("reading", &path, e)),
-    };
+    let Some(text) = read_state(&state_dir.join(AUDIT))? else { return Ok(Vec::new()) };
+    let text = String::from_utf8_lossy(&text);
     Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
 }
 

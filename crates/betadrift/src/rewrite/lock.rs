@@ -6,7 +6,7 @@
 //! then gives up with exit code 2. git's own `index.lock` is respected too:
 //! if git is running in the checkout, betadrift does not start.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -28,13 +28,9 @@ impl RepoLock {
     /// waiting up to `wait` for another betadrift to finish.
     pub fn acquire(git_dir: &Path, wait: Duration, what: &str) -> Result<RepoLock> {
         let path = git_dir.join(LOCK_FILE);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| Error::io("opening", &path, e))?;
+        // Never through a link, never another user's file: a root-run
+        // rewrite must not truncate whatever a planted link points at.
+        let mut file = crate::support::files::open_lock(&path)?;
         // A wait too long for the clock (`--lock-wait 18446744073709551615`) is forever.
         let deadline = Instant::now().checked_add(wait);
         loop {
@@ -68,7 +64,7 @@ impl RepoLock {
 /// Who holds the lock of the repository at `git_dir` now, if anyone: read
 /// without creating or changing anything (read-only commands ask this).
 pub fn holder_now(git_dir: &Path) -> Option<String> {
-    let mut file = File::open(git_dir.join(LOCK_FILE)).ok()?;
+    let mut file = crate::support::files::open_existing(&git_dir.join(LOCK_FILE)).ok()??;
     match file.try_lock_shared() {
         Ok(()) => {
             let _ = file.unlock();

@@ -10,6 +10,7 @@ use git2::Oid;
 use super::{Journal, Plan, Setup, fault_point};
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
+use crate::git::verify_path::verify_path;
 use crate::git::write::{INDEX_SCRATCH_PREFIX, IndexLock};
 use betadrift_engine::objects::{Entry, Kind, ObjectRead, kind_of};
 use betadrift_engine::patchid::{FileChange, diff_trees};
@@ -23,6 +24,8 @@ pub fn ensure_clean(repo: &Repo, objects: &dyn ObjectRead, plan: &Plan) -> Resul
         None => (plan.old_tree, plan.new_tree),
     };
     let changes = diff_trees(objects, Some(from), Some(to))?;
+    ensure_paths_valid(&changes)?;
+    ensure_no_symlinked_leading_path(&workdir, &changes)?;
     let dirty = repo.dirty()?;
     let blocking: Vec<&Vec<u8>> = dirty.modified.iter().chain(&dirty.staged).chain(&dirty.conflicted).collect();
     match &plan.recovering {
@@ -62,6 +65,92 @@ pub fn ensure_clean(repo: &Repo, objects: &dyn ObjectRead, plan: &Plan) -> Resul
         )));
     }
     ensure_no_filters(repo, &changes)
+}
+
+/// Refuses a tree git would not check out (git's `verify_path`): a `.git`
+/// component in any spelling, `.`, `..` or an empty component. Both sides
+/// are checked: a rewrite removes old paths as it writes new ones.
+fn ensure_paths_valid(changes: &[FileChange]) -> Result<()> {
+    for c in changes {
+        if [&c.old, &c.new].into_iter().flatten().any(|e| !verify_path(&c.path, e.mode)) {
+            return Err(invalid_path(&c.path));
+        }
+    }
+    Ok(())
+}
+
+fn invalid_path(path: &[u8]) -> Error {
+    Error::Usage(format!(
+        "the rewrite would write {}, a path git refuses to check out (a .git component, . or .., or an empty name); nothing was changed",
+        crate::support::escape::terminal_short(path, 120)
+    ))
+}
+
+/// Refuses to write through a symbolic link (git's
+/// `has_symlink_leading_path`): a link where a changed path needs a
+/// directory would take the write outside the working tree. A tracked link
+/// the rewrite itself removes is no obstacle: it is gone before the
+/// directory is made.
+fn ensure_no_symlinked_leading_path(workdir: &Path, changes: &[FileChange]) -> Result<()> {
+    let removed_links: std::collections::HashSet<&[u8]> = changes
+        .iter()
+        .filter(|c| c.old.as_ref().is_some_and(|e| kind_of(e.mode) == Kind::Link))
+        .filter(|c| c.new.as_ref().is_none_or(|e| kind_of(e.mode) != Kind::Link))
+        .map(|c| c.path.as_slice())
+        .collect();
+    for c in changes {
+        if let Some(link) = symlinked_leading_path(workdir, &c.path)
+            && !removed_links.contains(link.as_slice())
+        {
+            return Err(symlink_in_the_way(&link, &c.path));
+        }
+    }
+    Ok(())
+}
+
+fn symlink_in_the_way(link: &[u8], path: &[u8]) -> Error {
+    Error::Usage(format!(
+        "{} is a symbolic link where the tree has a directory (for {}); betadrift does not write through it, remove it first; nothing was changed",
+        crate::support::escape::terminal_short(link, 120),
+        crate::support::escape::terminal_short(path, 120)
+    ))
+}
+
+/// git's `has_symlink_leading_path`: the first leading directory of `path`
+/// that is a symbolic link in the working tree, if any. A leading path that
+/// does not exist yet is made by the update; one that is a file fails it.
+fn symlinked_leading_path(workdir: &Path, path: &[u8]) -> Option<Vec<u8>> {
+    for (i, _) in path.iter().enumerate().filter(|(_, b)| **b == b'/') {
+        let lead = &path[..i];
+        match std::fs::symlink_metadata(workdir.join(bytes_path(lead))) {
+            Ok(meta) if meta.file_type().is_symlink() => return Some(lead.to_vec()),
+            Ok(meta) if meta.is_dir() => {}
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// Makes the leading directories of `path`, one component at a time and
+/// never through a symbolic link (a link planted since the check is refused
+/// here too).
+fn create_leading_dirs(workdir: &Path, path: &[u8]) -> Result<()> {
+    for (i, _) in path.iter().enumerate().filter(|(_, b)| **b == b'/') {
+        let lead = &path[..i];
+        let full = workdir.join(bytes_path(lead));
+        match std::fs::symlink_metadata(&full) {
+            Ok(meta) if meta.file_type().is_symlink() => return Err(symlink_in_the_way(lead, path)),
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => return Err(Error::Usage(format!("{} is a file where a directory goes", full.display()))),
+            Err(_) => match std::fs::create_dir(&full) {
+                Ok(()) => {}
+                // Made meanwhile: looked at again on the next write.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(Error::io("creating", &full, e)),
+            },
+        }
+    }
+    Ok(())
 }
 
 /// After a crash, every changed path must hold either its old or its new
@@ -190,7 +279,8 @@ pub fn update(
     }
     let (removed, written): (Vec<&FileChange>, Vec<&FileChange>) = changes.iter().partition(|c| c.new.is_none());
     for c in &removed {
-        remove_path(&workdir, &c.path)?;
+        let gitlink = c.old.as_ref().is_some_and(|e| kind_of(e.mode) == Kind::Gitlink);
+        remove_path(&workdir, &c.path, gitlink)?;
     }
     for (i, c) in written.iter().enumerate() {
         if i == written.len() / 2 {
@@ -200,12 +290,14 @@ pub fn update(
         write_entry(repo, &workdir, &c.path, entry)?;
     }
     let removed: Vec<Vec<u8>> = removed.iter().map(|c| c.path.clone()).collect();
-    let written: Vec<Vec<u8>> = written
-        .iter()
-        .filter(|c| c.new.as_ref().is_some_and(|e| kind_of(e.mode) != Kind::Gitlink))
-        .map(|c| c.path.clone())
-        .collect();
-    repo.update_index_locked(lock, &removed, &written)?;
+    let (gitlinks, files): (Vec<&FileChange>, Vec<&FileChange>) =
+        written.iter().partition(|c| c.new.as_ref().is_some_and(|e| kind_of(e.mode) == Kind::Gitlink));
+    let written: Vec<Vec<u8>> = files.iter().map(|c| c.path.clone()).collect();
+    // A submodule's entry is its commit, as git stages it; its checkout is
+    // left as it is (`git submodule update` moves it, as after a rebase).
+    let gitlinks: Vec<(Vec<u8>, Oid)> =
+        gitlinks.iter().filter_map(|c| Some((c.path.clone(), c.new.as_ref()?.oid))).collect();
+    repo.update_index_locked(lock, &removed, &written, &gitlinks)?;
     record.index_lock = None;
     record.write(&setup.state_dir)
 }
@@ -251,12 +343,21 @@ fn remove_leftovers(repo: &Repo, workdir: &Path, changes: &[FileChange]) -> Resu
 /// The prefix of the temporary files the working-tree update writes and renames.
 const TEMP_PREFIX: &str = ".betadrift-";
 
+/// Writes one entry of the new tree; its path was checked (`verify_path`)
+/// with the plan and is checked again here, as its leading directories are.
 fn write_entry(repo: &Repo, workdir: &Path, path: &[u8], entry: &Entry) -> Result<()> {
+    if !verify_path(path, entry.mode) {
+        return Err(invalid_path(path));
+    }
     let full = workdir.join(bytes_path(path));
     let parent = full.parent().unwrap_or(workdir);
-    std::fs::create_dir_all(parent).map_err(|e| Error::io("creating", parent, e))?;
+    create_leading_dirs(workdir, path)?;
     match kind_of(entry.mode) {
-        Kind::Gitlink => std::fs::create_dir_all(&full).map_err(|e| Error::io("creating", &full, e)),
+        Kind::Gitlink => match std::fs::symlink_metadata(&full) {
+            Ok(meta) if meta.is_dir() => Ok(()),
+            Ok(_) => Err(Error::Usage(format!("{} is in the way of a submodule", full.display()))),
+            Err(_) => std::fs::create_dir(&full).map_err(|e| Error::io("creating", &full, e)),
+        },
         Kind::Link => {
             // Made under a temporary name and renamed over the path, like a
             // file: a kill leaves the old link or the new one, never none.
@@ -301,10 +402,18 @@ fn refuse_directory(full: &Path) -> Result<()> {
     }
 }
 
-/// Removes a file (or symlink) and any directories it leaves empty.
-fn remove_path(workdir: &Path, path: &[u8]) -> Result<()> {
+/// Removes a file (or symlink) and any directories it leaves empty; a
+/// submodule's directory only if it is empty (as git leaves a populated one).
+fn remove_path(workdir: &Path, path: &[u8], gitlink: bool) -> Result<()> {
+    if let Some(link) = symlinked_leading_path(workdir, path) {
+        return Err(symlink_in_the_way(&link, path));
+    }
     let full = workdir.join(bytes_path(path));
-    remove_file_if_present(&full)?;
+    if gitlink && std::fs::symlink_metadata(&full).is_ok_and(|m| m.is_dir()) {
+        let _ = std::fs::remove_dir(&full);
+    } else {
+        remove_file_if_present(&full)?;
+    }
     let mut dir = full.parent();
     while let Some(d) = dir {
         if d == workdir || std::fs::remove_dir(d).is_err() {

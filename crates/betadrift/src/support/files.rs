@@ -7,104 +7,249 @@
 //! less than it did. So every file is written next to its destination under a
 //! temporary name, flushed to disk, and renamed over the old one: a reader
 //! sees either the old file or the new one, never a mix.
+//!
+//! betadrift runs as root in checkouts whose owner may not be root, so its
+//! state files (journal, audit log, lock, ledger, policy) are never reached
+//! through a symbolic link: their directory is opened without following a
+//! link at its last component and must belong to the running user or root,
+//! and each file is opened relative to it with `O_NOFOLLOW` and must be a
+//! regular file of the running user or root with one link (a hard link to
+//! `/etc/shadow` is refused too). The owner of a repository that git's own
+//! ownership check accepted (`safe.directory`) is trusted as well
+//! ([`trust_owner`]): root running betadrift in gitpuppet's checkout uses
+//! the state files gitpuppet's runs left there. Report files ([`replace`]) replace a link
+//! at their path instead of writing through it. See docs/security.md.
 
-use std::fs::OpenOptions;
+use std::ffi::OsStr;
+use std::fs::File;
 use std::io::Write;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+
+use rustix::fs::{AtFlags, Mode, OFlags};
+use rustix::io::Errno;
 
 use crate::error::{Error, Result};
 
-/// Replaces `path` with `bytes` atomically.
+/// Replaces the state file `path` with `bytes` atomically.
 ///
 /// The data goes to a temporary file in the same directory, which is synced
 /// and renamed over `path`; then the directory is synced so the rename
 /// survives a crash. Missing parent directories are created. An existing
 /// file keeps its permission bits; a new one gets the default mode (0666 less
-/// the umask). If `path` is a symbolic link, the file it points to is
-/// replaced and the link stays. On error the temporary file is removed and
-/// `path` is as it was.
+/// the umask). A symbolic link at `path`, or a directory or file that the
+/// state-file rules refuse (module documentation), is an error and nothing
+/// is written. On error the temporary file is removed and `path` is as it was.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let target = resolve_link(path)?;
-    let dir = match target.parent() {
+    let (dir, name) = open_parent(path, true)?;
+    let old = match rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(st) => Some(st),
+        Err(Errno::NOENT) => None,
+        Err(e) => return Err(Error::io("reading metadata of", path, e.into())),
+    };
+    let keep_mode = match old {
+        Some(st) if rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Symlink => {
+            return Err(refused(path, "is a symbolic link"));
+        }
+        Some(st) if rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::RegularFile => {
+            if !trusted_owner(st.st_uid) {
+                return Err(refused(path, &format!("belongs to uid {}", st.st_uid)));
+            }
+            Some(Mode::from_raw_mode(st.st_mode & 0o7777))
+        }
+        _ => None,
+    };
+    write_in(&dir, path, name, bytes, keep_mode)
+}
+
+/// Replaces `path` (a report file) with `bytes` atomically, as
+/// [`write_atomic`] does; a symbolic link at `path` is replaced by the file,
+/// never written through, and the directory may be anyone's (a shared
+/// textfile-collector directory).
+pub fn replace(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir_path = parent_of(path);
+    std::fs::create_dir_all(&dir_path).map_err(|e| Error::io("creating directory", &dir_path, e))?;
+    let dir = File::open(&dir_path).map_err(|e| Error::io("opening", &dir_path, e))?;
+    let name = path.file_name().ok_or_else(|| refused(path, "names no file"))?;
+    let keep_mode = match rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(st) if rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::RegularFile => {
+            Some(Mode::from_raw_mode(st.st_mode & 0o7777))
+        }
+        _ => None,
+    };
+    write_in(&dir, path, name, bytes, keep_mode)
+}
+
+/// Writes a temporary file in `dir`, then renames it to `name`.
+fn write_in(dir: &File, path: &Path, name: &OsStr, bytes: &[u8], keep_mode: Option<Mode>) -> Result<()> {
+    let (mut temp, temp_name) = create_temp(dir, path, name)?;
+    let written = (|| {
+        temp.write_all(bytes).map_err(|e| Error::io("writing", path, e))?;
+        if let Some(mode) = keep_mode {
+            rustix::fs::fchmod(&temp, mode).map_err(|e| Error::io("setting permissions of", path, e.into()))?;
+        }
+        temp.sync_all().map_err(|e| Error::io("syncing", path, e))?;
+        rustix::fs::renameat(dir, &temp_name, dir, name)
+            .map_err(|e| Error::io("renaming a temporary file to", path, e.into()))
+    })();
+    if let Err(e) = written {
+        let _ = rustix::fs::unlinkat(dir, &temp_name, AtFlags::empty());
+        return Err(e);
+    }
+    dir.sync_all().map_err(|e| Error::io("syncing directory", parent_of(path), e))
+}
+
+/// A new file `.<name>.<unique>.tmp` in `dir`, created exclusively.
+fn create_temp(dir: &File, path: &Path, name: &OsStr) -> Result<(File, PathBuf)> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let mut last = None;
+    for _ in 0..16 {
+        let unique = format!("{}-{nanos:x}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
+        let temp_name = PathBuf::from(format!(".{}.{unique}.tmp", name.to_string_lossy()));
+        let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        match rustix::fs::openat(dir, &temp_name, flags, Mode::from_raw_mode(0o666)) {
+            Ok(fd) => return Ok((File::from(fd), temp_name)),
+            Err(e) => last = Some(e),
+        }
+    }
+    let e = last.unwrap_or(Errno::EXIST);
+    Err(Error::io("creating a temporary file beside", path, e.into()))
+}
+
+/// The directory of a path (`.` for a bare name).
+fn parent_of(path: &Path) -> PathBuf {
+    match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
         _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io("creating directory", &dir, e))?;
-    let old_permissions = match std::fs::metadata(&target) {
-        Ok(meta) => Some(meta.permissions()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(Error::io("reading metadata of", &target, e)),
-    };
-    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let prefix = format!(".{name}.");
-    let mut temp = tempfile::Builder::new()
-        .prefix(&prefix)
-        .suffix(".tmp")
-        .permissions(default_permissions())
-        .tempfile_in(&dir)
-        .map_err(|e| Error::io("creating a temporary file in", &dir, e))?;
-    let temp_path = temp.path().to_owned();
-    let io = |action: &'static str| {
-        let temp_path = temp_path.clone();
-        move |e: std::io::Error| Error::io(action, temp_path, e)
-    };
-    temp.write_all(bytes).map_err(io("writing"))?;
-    if let Some(permissions) = old_permissions {
-        temp.as_file().set_permissions(permissions).map_err(io("setting permissions of"))?;
     }
-    temp.as_file().sync_all().map_err(io("syncing"))?;
-    temp.persist(&target).map_err(|e| Error::io("renaming a temporary file to", &target, e.error))?;
-    sync_dir(&dir)
 }
 
-/// The file a path names: the target of a symbolic link, else the path itself.
-fn resolve_link(path: &Path) -> Result<PathBuf> {
-    match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_symlink() => {
-            std::fs::canonicalize(path).map_err(|e| Error::io("following the link", path, e))
+/// Opens the directory of the state file `path` (creating it if asked and
+/// missing) under the state-file rules, and the file's name in it;
+/// `Ok(None)`-like absence is an error of kind NotFound from the caller's
+/// open, not here.
+fn open_parent(path: &Path, create: bool) -> Result<(File, &OsStr)> {
+    let name = path.file_name().ok_or_else(|| refused(path, "names no file"))?;
+    let dir = parent_of(path);
+    if create {
+        if let Some(up) = dir.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(up).map_err(|e| Error::io("creating directory", up, e))?;
         }
-        _ => Ok(path.to_owned()),
+        match std::fs::create_dir(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(Error::io("creating directory", &dir, e)),
+        }
+    }
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let fd = match rustix::fs::open(&dir, flags, Mode::empty()) {
+        Ok(fd) => File::from(fd),
+        Err(_) if std::fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink()) => {
+            return Err(refused(&dir, "is a symbolic link"));
+        }
+        Err(e) => return Err(Error::io("opening", &dir, e.into())),
+    };
+    let meta = fd.metadata().map_err(|e| Error::io("reading metadata of", &dir, e))?;
+    if !trusted_owner(meta.uid()) {
+        return Err(refused(&dir, &format!("belongs to uid {}", meta.uid())));
+    }
+    Ok((fd, name))
+}
+
+/// Opens the state file `path` with `flags` (plus `O_NOFOLLOW`, and
+/// `O_NONBLOCK` so that a FIFO planted there cannot hang betadrift), under
+/// the state-file rules; `None` if it does not exist and `flags` do not
+/// create it.
+fn open_state(path: &Path, flags: OFlags) -> Result<Option<File>> {
+    let (dir, name) = match open_parent(path, flags.contains(OFlags::CREATE)) {
+        Ok(found) => found,
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let flags = flags | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let file = match rustix::fs::openat(&dir, name, flags, Mode::from_raw_mode(0o666)) {
+        Ok(fd) => File::from(fd),
+        Err(Errno::NOENT) => return Ok(None),
+        Err(Errno::LOOP) => return Err(refused(path, "is a symbolic link")),
+        Err(e) => return Err(Error::io("opening", path, e.into())),
+    };
+    let meta = file.metadata().map_err(|e| Error::io("reading metadata of", path, e))?;
+    if !meta.file_type().is_file() {
+        return Err(refused(path, "is not a regular file"));
+    }
+    if !trusted_owner(meta.uid()) {
+        return Err(refused(path, &format!("belongs to uid {}", meta.uid())));
+    }
+    if meta.nlink() > 1 {
+        return Err(refused(path, "has other hard links"));
+    }
+    Ok(Some(file))
+}
+
+/// Reads the state file `path`; `None` if it does not exist.
+pub fn read_state(path: &Path) -> Result<Option<Vec<u8>>> {
+    let Some(mut file) = open_state(path, OFlags::RDONLY)? else { return Ok(None) };
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut file, &mut bytes).map_err(|e| Error::io("reading", path, e))?;
+    Ok(Some(bytes))
+}
+
+/// Opens the state file `path` for reading and writing, creating it (a lock file).
+pub fn open_lock(path: &Path) -> Result<File> {
+    open_state(path, OFlags::RDWR | OFlags::CREATE)?.ok_or_else(|| refused(path, "vanished while it was opened"))
+}
+
+/// Opens the state file `path` for reading, if it exists.
+pub fn open_existing(path: &Path) -> Result<Option<File>> {
+    open_state(path, OFlags::RDONLY)
+}
+
+/// Owners of repositories this process opened, which git's ownership
+/// check (`safe.directory`) accepted.
+static TRUSTED: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+/// Trusts `uid` with betadrift's state files too: the owner of a
+/// repository that git's ownership check accepted.
+pub fn trust_owner(uid: u32) {
+    let mut trusted = TRUSTED.lock().unwrap_or_else(|e| e.into_inner());
+    if !trusted.contains(&uid) {
+        trusted.push(uid);
     }
 }
 
-#[cfg(unix)]
-fn default_permissions() -> std::fs::Permissions {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::Permissions::from_mode(0o666)
+/// A user betadrift trusts with its state: the one running it, root, or
+/// the owner of a repository git accepted ([`trust_owner`]).
+fn trusted_owner(uid: u32) -> bool {
+    uid == 0
+        || uid == rustix::process::geteuid().as_raw()
+        || TRUSTED.lock().unwrap_or_else(|e| e.into_inner()).contains(&uid)
 }
 
-#[cfg(not(unix))]
-fn default_permissions() -> std::fs::Permissions {
-    std::fs::metadata(".").map(|m| m.permissions()).expect("metadata of the current directory")
+fn refused(path: &Path, why: &str) -> Error {
+    Error::Usage(format!(
+        "{} {why}; betadrift does not follow links or use files of other users for its state (see docs/security.md), nothing was changed",
+        path.display()
+    ))
 }
 
-/// Flushes a directory's entries to disk, so that a rename in it is durable.
-#[cfg(unix)]
-fn sync_dir(dir: &Path) -> Result<()> {
-    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io("syncing directory", dir, e))
-}
-
-#[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> Result<()> {
-    Ok(())
-}
-
-/// Appends one line (a newline is added) and syncs it to disk.
-pub fn append_line(path: &Path, line: &str) -> Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
-    }
-    let mut file =
-        OpenOptions::new().create(true).append(true).open(path).map_err(|e| Error::io("opening", path, e))?;
+/// Appends one line (a newline is added) to the state file `path` and syncs
+/// it; returns the file's length before, for [`truncate_to`].
+pub fn append_line(path: &Path, line: &str) -> Result<u64> {
+    let mut file = open_state(path, OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE)?
+        .ok_or_else(|| refused(path, "vanished while it was opened"))?;
+    let before = file.metadata().map_err(|e| Error::io("reading metadata of", path, e))?.len();
     let mut buf = line.as_bytes().to_vec();
     buf.push(b'\n');
     file.write_all(&buf).map_err(|e| Error::io("appending to", path, e))?;
-    file.sync_all().map_err(|e| Error::io("syncing", path, e))
+    file.sync_all().map_err(|e| Error::io("syncing", path, e))?;
+    Ok(before)
 }
 
-/// Cuts `path` back to its first `len` bytes and syncs it.
+/// Cuts the state file `path` back to its first `len` bytes and syncs it.
 pub fn truncate_to(path: &Path, len: u64) -> Result<()> {
-    let file = OpenOptions::new().write(true).open(path).map_err(|e| Error::io("opening", path, e))?;
+    let file = open_state(path, OFlags::WRONLY)?.ok_or_else(|| refused(path, "is gone"))?;
     file.set_len(len).map_err(|e| Error::io("truncating", path, e))?;
     file.sync_all().map_err(|e| Error::io("syncing", path, e))
 }
@@ -150,17 +295,81 @@ mod tests {
         assert_ne!(mode, 0o600, "a new file gets the umask's mode, not tempfile's 0600");
     }
 
-    #[cfg(unix)]
+    /// A link planted at a state file (the journal, the audit log, the
+    /// lock) is refused: nothing is written through it, nothing replaced.
     #[test]
-    fn writes_through_a_symbolic_link() {
+    fn never_writes_through_a_symbolic_link() {
         let tmp = tempfile::tempdir().unwrap();
         let real = tmp.path().join("real.toml");
         let link = tmp.path().join("link.toml");
         std::fs::write(&real, b"old").unwrap();
         std::os::unix::fs::symlink(&real, &link).unwrap();
-        write_atomic(&link, b"new").unwrap();
+        let err = write_atomic(&link, b"new").unwrap_err().to_string();
+        assert!(err.contains("is a symbolic link"), "{err}");
+        assert!(append_line(&link, "x").unwrap_err().to_string().contains("is a symbolic link"));
+        assert!(truncate_to(&link, 0).unwrap_err().to_string().contains("is a symbolic link"));
+        assert!(open_lock(&link).unwrap_err().to_string().contains("is a symbolic link"));
+        assert!(read_state(&link).unwrap_err().to_string().contains("is a symbolic link"));
+        assert_eq!(std::fs::read(&real).unwrap(), b"old");
         assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
-        assert_eq!(std::fs::read(&real).unwrap(), b"new");
+        // A link to a missing file is not created through either.
+        let dangling = tmp.path().join("dangling");
+        std::os::unix::fs::symlink(tmp.path().join("created"), &dangling).unwrap();
+        assert!(append_line(&dangling, "x").is_err() && open_lock(&dangling).is_err());
+        assert!(!tmp.path().join("created").exists());
+    }
+
+    /// A state directory that is a link (`.git/betadrift -> /etc`) is refused.
+    #[test]
+    fn never_writes_into_a_linked_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let elsewhere = tmp.path().join("elsewhere");
+        std::fs::create_dir(&elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, tmp.path().join("state")).unwrap();
+        let journal = tmp.path().join("state/journal.json");
+        assert!(write_atomic(&journal, b"{}").unwrap_err().to_string().contains("is a symbolic link"));
+        assert!(append_line(&journal, "x").unwrap_err().to_string().contains("is a symbolic link"));
+        assert_eq!(names(&elsewhere), Vec::<String>::new());
+    }
+
+    /// Hard links, FIFOs and other users' files are refused as state files.
+    #[test]
+    fn refuses_hard_links_fifos_and_strangers() {
+        let tmp = tempfile::tempdir().unwrap();
+        let secret = tmp.path().join("secret");
+        std::fs::write(&secret, b"root only").unwrap();
+        let linked = tmp.path().join("audit.jsonl");
+        std::fs::hard_link(&secret, &linked).unwrap();
+        assert!(append_line(&linked, "x").unwrap_err().to_string().contains("hard links"));
+        assert!(read_state(&linked).unwrap_err().to_string().contains("hard links"));
+        assert_eq!(std::fs::read(&secret).unwrap(), b"root only");
+        let fifo = tmp.path().join("policy.toml");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        assert!(read_state(&fifo).unwrap_err().to_string().contains("not a regular file"), "no hang on a FIFO");
+        if rustix::process::geteuid().is_root() {
+            let theirs = tmp.path().join("theirs");
+            std::fs::create_dir(&theirs).unwrap();
+            std::fs::write(theirs.join("ledger.json"), b"{}").unwrap();
+            rustix::fs::chown(theirs.join("ledger.json"), Some(rustix::fs::Uid::from_raw(4242)), None).unwrap();
+            assert!(read_state(&theirs.join("ledger.json")).unwrap_err().to_string().contains("uid 4242"));
+            rustix::fs::chown(&theirs, Some(rustix::fs::Uid::from_raw(4242)), None).unwrap();
+            let err = write_atomic(&theirs.join("journal.json"), b"{}").unwrap_err().to_string();
+            assert!(err.contains("uid 4242"), "{err}");
+        }
+    }
+
+    /// A report file replaces a link at its path; the link's target stays.
+    #[test]
+    fn replace_replaces_a_symbolic_link() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().join("real.prom");
+        let link = tmp.path().join("betadrift.prom");
+        std::fs::write(&real, b"old").unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        replace(&link, b"new").unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_file());
+        assert_eq!(std::fs::read(&link).unwrap(), b"new");
+        assert_eq!(std::fs::read(&real).unwrap(), b"old");
     }
 
     #[test]
@@ -212,8 +421,8 @@ mod tests {
     fn appends_lines() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log/audit.jsonl");
-        append_line(&path, "{\"a\":1}").unwrap();
-        append_line(&path, "{\"b\":2}").unwrap();
+        assert_eq!(append_line(&path, "{\"a\":1}").unwrap(), 0);
+        assert_eq!(append_line(&path, "{\"b\":2}").unwrap(), 8);
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"a\":1}\n{\"b\":2}\n");
     }
 }
