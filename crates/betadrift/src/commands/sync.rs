@@ -18,7 +18,8 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::git::checkout::{Checkout, UpstreamArgs};
 use crate::git::repo::{Repo, Upstream};
-use crate::model::stack::{Stack, StackOptions};
+use crate::model::stack::{Patch, Stack, StackOptions};
+use crate::model::upstream::LocalChange;
 use crate::model::upstream::{MatchedBy, UpstreamState};
 use crate::output::check::render_text as render_check;
 use crate::output::held_back::write_text as write_held_back;
@@ -27,7 +28,7 @@ use crate::output::rewrite::{write_done, write_sync_plan};
 use crate::output::write_json;
 use crate::rebase::check::{CheckReport, check_stack_in};
 use crate::rebase::forward::{HeldBack, held_back};
-use crate::rebase::predict::PickOutcome;
+use crate::rebase::predict::{PickOutcome, predict};
 use crate::rewrite::{self, Change, Kind, Permit, Plan, PlannedCommit, Removal, Setup};
 use crate::support::clock::{Clock, rfc3339};
 use crate::support::escape::{lossy, terminal};
@@ -135,7 +136,13 @@ pub fn sync(
     }
     let removed: Vec<usize> = if options.drop_merged { merged_by_change_id(&stack) } else { Vec::new() };
     let overlay = Overlay::new(&target.repo);
-    let report = check_stack_in(&target.repo, &overlay, target.name(), stack, target.private(), false, &removed)?;
+    let report = if options.as_far_as_possible {
+        // The stops are not shown, only what holds the stack back: no need
+        // to explain them.
+        predicted(&target, &overlay, stack, &removed)?
+    } else {
+        check_stack_in(&target.repo, &overlay, target.name(), stack, target.private(), false, &removed)?
+    };
     if !report.has_stops() {
         return apply(&target, &overlay, &report, None, config, clock, options, out);
     }
@@ -198,6 +205,21 @@ fn as_far_as_possible(
         writeln!(out).map_err(Error::stdout)?;
     }
     apply(target, overlay, &partial, Some((&whole, &held)), config, clock, options, out)
+}
+
+/// The prediction of the rebase of `stack`, its stops left unexplained.
+fn predicted(target: &Checkout, overlay: &Overlay<'_, Repo>, stack: Stack, removed: &[usize]) -> Result<CheckReport> {
+    let locals: Vec<LocalChange> = stack.patches.iter().map(Patch::local_change).collect();
+    let prediction =
+        predict(&target.repo, overlay, &stack.index, &locals, stack.upstream.oid, stack.merge_base, false, removed)?;
+    Ok(CheckReport {
+        repo_name: target.name(),
+        repo_path: target.repo.display_path().display().to_string(),
+        details: vec![Vec::new(); prediction.picks.len()],
+        stack,
+        prediction,
+        private: target.private(),
+    })
 }
 
 /// Plans the rebase the check predicted clean, prints the plan and (unless

@@ -11,12 +11,12 @@
 //!
 //! Each probe is an in-memory prediction that ends at the first stop, with
 //! `git rebase`'s cherry-pick detection narrowed to what the probed commit
-//! reaches. The search gallops down from the target (1, 2, 4, … commits
-//! below it) to the first clean probe, then bisects between it and the
-//! nearest stopping probe above: U' is clean and its successor stops, and
-//! where stops come and go along upstream (a conflict that a later upstream
-//! commit removes again), the boundary found is the one nearest the target
-//! that the gallop brackets.
+//! reaches. The search gallops up from the merge base (1, 2, 4, … commits
+//! above it) to the first stopping probe, then bisects between it and the
+//! clean probe below: U' is clean and its successor stops. Where stops come
+//! and go along upstream (a conflict that a later upstream commit removes
+//! again), U' is a commit below the first stop the gallop meets: the
+//! stack never jumps over a commit it would stop on.
 
 use git2::Oid;
 
@@ -119,23 +119,27 @@ struct Boundary<T> {
     probes: usize,
 }
 
-/// Gallops down from `m` (1, 2, 4, … below it) to a clean probe, or to 0,
-/// clean by definition, then bisects between it and the nearest stopping
-/// probe above. `None` when `m` itself is clean. `probe(k)` is `Some` when
-/// the rebase onto the commit `k` stops.
+/// Gallops up from 0 (the merge base, clean by definition) to the first
+/// stopping probe at 1, 2, 4, … (or `m`, known to stop), then bisects
+/// between it and the clean probe below. `None` when `m` itself is clean.
+/// `probe(k)` is `Some` when the rebase onto the commit `k` stops.
+///
+/// Up from the base rather than down from the target: a probe costs about
+/// as much as upstream changed since the merge base (the first picks merge
+/// against all of it), and a stack that stops at all usually stops early
+/// in a long range, so the cheap probes near the base settle it.
 fn boundary<T>(m: usize, mut probe: impl FnMut(usize) -> Result<Option<T>>) -> Result<Option<Boundary<T>>> {
     let mut probes = 1;
     let Some(mut stop) = probe(m)? else { return Ok(None) };
     let (mut lo, mut hi, mut step) = (0, m, 1);
-    while hi > step {
-        let k = hi - step;
+    while step < hi {
         probes += 1;
-        match probe(k)? {
-            None => {
-                lo = k;
+        match probe(step)? {
+            None => (lo, step) = (step, step * 2),
+            Some(s) => {
+                (hi, stop) = (step, s);
                 break;
             }
-            Some(s) => (hi, stop, step) = (k, s, step * 2),
         }
     }
     while hi - lo > 1 {
@@ -253,7 +257,17 @@ mod tests {
         let stops: Vec<bool> = (0..=3076).map(|k| k >= 2).collect();
         let b = search(&stops).unwrap();
         assert_eq!((b.lo, b.hi), (1, 2));
-        assert!(b.probes <= 2 * 12 + 2, "{} probes", b.probes);
+        assert_eq!(b.probes, 3, "the target, 1 and 2");
+    }
+
+    #[test]
+    fn a_long_line_is_searched_in_logarithmic_probes() {
+        for first in [1, 2, 3, 700, 5_000, 9_999, 10_000] {
+            let stops: Vec<bool> = (0..=10_000).map(|k| k >= first).collect();
+            let b = search(&stops).unwrap();
+            assert_eq!(b.hi, first);
+            assert!(b.probes <= 2 * 14 + 1, "first stop {first}: {} probes", b.probes);
+        }
     }
 
     #[test]
