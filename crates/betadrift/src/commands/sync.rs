@@ -57,7 +57,7 @@ pub struct Args {
     pub dry_run: bool,
 
     /// With --dry-run: print the plan as JSON (schema in docs/json.md)
-    #[arg(long, requires = "dry_run")]
+    #[arg(long)]
     pub json: bool,
 
     /// Seconds to wait for another betadrift working on the same repository
@@ -80,6 +80,9 @@ pub struct SyncOptions {
 
 /// Runs `betadrift sync`: exit 1 when it refuses because the rebase would stop.
 pub fn run(ctx: &Context, args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+    if args.json && !args.dry_run {
+        return Err(Error::Usage("sync --json prints the plan: use it with --dry-run".into()));
+    }
     let clock = ctx.clock()?;
     let options = SyncOptions {
         fetch: args.fetch,
