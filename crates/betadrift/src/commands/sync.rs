@@ -152,6 +152,13 @@ pub fn sync(
     if options.as_far_as_possible {
         return as_far_as_possible(&target, &overlay, report, &removed, config, clock, options, out);
     }
+    if options.json {
+        // Refused: the plan is to stay on the merge base.
+        let mut wire = sync_json::to_wire(None, &report, &report.stack, None);
+        (wire.onto, wire.taken) = (report.stack.merge_base.to_string(), 0);
+        write_json(out, &wire)?;
+        return Ok(Outcome::Findings);
+    }
     writeln!(
         out,
         "sync refused: the rebase onto {} would stop, so nothing was changed.\n",
