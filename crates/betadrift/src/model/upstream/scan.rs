@@ -34,6 +34,10 @@ type Wanted = (usize, Vec<Vec<u8>>);
 /// How the trie's paths changed along some upstream commits, in order.
 type History = Vec<(Vec<u8>, PathChange)>;
 
+/// What a scan found: the oldest match per patch (patch, upstream
+/// position), the patches' paths, and how those paths changed.
+type ScanResult = (Vec<(usize, usize)>, Vec<Wanted>, History);
+
 /// A chunk's number, and how the trie's paths changed along it.
 type ChunkHistory = (usize, History);
 
@@ -92,13 +96,7 @@ impl UpstreamIndex {
 
     /// The scan of `range` for the patches `which`: the oldest match of
     /// each, the paths followed, and how they changed along the range.
-    fn scan_range(
-        &self,
-        repo: &Repo,
-        patches: &[LocalChange],
-        which: &[usize],
-        range: &[usize],
-    ) -> Result<(Vec<(usize, usize)>, Vec<Wanted>, History)> {
+    fn scan_range(&self, repo: &Repo, patches: &[LocalChange], which: &[usize], range: &[usize]) -> Result<ScanResult> {
         let mut wanted: Vec<Wanted> = Vec::new();
         for &i in which {
             let p = &patches[i];
