@@ -44,7 +44,7 @@ fn one_seed(seed: u64) -> Case {
     if common::oracle::predicted(checkout, "origin/production")
         .fates
         .iter()
-        .all(|(_, f)| !matches!(f, common::oracle::Fate::Stopped(_)))
+        .all(|(_, f)| !matches!(f, common::oracle::Fate::Stopped { .. }))
     {
         return Case::Clean;
     }
