@@ -5,6 +5,7 @@
 //! and every git or betadrift it starts (`common::Sandbox::command`).
 
 mod ages;
+mod as_far_as_possible;
 mod bad_input;
 mod check;
 mod check_vs_git;

@@ -146,6 +146,10 @@ pub struct Sync {
     /// Committer of rebased commits; default: the repository's git identity.
     pub committer_name: Option<String>,
     pub committer_email: Option<String>,
+    /// When the rebase onto the target would stop, sync onto the newest
+    /// upstream commit it does not stop on (`sync --as-far-as-possible`).
+    #[serde(default)]
+    pub as_far_as_possible: bool,
 }
 
 impl Default for Sync {
@@ -156,6 +160,7 @@ impl Default for Sync {
             post_update: Vec::new(),
             committer_name: None,
             committer_email: None,
+            as_far_as_possible: false,
         }
     }
 }

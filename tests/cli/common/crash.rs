@@ -70,7 +70,9 @@ fn new_head_of(build: &dyn Fn(&Sandbox) -> Built, args: &[&str]) -> String {
     let mut all = vec!["--config", config.as_str()];
     all.extend_from_slice(args);
     let run = sandbox.betadrift(&built.checkout, &all);
-    assert_eq!(run.code, 0, "{args:?} without a fault: {}{}", run.stdout, run.stderr);
+    // Exit 1 is a rewrite with findings left (a sync held back); one that
+    // changes nothing fails the caller's check that the branch moves.
+    assert!(matches!(run.code, 0 | 1), "{args:?} without a fault: {}{}", run.stdout, run.stderr);
     head(&sandbox, &built.checkout)
 }
 

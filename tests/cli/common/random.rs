@@ -62,6 +62,12 @@ const VOCAB: &[&str] = &["}", "", "  ensure => present,", "class foo {", "# comm
 
 /// Generates the scenario for `seed`.
 pub fn scenario(seed: u64) -> Scenario {
+    scenario_with(seed, 6)
+}
+
+/// Generates the scenario for `seed`, with fewer than `later_max` upstream
+/// commits after the base ([`scenario`] is `scenario_with(seed, 6)`).
+pub fn scenario_with(seed: u64, later_max: usize) -> Scenario {
     let mut rng = Rng::new(seed);
     let mut g = Gen { rng: &mut rng, seed, counter: 0 };
     let base = g.base_model();
@@ -75,7 +81,7 @@ pub fn scenario(seed: u64) -> Scenario {
     }
     let mut later = Vec::new();
     let mut up = base.clone();
-    for i in 0..g.rng.below(6) {
+    for i in 0..g.rng.below(later_max) {
         let (spec, child) = g.later_commit(i, &up, &local_models);
         if let Some(spec) = spec {
             later.push(spec);

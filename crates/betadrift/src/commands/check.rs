@@ -1,15 +1,18 @@
 //! `betadrift check`: what `git rebase` onto upstream will do, patch by
 //! patch, predicted in memory; where it stops, the hunks and the upstream
-//! commits they collide with. Read-only.
+//! commits they collide with, and how far upstream the stack could go
+//! (`sync --as-far-as-possible`). Read-only.
 
 use std::io::Write;
 
 use super::{Context, Outcome, RepoArgs, exit_without_freeing};
 use crate::error::{Error, Result};
 use crate::output::check::render_text;
+use crate::output::held_back::write_text as write_held_back;
 use crate::output::json::check::to_wire;
 use crate::output::write_json;
 use crate::rebase::check::check;
+use crate::rebase::forward::held_back;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -33,10 +36,17 @@ pub fn run(ctx: &Context, args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         eprintln!("betadrift: warning: {}", crate::support::escape::terminal(u.message().as_bytes()));
     }
     let report = check(&checkout, &ctx.config, args.each)?;
+    let held = if report.has_stops() { held_back(&checkout.repo, &report.stack, &[])? } else { None };
     if args.json {
-        write_json(out, &to_wire(&report))?;
+        let mut wire = to_wire(&report);
+        wire.held_back = held.as_ref().map(|h| crate::output::json::sync::held_back(h, &report.stack));
+        write_json(out, &wire)?;
     } else {
         render_text(&report, out).map_err(Error::stdout)?;
+        if let Some(held) = &held {
+            writeln!(out).map_err(Error::stdout)?;
+            write_held_back(held, &report.stack, out).map_err(Error::stdout)?;
+        }
     }
     let outcome = if report.has_stops() { Outcome::Findings } else { Outcome::Clean };
     exit_without_freeing((checkout, report));

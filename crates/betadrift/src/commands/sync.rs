@@ -17,13 +17,18 @@ use super::{Context, Outcome, RepoArgs};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::git::checkout::{Checkout, UpstreamArgs};
-use crate::git::repo::Repo;
-use crate::model::stack::{Stack, StackOptions};
+use crate::git::repo::{Repo, Upstream};
+use crate::model::stack::{Patch, Stack, StackOptions};
+use crate::model::upstream::LocalChange;
 use crate::model::upstream::{MatchedBy, UpstreamState};
 use crate::output::check::render_text as render_check;
+use crate::output::held_back::write_text as write_held_back;
+use crate::output::json::sync as sync_json;
 use crate::output::rewrite::{write_done, write_sync_plan};
+use crate::output::write_json;
 use crate::rebase::check::{CheckReport, check_stack_in};
-use crate::rebase::predict::PickOutcome;
+use crate::rebase::forward::{HeldBack, held_back};
+use crate::rebase::predict::{PickOutcome, predict};
 use crate::rewrite::{self, Change, Kind, Permit, Plan, PlannedCommit, Removal, Setup};
 use crate::support::clock::{Clock, rfc3339};
 use crate::support::escape::{lossy, terminal};
@@ -43,9 +48,17 @@ pub struct Args {
     #[arg(long)]
     pub drop_merged: bool,
 
+    /// When the rebase onto upstream would stop, sync onto the newest upstream commit it does not stop on
+    #[arg(long)]
+    pub as_far_as_possible: bool,
+
     /// Show what would happen and change nothing
     #[arg(long)]
     pub dry_run: bool,
+
+    /// With --dry-run: print the plan as JSON (schema in docs/json.md)
+    #[arg(long)]
+    pub json: bool,
 
     /// Seconds to wait for another betadrift working on the same repository
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
@@ -59,16 +72,25 @@ pub struct SyncOptions {
     pub drop_merged: bool,
     pub dry_run: bool,
     pub lock_wait: Duration,
+    /// Sync onto U' when the rebase onto the target would stop.
+    pub as_far_as_possible: bool,
+    /// Print the plan as JSON (with `dry_run`).
+    pub json: bool,
 }
 
 /// Runs `betadrift sync`: exit 1 when it refuses because the rebase would stop.
 pub fn run(ctx: &Context, args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+    if args.json && !args.dry_run {
+        return Err(Error::Usage("sync --json prints the plan: use it with --dry-run".into()));
+    }
     let clock = ctx.clock()?;
     let options = SyncOptions {
         fetch: args.fetch,
         drop_merged: args.drop_merged,
         dry_run: args.dry_run,
         lock_wait: Duration::from_secs(args.lock_wait),
+        as_far_as_possible: args.as_far_as_possible || ctx.config.sync.as_far_as_possible,
+        json: args.json,
     };
     sync(args.repo.repo.as_deref(), &args.repo.upstream_args(), &ctx.config, clock, &options, out)
 }
@@ -100,6 +122,12 @@ pub fn sync(
     };
     let stack = Stack::load(&target.repo, target.head.clone(), target.upstream.clone(), &options_stack)?;
     if stack.behind == 0 {
+        if options.json {
+            let report =
+                check_stack_in(&target.repo, &Overlay::new(&target.repo), target.name(), stack, true, false, &[])?;
+            write_json(out, &sync_json::to_wire(None, &report, &report.stack, None))?;
+            return Ok(Outcome::Clean);
+        }
         writeln!(
             out,
             "{} is up to date with {}: nothing to do",
@@ -111,26 +139,107 @@ pub fn sync(
     }
     let removed: Vec<usize> = if options.drop_merged { merged_by_change_id(&stack) } else { Vec::new() };
     let overlay = Overlay::new(&target.repo);
-    let report = check_stack_in(&target.repo, &overlay, target.name(), stack, target.private(), false, &removed)?;
-    if report.has_stops() {
-        writeln!(
-            out,
-            "sync refused: the rebase onto {} would stop, so nothing was changed.\n",
-            terminal(report.stack.upstream.name.as_bytes())
-        )
-        .map_err(Error::stdout)?;
-        render_check(&report, out).map_err(Error::stdout)?;
+    let report = if options.as_far_as_possible {
+        // The stops are not shown, only what holds the stack back: no need
+        // to explain them.
+        predicted(&target, &overlay, stack, &removed)?
+    } else {
+        check_stack_in(&target.repo, &overlay, target.name(), stack, target.private(), false, &removed)?
+    };
+    if !report.has_stops() {
+        return apply(&target, &overlay, &report, None, config, clock, options, out);
+    }
+    if options.as_far_as_possible {
+        return as_far_as_possible(&target, &overlay, report, &removed, config, clock, options, out);
+    }
+    if options.json {
+        // Refused: the plan is to stay on the merge base.
+        let mut wire = sync_json::to_wire(None, &report, &report.stack, None);
+        (wire.onto, wire.taken) = (report.stack.merge_base.to_string(), 0);
+        write_json(out, &wire)?;
         return Ok(Outcome::Findings);
     }
-    apply(&target, &overlay, &report, config, clock, options, out)
+    writeln!(
+        out,
+        "sync refused: the rebase onto {} would stop, so nothing was changed.\n",
+        terminal(report.stack.upstream.name.as_bytes())
+    )
+    .map_err(Error::stdout)?;
+    render_check(&report, out).map_err(Error::stdout)?;
+    writeln!(out, "\n`betadrift sync --as-far-as-possible` takes the upstream commits before the first stop.")
+        .map_err(Error::stdout)?;
+    Ok(Outcome::Findings)
+}
+
+/// The rebase onto the target stops: finds U', the newest upstream commit
+/// the stack rebases onto with no stop, confirms it with a full
+/// prediction, and syncs there. Nothing to take (U' is the merge base):
+/// says what holds the stack back and exits 1, like a refusal.
+#[allow(clippy::too_many_arguments)] // sync's inputs, each once
+fn as_far_as_possible(
+    target: &Checkout,
+    overlay: &Overlay<'_, Repo>,
+    report: CheckReport,
+    removed: &[usize],
+    config: &Config,
+    clock: Clock,
+    options: &SyncOptions,
+    out: &mut dyn Write,
+) -> Result<Outcome> {
+    let Some(held) = held_back(&target.repo, &report.stack, removed)? else {
+        return Err(Error::Internal { message: "the rebase was predicted to stop, then found clean".into() });
+    };
+    if held.is_stuck() {
+        if options.json {
+            write_json(out, &sync_json::to_wire(None, &report, &report.stack, Some(&held)))?;
+        } else {
+            writeln!(
+                out,
+                "sync held back: the rebase stops on the first upstream commit already, so nothing was changed.\n"
+            )
+            .map_err(Error::stdout)?;
+            write_held_back(&held, &report.stack, out).map_err(Error::stdout)?;
+        }
+        return Ok(Outcome::Findings);
+    }
+    let whole = report.stack.clone();
+    let prediction = held.confirm(&target.repo, overlay, &whole, removed)?;
+    let mut stack = whole.clone();
+    stack.upstream =
+        Upstream { name: format!("{}~{}", whole.upstream.name, held.below_target), refname: None, oid: held.onto };
+    stack.behind = held.taken;
+    let details = vec![Vec::new(); prediction.picks.len()];
+    let partial = CheckReport { stack, prediction, details, ..report };
+    if !options.json {
+        write_held_back(&held, &whole, out).map_err(Error::stdout)?;
+        writeln!(out).map_err(Error::stdout)?;
+    }
+    apply(target, overlay, &partial, Some((&whole, &held)), config, clock, options, out)
+}
+
+/// The prediction of the rebase of `stack`, its stops left unexplained.
+fn predicted(target: &Checkout, overlay: &Overlay<'_, Repo>, stack: Stack, removed: &[usize]) -> Result<CheckReport> {
+    let locals: Vec<LocalChange> = stack.patches.iter().map(Patch::local_change).collect();
+    let prediction =
+        predict(&target.repo, overlay, &stack.index, &locals, stack.upstream.oid, stack.merge_base, false, removed)?;
+    Ok(CheckReport {
+        repo_name: target.name(),
+        repo_path: target.repo.display_path().display().to_string(),
+        details: vec![Vec::new(); prediction.picks.len()],
+        stack,
+        prediction,
+        private: target.private(),
+    })
 }
 
 /// Plans the rebase the check predicted clean, prints the plan and (unless
 /// `--dry-run`) carries it out and records the patches' first-seen times.
+#[allow(clippy::too_many_arguments)] // sync's inputs, each once
 fn apply(
     target: &Checkout,
     overlay: &Overlay<'_, Repo>,
     report: &CheckReport,
+    held: Option<(&Stack, &HeldBack)>,
     config: &Config,
     clock: Clock,
     options: &SyncOptions,
@@ -138,6 +247,11 @@ fn apply(
 ) -> Result<Outcome> {
     let old_tree = target.repo.commit_tree_and_time(report.stack.head.oid)?.0;
     let mut plan = plan(report, old_tree, config, clock);
+    if options.json {
+        let (whole, found) = held.map_or((&report.stack, None), |(s, h)| (s, Some(h)));
+        write_json(out, &sync_json::to_wire(Some(&plan), report, whole, found))?;
+        return Ok(if found.is_some() { Outcome::Findings } else { Outcome::Clean });
+    }
     write_sync_plan(&plan, report, out).map_err(Error::stdout)?;
     // Tags name the minute: a second sync within it is dated by the first.
     if let Some(tag) = &plan.snapshot_tag
@@ -153,7 +267,7 @@ fn apply(
     }
     if options.dry_run {
         writeln!(out, "\n--dry-run: nothing was changed").map_err(Error::stdout)?;
-        return Ok(Outcome::Clean);
+        return Ok(if held.is_some() { Outcome::Findings } else { Outcome::Clean });
     }
     let setup = Setup::for_checkout(target, Some(overlay), config, clock, options.lock_wait)?;
     let done = rewrite::execute(&setup, &plan, Permit::granted())?;
@@ -163,7 +277,8 @@ fn apply(
         writeln!(out, "warning: first-seen ledger not updated: {e}").map_err(Error::stdout)?;
     }
     write_done(&plan, &done, out)?;
-    Ok(Outcome::Clean)
+    // Synced as far as possible: the rest is still held back.
+    Ok(if held.is_some() { Outcome::Findings } else { Outcome::Clean })
 }
 
 /// Fetches the current branch's remote (`git fetch`), with a spinner on a terminal.

@@ -5,6 +5,7 @@
 
 pub mod check;
 pub mod consent;
+pub mod held_back;
 pub mod json;
 pub mod report;
 pub mod rewrite;

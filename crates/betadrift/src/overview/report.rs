@@ -5,7 +5,8 @@
 //! freezes the beta cluster until someone looks. The report is what the
 //! timer runs next to it: for each configured repository it gathers the
 //! status (how far behind, what is half-done, what is dirty), the prediction
-//! of the next rebase (where it stops and which upstream commits cause it),
+//! of the next rebase (where it stops, which upstream commits cause it, and
+//! how far upstream the stack could go instead),
 //! the stale patches and the `betadrift drop` lines that would clean up.
 //!
 //! A [`Report`] is built once, from plain data; each output format is one
@@ -29,6 +30,7 @@ use crate::model::stack::{Patch, SeenSource, Stack};
 use crate::model::upstream::UpstreamState;
 use crate::overview::status::Status;
 use crate::rebase::check::{CheckReport, check_stack};
+use crate::rebase::forward::{HeldBack, held_back};
 use crate::rewrite::Unfinished;
 use crate::support::clock::Clock;
 
@@ -83,6 +85,8 @@ pub struct Facts {
     pub stale: Vec<StalePatch>,
     /// Suggested clean-ups, in stack order.
     pub actions: Vec<Action>,
+    /// When the next rebase stops: how far the stack can go.
+    pub held_back: Option<HeldBack>,
 }
 
 impl Facts {
@@ -276,9 +280,10 @@ fn gather_facts(
     let unfinished = Unfinished::find(repo, &crate::rewrite::state_dir(repo, config, name))?;
     let status = Status::with(repo, name.to_owned(), stack, &policy, dirty?, clock, unfinished)?;
     let check = check?;
+    let held_back = if check.has_stops() { held_back(repo, &check.stack, &[])? } else { None };
     let stale = stale_patches(&status.stack, clock.now, config.stale.after);
     let actions = actions(&status, &stale, &repo_argument(target));
-    Ok(Facts { status, check, stale, actions })
+    Ok(Facts { status, check, stale, actions, held_back })
 }
 
 /// Records new patches in the `ledger` just read (in [`LedgerMode::Record`])

@@ -109,12 +109,36 @@ pub fn predict(
     each: bool,
     removed: &[usize],
 ) -> Result<Prediction> {
-    let upstream_tree = repo.commit_tree_and_time(upstream)?.0;
     let t = crate::support::timing::phase("predict: cherry-pick scan");
     let cherry = index.cherry_picked(repo, locals)?;
     drop(t);
+    predict_with(repo, overlay, &cherry, locals, upstream, merge_base, each, removed)
+}
+
+/// [`predict`] with `git rebase`'s cherry-pick detection already done:
+/// `cherry` is, per local commit, the upstream commit that has its patch.
+#[allow(clippy::too_many_arguments)] // the rebase's inputs, each once
+pub fn predict_with(
+    repo: &Repo,
+    overlay: &Overlay<'_, Repo>,
+    cherry: &[Option<Oid>],
+    locals: &[LocalChange],
+    upstream: Oid,
+    merge_base: Oid,
+    each: bool,
+    removed: &[usize],
+) -> Result<Prediction> {
+    let upstream_tree = repo.commit_tree_and_time(upstream)?.0;
     let _t = crate::support::timing::phase("predict: replay");
-    let skip: Vec<Skip> = cherry
+    let skip = skips(cherry, removed);
+    let (picks, result_tree) = replay(repo, overlay, upstream_tree, locals, &skip, each)?;
+    Ok(Prediction { upstream, merge_base, picks, result_tree })
+}
+
+/// What the replay leaves out, from the cherry-pick detection and the
+/// patches removed on request.
+pub fn skips(cherry: &[Option<Oid>], removed: &[usize]) -> Vec<Skip> {
+    cherry
         .iter()
         .enumerate()
         .map(|(i, c)| match c {
@@ -122,9 +146,31 @@ pub fn predict(
             Some(matched) => Skip::Upstream(*matched),
             None => Skip::No,
         })
-        .collect();
-    let (picks, result_tree) = replay(repo, overlay, upstream_tree, locals, &skip, each)?;
-    Ok(Prediction { upstream, merge_base, picks, result_tree })
+        .collect()
+}
+
+/// The first stop of the replay of `locals` onto the tree `onto` (the
+/// local commit's index and the stop), or `None` when it runs through: the
+/// question a search over upstream commits asks of each, answered without
+/// replaying past the first stop.
+pub fn first_stop<R: ObjectRead>(
+    repo: &Repo,
+    overlay: &Overlay<'_, R>,
+    onto: Oid,
+    locals: &[LocalChange],
+    skip: &[Skip],
+) -> Result<Option<(usize, Stop)>> {
+    let mut tip = onto;
+    for (i, local) in locals.iter().enumerate() {
+        if local.is_merge || skip.get(i).is_some_and(|s| *s != Skip::No) {
+            continue;
+        }
+        match pick(repo, overlay, local, tip)? {
+            (PickOutcome::Conflict(stop), _) => return Ok(Some((i, stop))),
+            (_, new_tip) => tip = new_tip,
+        }
+    }
+    Ok(None)
 }
 
 /// Whether the replay leaves a commit out.

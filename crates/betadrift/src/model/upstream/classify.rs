@@ -88,6 +88,44 @@ impl UpstreamIndex {
         }
         Ok(out)
     }
+
+    /// What [`Self::cherry_picked`] answers for `git rebase <tip>`, `tip`
+    /// being one of the index's commits after the merge base: only the
+    /// upstream commits `tip` reaches count. `full` is the answer for the
+    /// whole index, from which most patches are settled at once: no match
+    /// anywhere, or the oldest match reached. Only a patch whose oldest match
+    /// lies on a side branch `tip` does not reach is looked for again.
+    pub fn cherry_picked_upto(
+        &self,
+        repo: &Repo,
+        patches: &[LocalChange],
+        full: &[Option<Oid>],
+        tip: Oid,
+    ) -> Result<Vec<Option<Oid>>> {
+        let reached = self.reachable_from(tip);
+        let at = self.positions();
+        let newest = reached.iter().rposition(|&r| r).unwrap_or(0);
+        let pickable = |u: usize| reached[u] && !self.commits[u].is_merge;
+        let mut out = vec![None; patches.len()];
+        let mut unsure = Vec::new();
+        // Commits that start empty are never skipped ([`Self::cherry_picked`]),
+        // so `full` has no match for them either.
+        for i in (0..patches.len()).filter(|&i| !patches[i].is_merge) {
+            let Some(u) = full.get(i).copied().flatten().and_then(|m| at.get(&m).copied()) else { continue };
+            if reached[u] {
+                out[i] = Some(self.commits[u].oid);
+            } else if u < newest {
+                unsure.push(i);
+            }
+        }
+        if !unsure.is_empty() {
+            let range: Vec<usize> = (0..self.commits.len()).filter(|&u| pickable(u)).collect();
+            for (i, u) in self.match_patch_ids_in(repo, patches, &unsure, &range)? {
+                out[i] = Some(self.commits[u].oid);
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// Whether the two commits make the same change (equal patch-ids).

@@ -26,6 +26,8 @@ pub(super) struct UpCommit {
     /// Committer time and first parent, for history walks.
     pub(super) time: i64,
     pub(super) parent: Option<Oid>,
+    /// Every parent, for reachability inside the index.
+    pub(super) parents: Vec<Oid>,
     pub(super) tree: Oid,
     pub(super) parent_tree: Option<Oid>,
     pub(super) reverts: Option<Oid>,
@@ -146,6 +148,52 @@ impl UpstreamIndex {
         self.histories.lock().unwrap_or_else(|e| e.into_inner()).get(path).cloned()
     }
 
+    /// Upstream's first-parent line from the tip down to (not including) the
+    /// merge base, newest first: the commits a rebase could stop at. Where
+    /// the merge base is not on that line, the line ends at the last commit
+    /// that descends from it (a rebase onto an older one would bring other
+    /// local commits).
+    pub fn first_parent_line(&self, merge_base: Oid) -> Vec<Oid> {
+        let at = self.positions();
+        let mut descends = vec![false; self.commits.len()];
+        for (i, c) in self.commits.iter().enumerate().filter(|(_, c)| !c.before_base) {
+            descends[i] = c.parents.iter().any(|p| *p == merge_base || at.get(p).is_some_and(|&j| descends[j]));
+        }
+        let mut line = Vec::new();
+        let mut next = self.commits.iter().rposition(|c| !c.before_base);
+        while let Some(i) = next.filter(|&i| descends[i]) {
+            line.push(self.commits[i].oid);
+            next = self.commits[i].parent.and_then(|p| at.get(&p).copied()).filter(|&j| !self.commits[j].before_base);
+        }
+        line
+    }
+
+    /// Which of the commits after the merge base (by position in the index)
+    /// `tip` reaches: what `git rebase <tip>` brings.
+    pub(super) fn reachable_from(&self, tip: Oid) -> Vec<bool> {
+        let at = self.positions();
+        let mut reached = vec![false; self.commits.len()];
+        let mut todo: Vec<usize> = at.get(&tip).copied().into_iter().collect();
+        while let Some(i) = todo.pop() {
+            if reached[i] || self.commits[i].before_base {
+                continue;
+            }
+            reached[i] = true;
+            todo.extend(self.commits[i].parents.iter().filter_map(|p| at.get(p).copied()));
+        }
+        reached
+    }
+
+    /// How many upstream commits after the merge base `tip` reaches.
+    pub fn count_reachable(&self, tip: Oid) -> usize {
+        self.reachable_from(tip).iter().filter(|&&r| r).count()
+    }
+
+    /// Each commit's position in [`Self::commits`].
+    pub(super) fn positions(&self) -> HashMap<Oid, usize> {
+        self.commits.iter().enumerate().map(|(i, c)| (c.oid, i)).collect()
+    }
+
     /// Upstream commits whose Change-Id is `id`, oldest first.
     pub fn commits_with_change_id(&self, id: &str) -> Vec<Oid> {
         self.by_change_id.get(id).map(|v| v.iter().map(|&i| self.commits[i].oid).collect()).unwrap_or_default()
@@ -180,6 +228,7 @@ fn up_commit(repo: &Repo, c: &RawCommit, parent_tree: Option<Oid>, before_base: 
         oid: c.oid,
         time: c.time,
         parent: c.parents.first().copied(),
+        parents: c.parents.clone(),
         tree: c.tree,
         parent_tree,
         reverts,

@@ -34,6 +34,10 @@ type Wanted = (usize, Vec<Vec<u8>>);
 /// How the trie's paths changed along some upstream commits, in order.
 type History = Vec<(Vec<u8>, PathChange)>;
 
+/// What a scan found: the oldest match per patch (patch, upstream
+/// position), the patches' paths, and how those paths changed.
+type ScanResult = (Vec<(usize, usize)>, Vec<Wanted>, History);
+
 /// A chunk's number, and how the trie's paths changed along it.
 type ChunkHistory = (usize, History);
 
@@ -70,6 +74,29 @@ impl UpstreamIndex {
     /// The scan behind [`Self::match_patch_ids`], over every upstream commit
     /// after the merge base that is not a merge.
     fn scan_patch_ids(&self, repo: &Repo, patches: &[LocalChange], which: &[usize]) -> Result<Vec<(usize, usize)>> {
+        let range: Vec<usize> =
+            (0..self.commits.len()).filter(|&u| !self.commits[u].before_base && !self.commits[u].is_merge).collect();
+        let (found, wanted, history) = self.scan_range(repo, patches, which, &range)?;
+        self.record_histories(&wanted, &history);
+        Ok(found)
+    }
+
+    /// Like [`Self::match_patch_ids`], among the upstream commits at
+    /// `range` (ascending positions, no merges) only, and remembering
+    /// nothing: for a rebase onto an upstream commit older than the tip.
+    pub(super) fn match_patch_ids_in(
+        &self,
+        repo: &Repo,
+        patches: &[LocalChange],
+        which: &[usize],
+        range: &[usize],
+    ) -> Result<Vec<(usize, usize)>> {
+        Ok(self.scan_range(repo, patches, which, range)?.0)
+    }
+
+    /// The scan of `range` for the patches `which`: the oldest match of
+    /// each, the paths followed, and how they changed along the range.
+    fn scan_range(&self, repo: &Repo, patches: &[LocalChange], which: &[usize], range: &[usize]) -> Result<ScanResult> {
         let mut wanted: Vec<Wanted> = Vec::new();
         for &i in which {
             let p = &patches[i];
@@ -77,18 +104,15 @@ impl UpstreamIndex {
             wanted.push((i, paths));
         }
         if wanted.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), wanted, Vec::new()));
         }
         let trie = PathTrie::new(wanted.iter().flat_map(|(_, paths)| paths.iter()));
-        let range: Vec<usize> =
-            (0..self.commits.len()).filter(|&u| !self.commits[u].before_base && !self.commits[u].is_merge).collect();
         let best = Mutex::new(HashMap::new());
         let scan = Scan { index: self, patches, wanted: &wanted, trie: &trie, best: &best };
-        let history = scan.all(repo, &range)?;
+        let history = scan.all(repo, range)?;
         let mut found: Vec<(usize, usize)> = best.into_inner().unwrap_or_else(|e| e.into_inner()).into_iter().collect();
         found.sort_unstable();
-        self.record_histories(&wanted, &history);
-        Ok(found)
+        Ok((found, wanted, history))
     }
 
     /// Keeps the history of every path of `wanted`, from the `history` of a

@@ -26,6 +26,9 @@ pub struct Check {
     pub stops: usize,
     pub patches: Vec<Patch>,
     pub result_tree: String,
+    /// When the rebase stops: how far the stack can go, and what holds the
+    /// rest back.
+    pub held_back: Option<super::sync::HeldBack>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -110,6 +113,7 @@ pub fn to_wire(report: &CheckReport) -> Check {
         stops: p.picks.iter().filter(|x| x.outcome.is_stop()).count(),
         patches,
         result_tree: p.result_tree.to_string(),
+        held_back: None,
     }
 }
 

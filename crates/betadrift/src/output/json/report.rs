@@ -65,6 +65,9 @@ pub struct Summary {
     pub unfinished: Option<status::Unfinished>,
     pub stops_predicted: usize,
     pub oldest_patch_age_seconds: Option<i64>,
+    /// When the next rebase stops: how far the stack can go (as in `check --json`).
+    #[serde(default)]
+    pub held_back: Option<super::sync::HeldBack>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -161,6 +164,7 @@ fn summary(f: &Facts, status: &status::Status) -> Summary {
         unfinished: status.unfinished.clone(),
         stops_predicted: f.stops(),
         oldest_patch_age_seconds: f.oldest_age().map(|d| d.as_secs()),
+        held_back: f.held_back.as_ref().map(|h| super::sync::held_back(h, &f.check.stack)),
     }
 }
 

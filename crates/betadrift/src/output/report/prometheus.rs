@@ -54,6 +54,11 @@ const GAUGES: &[Gauge] = &[
         Some(f.stops() as f64)
     }),
     (
+        "betadrift_held_back_commits",
+        "Upstream commits `sync --as-far-as-possible` cannot take yet (0 when the next rebase goes through).",
+        |f| Some(f.held_back.as_ref().map_or(0, |h| h.held_back()) as f64),
+    ),
+    (
         "betadrift_oldest_patch_age_seconds",
         "Age of the oldest local patch (first seen, else authored); 0 with none.",
         |f| Some(f.oldest_age().map_or(0, |d| d.as_secs().max(0)) as f64),

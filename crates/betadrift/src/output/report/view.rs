@@ -74,6 +74,10 @@ pub fn summary(r: &RepoReport, f: &Facts) -> Vec<(&'static str, String)> {
         rows.push((crate::output::status::unfinished_label(u), terminal(u.message().as_bytes())));
     }
     rows.push(("next rebase", next_rebase(f)));
+    if let Some(held) = &f.held_back {
+        let v = crate::output::held_back::view(held, &f.check.stack);
+        rows.push(("as far as possible", format!("{} ({})", v.summary, v.taken)));
+    }
     rows.push(("worktree", dirty_summary(&f.status.dirty)));
     if r.private {
         rows.push(("private", "yes: paths and metadata only, no file contents".to_owned()));
