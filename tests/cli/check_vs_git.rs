@@ -563,6 +563,44 @@ edit = [{ path = "conf/x.pp", find = "class x", replace = "class conf::x" }]
     ));
 }
 
+/// Issue 16, class 4 (found on real history: old submodules turned into
+/// directories upstream). When walking the directories rename detection
+/// needs at least triples the paths of the merge, merge-ort starts over with
+/// the renames it found cached, and the second walk takes directories changed
+/// on one side whole: a file the patch keeps unchanged where upstream put a
+/// directory then vanishes without git's "file/directory" message, even when
+/// the pick stops for another reason (here a modify/delete).
+#[test]
+fn a_merge_git_restarts_after_renames_reports_no_phantom_file_directory_conflict() {
+    let mut base_files = String::from("\"m/z\" = \"was a submodule\\n\"\n\"m/keep.txt\" = \"keep\\n\"\n");
+    let mut upstream_edits = String::new();
+    for i in 0..30 {
+        base_files.push_str(&format!("\"big/f{i:02}.pp\" = \"class f{i} {{\\n  notify {{ 'f{i}': }}\\n}}\\n\"\n"));
+        upstream_edits.push_str(&format!("{{ path = \"big/f{i:02}.pp\", find = \"notify\", replace = \"warn\" }},\n"));
+    }
+    let body = format!(
+        r#"
+[[upstream]]
+id = "tree"
+message = "the submodule and the big directory\n"
+[upstream.files]
+{base_files}
+[[local]]
+id = "l1"
+message = "local edits a.txt, which upstream deletes\n"
+edit = [{{ path = "a.txt", find = "three\n", replace = "THREE (local)\n" }}]
+[[later]]
+id = "u1"
+message = "upstream deletes a.txt, turns m/z into a directory, edits big/\n"
+delete = ["a.txt", "m/z"]
+files = {{ "m/z/init.pp" = "class z {{}}\n", "m/z/params.pp" = "class z::params {{}}\n" }}
+edit = [
+{upstream_edits}]
+"#
+    );
+    assert_same_as_git(&case("restart-after-renames", &body));
+}
+
 /// Issue 16, classes 5 and 6: stops caused by upstream directory renames
 /// (git's "file location" and "implicit dir rename"), their kinds compared
 /// with git's `CONFLICT (…)` lines.

@@ -16,6 +16,7 @@ use std::rc::Rc;
 
 use git2::Oid;
 
+use super::cache::{Redo, RenameCache};
 use super::{Merge, PathInfo, Version, join};
 use crate::diffcore_rename::{DirRelevance, Pair, Side, SourceRelevance};
 use crate::error::Result;
@@ -34,6 +35,9 @@ pub(super) struct RenameInfo {
     /// 7: an ancestor needs directory rename detection.
     pub dir_rename_mask: u8,
     pub deferred: [Deferred; 3],
+    /// What a first walk's rename detection found, when the merge restarted.
+    pub cache: RenameCache,
+    pub redo: Redo,
 }
 
 /// Directories one side changed and the other did not, not yet walked.
@@ -42,11 +46,14 @@ pub(super) struct Deferred {
     /// (path, dir_rename_mask) in the order they were deferred.
     pub possible_trivial: Vec<(Vec<u8>, u8)>,
     pub trivial_merges_okay: bool,
+    /// Directories holding a cached rename target not walked yet: they
+    /// must be walked, not taken whole.
+    pub target_dirs: HashSet<Vec<u8>>,
 }
 
 impl Default for Deferred {
     fn default() -> Self {
-        Deferred { possible_trivial: Vec::new(), trivial_merges_okay: true }
+        Deferred { possible_trivial: Vec::new(), trivial_merges_okay: true, target_dirs: HashSet::new() }
     }
 }
 
@@ -149,7 +156,11 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
             info.match_mask = 7 - dirmask;
             side = usize::from(dirmask / 2);
         }
-        if self.renames.dir_rename_mask != 7 && side != BASE && self.renames.deferred[side].trivial_merges_okay {
+        if self.renames.dir_rename_mask != 7
+            && side != BASE
+            && self.renames.deferred[side].trivial_merges_okay
+            && !self.renames.deferred[side].target_dirs.contains(&fullpath)
+        {
             self.renames.deferred[side].possible_trivial.push((fullpath.clone(), self.renames.dir_rename_mask));
             self.paths.insert(fullpath, info);
             self.renames.dir_rename_mask = prev_dir_rename_mask;
@@ -249,30 +260,43 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
         let entry = names[if is_add { side } else { BASE }].as_ref().or_internal("the side has the file")?;
         let spec = Side { path: path.to_vec(), oid: entry.oid, mode: entry.mode };
         if is_add {
-            r.pairs[side].push(Pair::Add(spec));
+            if !r.cache.target_names[side].contains(path) {
+                r.pairs[side].push(Pair::Add(spec));
+            }
             return Ok(());
         }
         let content_relevant = match_mask == 0;
         let location_relevant = r.dir_rename_mask == 7;
+        if content_relevant {
+            r.cache.irrelevant[side].remove(path);
+        }
+        // Cached sources are relevant too, so that the deferred walk sees
+        // them; rename detection prunes them again.
         if content_relevant || location_relevant {
             let relevance = if content_relevant { SourceRelevance::Content } else { SourceRelevance::Location };
             r.relevant_sources[side].insert(path.to_vec(), relevance);
+        }
+        if r.cache.has_pair(side, path) || r.cache.irrelevant[side].contains(path) {
+            return Ok(());
         }
         r.pairs[side].push(Pair::Delete(spec));
         Ok(())
     }
 
-    /// merge-ort's `handle_deferred_entries`, for a merge without cached
-    /// renames: a side with relevant rename sources must have every
-    /// addition in view, so its deferred directories are walked; otherwise
-    /// they are taken whole from that side.
+    /// merge-ort's `handle_deferred_entries`: a side whose relevant rename
+    /// sources are not all known from the cache must have every addition in
+    /// view, so its deferred directories are walked; otherwise they are
+    /// taken whole from that side, except those holding a cached rename
+    /// target. Walking them can ask for a restart after renames.
     fn handle_deferred_entries(&mut self) -> Result<()> {
+        let count_before = self.paths.len();
+        let mut count_after = 0;
         for side in [1usize, 2] {
-            let okay = self.renames.relevant_sources[side].is_empty();
+            let okay = self.trivial_merges_okay(side);
             self.renames.deferred[side].trivial_merges_okay = okay;
             let deferred = std::mem::take(&mut self.renames.deferred[side].possible_trivial);
             for (path, mask) in in_git_hash_order(deferred) {
-                if okay {
+                if okay && !self.renames.deferred[side].target_dirs.contains(&path) {
                     self.resolve_trivial_directory_merge(&path, side)?;
                     continue;
                 }
@@ -287,8 +311,44 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
             for (path, _) in late {
                 self.resolve_trivial_directory_merge(&path, side)?;
             }
+            if !okay || count_after != 0 {
+                count_after = self.paths.len();
+            }
+        }
+        // git's wanted_factor: below three times the paths, a restart
+        // would cost more than it saves.
+        if count_after != 0 {
+            if self.renames.redo == Redo::No && count_after / count_before.max(1) >= 3 {
+                self.renames.redo = Redo::Wanted;
+            }
+        } else if self.renames.redo == Redo::Restarted {
+            self.renames.redo = Redo::No;
         }
         Ok(())
+    }
+
+    /// Whether every relevant source of `side` has a known fate, noting
+    /// the directories of rename targets not walked yet.
+    fn trivial_merges_okay(&mut self, side: usize) -> bool {
+        let r = &mut self.renames;
+        for source in r.relevant_sources[side].keys() {
+            if r.cache.irrelevant[side].contains(source) {
+                continue;
+            }
+            let Some(target) = r.cache.target(side, source) else { return false };
+            let Some(target) = target else { continue };
+            if self.paths.contains_key(target) {
+                continue;
+            }
+            let mut dir = target;
+            while let Some(slash) = dir.iter().rposition(|&b| b == b'/') {
+                dir = &dir[..slash];
+                if !r.deferred[side].target_dirs.insert(dir.to_vec()) {
+                    break;
+                }
+            }
+        }
+        true
     }
 
     fn resolve_trivial_directory_merge(&mut self, path: &[u8], side: usize) -> Result<()> {

@@ -25,6 +25,7 @@
 //! repository. Trees are hashed as git hashes them, so a clean result's tree
 //! id equals the one git would commit.
 
+mod cache;
 mod collect;
 mod content;
 mod process;
@@ -231,8 +232,13 @@ pub fn merge_trees<R: ObjectRead>(
         conflicts: Vec::new(),
         renames: collect::RenameInfo::default(),
     };
-    merge.collect_merge_info([base, side1, side2])?;
-    let renames_clean = merge.detect_and_process_renames()?;
+    let renames_clean = loop {
+        merge.collect_merge_info([base, side1, side2])?;
+        match merge.detect_and_process_renames()? {
+            renames::Renamed::Done { clean } => break clean,
+            renames::Renamed::Restart => merge.restart(),
+        }
+    };
     let processed = merge.process_entries()?;
     let (tree, failed) = match processed {
         Some(tree) => (tree, false),
@@ -253,6 +259,18 @@ pub fn merge_trees<R: ObjectRead>(
         conflicts: merge.conflicts,
         unmerged,
     })
+}
+
+impl<R: ObjectRead> Merge<'_, '_, R> {
+    /// merge-ort's `clear_or_reinit_internal_opts` before a redo: a new
+    /// walk from scratch, keeping only what rename detection learned.
+    fn restart(&mut self) {
+        let renames = std::mem::take(&mut self.renames);
+        self.paths.clear();
+        self.conflicted.clear();
+        self.conflicts.clear();
+        self.renames = collect::RenameInfo { cache: renames.cache, redo: cache::Redo::Restarted, ..Default::default() };
+    }
 }
 
 fn masked_stages(info: &PathInfo) -> [Version; 3] {

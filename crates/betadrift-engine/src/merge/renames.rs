@@ -11,10 +11,11 @@
 
 use crate::error::OrInternal;
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use git2::Oid;
 
+use super::cache::Redo;
 use super::content::{ContentMerge, handle_content_merge};
 use super::{Conflict, ConflictKind, Merge, PathInfo, Version, parent_dir};
 use crate::diffcore_rename::{BlobError, BlobSource, Pair, RenameOptions, detect_renames};
@@ -38,6 +39,27 @@ enum Status {
     Added,
     Deleted,
     Renamed,
+}
+
+/// What [`Merge::detect_and_process_renames`] concluded.
+pub(super) enum Renamed {
+    Done {
+        clean: bool,
+    },
+    /// merge-ort's `redo_after_renames == 2`: walk again with the cache.
+    Restart,
+}
+
+/// One side's rename detection.
+#[derive(Default)]
+struct Detected {
+    /// The side's pairs in git's output-queue order.
+    pairs: Vec<FilePair>,
+    dir_counts: crate::diffcore_rename::DirRenameCount,
+    /// Non-zero when the rename limit stopped detection.
+    needed_limit: usize,
+    /// Sources git downgraded to `RELEVANT_NO_MORE`.
+    no_longer_relevant: HashSet<Vec<u8>>,
 }
 
 /// Paths that directory renames would move onto one new path.
@@ -65,21 +87,44 @@ impl<R: ObjectRead> BlobSource for Blobs<'_, R> {
 
 impl<R: ObjectRead> Merge<'_, '_, R> {
     /// Returns whether the rename handling itself was clean (some rename
-    /// conflicts mark no single path).
-    pub(super) fn detect_and_process_renames(&mut self) -> Result<bool> {
-        let possible: [bool; 3] = std::array::from_fn(|s| {
-            s > 0 && !self.renames.pairs[s].is_empty() && !self.renames.relevant_sources[s].is_empty()
-        });
-        if !possible[1] && !possible[2] {
-            return Ok(true);
+    /// conflicts mark no single path), or that the merge must start over
+    /// with what detection found cached (see [`super::cache`]).
+    pub(super) fn detect_and_process_renames(&mut self) -> Result<Renamed> {
+        if !self.possible_side_renames(1) && !self.possible_side_renames(2) && self.renames.cache.is_empty() {
+            return Ok(Renamed::Done { clean: true });
         }
         let mut clean = true;
         let mut side_pairs: [Vec<FilePair>; 3] = Default::default();
         let mut dir_counts: [crate::diffcore_rename::DirRenameCount; 3] = Default::default();
+        let mut no_more: [HashSet<Vec<u8>>; 3] = Default::default();
+        let (mut detection_run, mut needed_limit) = (false, 0);
         for side in [1usize, 2] {
-            let (pairs, counts) = self.detect_regular_renames(side, possible[side])?;
-            side_pairs[side] = pairs;
-            dir_counts[side] = counts;
+            self.prune_cached_from_relevant(side);
+            let run = self.possible_side_renames(side);
+            if run && !self.renames.cache.is_empty() {
+                // Every relevant source of the restarted walk was relevant
+                // in the first and is cached: nothing is left to detect.
+                return Err(crate::Error::Internal("rename detection after a restart found uncached sources"));
+            }
+            let detected = self.detect_regular_renames(side, run)?;
+            detection_run |= run;
+            needed_limit = needed_limit.max(detected.needed_limit);
+            side_pairs[side] = detected.pairs;
+            dir_counts[side] = if run { detected.dir_counts } else { self.renames.cache.dir_counts[side].clone() };
+            no_more[side] = detected.no_longer_relevant;
+        }
+        if needed_limit > 0 {
+            self.renames.redo = Redo::No;
+        }
+        if self.renames.redo == Redo::Wanted && detection_run {
+            for side in [1usize, 2] {
+                self.cache_pairs(side, &side_pairs[side], &no_more[side]);
+                self.renames.cache.dir_counts[side] = std::mem::take(&mut dir_counts[side]);
+            }
+            return Ok(Renamed::Restart);
+        }
+        for side in [1usize, 2] {
+            side_pairs[side].extend(self.cached_pairs(side));
         }
         let mut dir_renames: [DirRenames; 3] = Default::default();
         for side in [1usize, 2] {
@@ -101,16 +146,61 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
         }
         combined.sort_by(|a, b| a.one.cmp(&b.one));
         clean &= self.process_renames(&combined)?;
-        Ok(clean)
+        Ok(Renamed::Done { clean })
+    }
+
+    /// merge-ort's `use_cached_pairs`: the cached renames and deletions of
+    /// `side`, queued after the pairs this walk found.
+    fn cached_pairs(&self, side: usize) -> Vec<FilePair> {
+        let pairs = self.renames.cache.in_git_order(side).into_iter();
+        pairs
+            .map(|(one, target)| {
+                let status = if target.is_some() { Status::Renamed } else { Status::Deleted };
+                let two = target.unwrap_or_else(|| one.clone());
+                FilePair { status, one, two, side }
+            })
+            .collect()
+    }
+
+    /// merge-ort's `possible_side_renames`.
+    fn possible_side_renames(&self, side: usize) -> bool {
+        !self.renames.pairs[side].is_empty() && !self.renames.relevant_sources[side].is_empty()
+    }
+
+    /// merge-ort's `prune_cached_from_relevant`: sources whose fate is
+    /// cached need no detection.
+    fn prune_cached_from_relevant(&mut self, side: usize) {
+        let r = &mut self.renames;
+        let cache = &r.cache;
+        r.relevant_sources[side]
+            .retain(|path, _| !cache.has_pair(side, path) && !cache.irrelevant[side].contains(path));
+    }
+
+    /// merge-ort's `possibly_cache_new_pair` for each pair of a first walk
+    /// that restarts: relevant deletions and renames are cached; sources
+    /// detection stopped caring about are cached as irrelevant.
+    fn cache_pairs(&mut self, side: usize, pairs: &[FilePair], no_more: &HashSet<Vec<u8>>) {
+        for p in pairs {
+            if no_more.contains(&p.one) {
+                if p.status == Status::Deleted {
+                    self.renames.cache.irrelevant[side].insert(p.one.clone());
+                }
+                continue;
+            }
+            if !self.renames.relevant_sources[side].contains_key(&p.one) {
+                continue;
+            }
+            match p.status {
+                Status::Deleted => self.renames.cache.put(side, &p.one, None),
+                Status::Renamed => self.renames.cache.put(side, &p.one, Some(&p.two)),
+                Status::Added => {}
+            }
+        }
     }
 
     /// Runs rename detection for one side and returns its pairs in git's
     /// output-queue order, with the directory rename counts.
-    fn detect_regular_renames(
-        &mut self,
-        side: usize,
-        run: bool,
-    ) -> Result<(Vec<FilePair>, crate::diffcore_rename::DirRenameCount)> {
+    fn detect_regular_renames(&mut self, side: usize, run: bool) -> Result<Detected> {
         let queue = std::mem::take(&mut self.renames.pairs[side]);
         let as_is = |p: &Pair| {
             let path = p.side().path.clone();
@@ -118,7 +208,7 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
             FilePair { status, one: path.clone(), two: path, side }
         };
         if !run {
-            return Ok((queue.iter().map(as_is).collect(), Default::default()));
+            return Ok(Detected { pairs: queue.iter().map(as_is).collect(), ..Default::default() });
         }
         let found = detect_renames(
             &queue,
@@ -142,7 +232,12 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
                 _ => out.push(as_is(p)),
             }
         }
-        Ok((out, found.dir_rename_count))
+        Ok(Detected {
+            pairs: out,
+            dir_counts: found.dir_rename_count,
+            needed_limit: found.needed_limit,
+            no_longer_relevant: found.sources_no_longer_relevant.into_iter().collect(),
+        })
     }
 
     /// merge-ort's `get_provisional_directory_renames`: each removed
