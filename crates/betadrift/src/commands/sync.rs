@@ -186,7 +186,7 @@ fn as_far_as_possible(
     options: &SyncOptions,
     out: &mut dyn Write,
 ) -> Result<Outcome> {
-    let Some(held) = held_back(&target.repo, &report.stack, removed)? else {
+    let Some(held) = held_back(&target.repo, &report.stack, removed, &report.prediction)? else {
         return Err(Error::Internal { message: "the rebase was predicted to stop, then found clean".into() });
     };
     if held.is_stuck() {

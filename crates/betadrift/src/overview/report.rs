@@ -280,7 +280,7 @@ fn gather_facts(
     let unfinished = Unfinished::find(repo, &crate::rewrite::state_dir(repo, config, name))?;
     let status = Status::with(repo, name.to_owned(), stack, &policy, dirty?, clock, unfinished)?;
     let check = check?;
-    let held_back = if check.has_stops() { held_back(repo, &check.stack, &[])? } else { None };
+    let held_back = if check.has_stops() { held_back(repo, &check.stack, &[], &check.prediction)? } else { None };
     let stale = stale_patches(&status.stack, clock.now, config.stale.after);
     let actions = actions(&status, &stale, &repo_argument(target));
     Ok(Facts { status, check, stale, actions, held_back })

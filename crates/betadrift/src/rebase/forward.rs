@@ -86,7 +86,10 @@ impl HeldBack {
 
 /// Finds how far `stack` (with the patches at `removed` left out) can be
 /// rebased, or `None` when the rebase onto its upstream runs through.
-pub fn held_back(repo: &Repo, stack: &Stack, removed: &[usize]) -> Result<Option<HeldBack>> {
+/// `prediction` is the rebase onto the upstream with the same patches left
+/// out: its cherry-pick detection and its first stop are where the search
+/// starts, not done again.
+pub fn held_back(repo: &Repo, stack: &Stack, removed: &[usize], prediction: &Prediction) -> Result<Option<HeldBack>> {
     let _t = crate::support::timing::phase("held back: search");
     let locals: Vec<LocalChange> = stack.patches.iter().map(Patch::local_change).collect();
     let mut line = stack.index.first_parent_line(stack.merge_base);
@@ -99,11 +102,20 @@ pub fn held_back(repo: &Repo, stack: &Stack, removed: &[usize]) -> Result<Option
         stack,
         locals: &locals,
         removed,
-        full: stack.index.cherry_picked(repo, &locals)?,
+        full: if prediction.cherry.len() == locals.len() {
+            prediction.cherry.clone()
+        } else {
+            stack.index.cherry_picked(repo, &locals)?
+        },
         line: &line,
         overlay: Overlay::new(repo),
     };
-    match boundary(line.len(), |k| search.probe(k))? {
+    let top = if prediction.upstream == line[line.len() - 1] && prediction.cherry.len() == locals.len() {
+        prediction.first_stop()
+    } else {
+        search.probe(line.len())?
+    };
+    match boundary(line.len(), top, |k| search.probe(k))? {
         None => Ok(None),
         Some(b) => search.found(b),
     }
@@ -121,16 +133,21 @@ struct Boundary<T> {
 
 /// Gallops up from 0 (the merge base, clean by definition) to the first
 /// stopping probe at 1, 2, 4, … (or `m`, known to stop), then bisects
-/// between it and the clean probe below. `None` when `m` itself is clean.
-/// `probe(k)` is `Some` when the rebase onto the commit `k` stops.
+/// between it and the clean probe below. `top` is what the prediction onto
+/// `m` found: `None` (clean) needs no search. `probe(k)` is `Some` when the
+/// rebase onto the commit `k` stops.
 ///
 /// Up from the base rather than down from the target: a probe costs about
 /// as much as upstream changed since the merge base (the first picks merge
 /// against all of it), and a stack that stops at all usually stops early
 /// in a long range, so the cheap probes near the base settle it.
-fn boundary<T>(m: usize, mut probe: impl FnMut(usize) -> Result<Option<T>>) -> Result<Option<Boundary<T>>> {
+fn boundary<T>(
+    m: usize,
+    top: Option<T>,
+    mut probe: impl FnMut(usize) -> Result<Option<T>>,
+) -> Result<Option<Boundary<T>>> {
     let mut probes = 1;
-    let Some(mut stop) = probe(m)? else { return Ok(None) };
+    let Some(mut stop) = top else { return Ok(None) };
     let (mut lo, mut hi, mut step) = (0, m, 1);
     while step < hi {
         probes += 1;
@@ -220,8 +237,8 @@ mod tests {
     /// index 0, the merge base, never does) and checks what it promises.
     fn search(stops: &[bool]) -> Option<Boundary<usize>> {
         let m = stops.len() - 1;
-        let mut asked = Vec::new();
-        let found = boundary(m, |k| {
+        let mut asked = vec![m];
+        let found = boundary(m, stops[m].then_some(m), |k| {
             assert!(!asked.contains(&k), "probed {k} twice");
             asked.push(k);
             Ok(stops[k].then_some(k))

@@ -84,12 +84,24 @@ pub struct Prediction {
     pub picks: Vec<Pick>,
     /// The tree HEAD would have after the rebase (with every stop skipped).
     pub result_tree: Oid,
+    /// `git rebase`'s cherry-pick detection: per local commit, the upstream
+    /// commit that has its patch (searches over upstream narrow it).
+    pub cherry: Vec<Option<Oid>>,
 }
 
 impl Prediction {
     /// Whether the rebase would run through without stopping.
     pub fn is_clean(&self) -> bool {
         !self.picks.iter().any(|p| p.outcome.is_stop())
+    }
+
+    /// The first stop: the local commit's index and the stop, as
+    /// [`first_stop`] gives them.
+    pub fn first_stop(&self) -> Option<(usize, Stop)> {
+        self.picks.iter().enumerate().find_map(|(i, p)| match &p.outcome {
+            PickOutcome::Conflict(stop) => Some((i, stop.clone())),
+            _ => None,
+        })
     }
 }
 
@@ -132,7 +144,7 @@ pub fn predict_with(
     let _t = crate::support::timing::phase("predict: replay");
     let skip = skips(cherry, removed);
     let (picks, result_tree) = replay(repo, overlay, upstream_tree, locals, &skip, each)?;
-    Ok(Prediction { upstream, merge_base, picks, result_tree })
+    Ok(Prediction { upstream, merge_base, picks, result_tree, cherry: cherry.to_vec() })
 }
 
 /// What the replay leaves out, from the cherry-pick detection and the
