@@ -6,6 +6,7 @@
 
 mod ages;
 mod as_far_as_possible;
+mod attributes;
 mod bad_input;
 mod check;
 mod check_vs_git;

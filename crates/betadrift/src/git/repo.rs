@@ -53,6 +53,9 @@ pub struct Repo {
     /// The fast path for object reads, made at the first read; `None`
     /// inside when turned off (`BETADRIFT_LIBGIT2_READS`).
     pub(super) packs: OnceCell<Option<RefCell<betadrift_engine::pack::Reader>>>,
+    /// The attributes files and merge drivers, read at the first merge
+    /// ([`crate::git::attributes`]).
+    pub(super) merge_setup: OnceCell<Rc<betadrift_engine::merge::MergeSetup>>,
 }
 
 impl std::fmt::Debug for Repo {
@@ -111,6 +114,7 @@ impl Repo {
             mailmap,
             abbrev_len: Default::default(),
             packs: Default::default(),
+            merge_setup: Default::default(),
         }
     }
 
