@@ -19,6 +19,7 @@ mod fuzz;
 mod hermetic;
 mod layers;
 mod pack;
+mod replace_refs;
 mod report;
 mod security;
 mod status;

@@ -3,7 +3,8 @@
 //! repositories with libgit2 itself, and touches no checkout).
 //!
 //! [`repo::Repo`] opens a checkout and reads refs, commits and
-//! configuration; [`attributes`] reads what git's merges take from outside
+//! configuration ([`replace`]: the replace refs that make it refuse a
+//! checkout); [`attributes`] reads what git's merges take from outside
 //! the trees (attributes files, merge drivers); [`objects`] reads objects (through the engine's pack
 //! reader, libgit2 for the rest) and [`history`] walks commits;
 //! [`commit`] holds commits as plain data and parses their headers;
@@ -24,6 +25,7 @@ pub mod http;
 pub mod maintenance;
 pub mod objects;
 pub mod parallel;
+pub mod replace;
 pub mod repo;
 pub mod status;
 pub mod verify_path;

@@ -75,6 +75,11 @@ impl Repo {
         if repo.git.is_shallow() {
             return Err(Error::ShallowRepository { path: repo.display_path().to_owned() });
         }
+        let replaced = repo.replace_refs()?;
+        if let Some(first) = replaced.first() {
+            let first = crate::support::escape::terminal_short(first, 120);
+            return Err(Error::ReplaceRefs { path: repo.display_path().to_owned(), first, count: replaced.len() });
+        }
         Ok(repo)
     }
 
