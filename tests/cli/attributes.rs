@@ -16,6 +16,7 @@ use betadrift::model::upstream::LocalChange;
 use betadrift::output::json::check as wire;
 use betadrift::rebase::predict::{PickOutcome, predict};
 use betadrift::scenario::Scenario;
+use betadrift_engine::attr::Value;
 use betadrift_engine::merge::{ConflictKind, Labels, merge_trees_with};
 use betadrift_engine::objects::{ObjectRead, Overlay};
 use common::Sandbox;
@@ -323,4 +324,62 @@ fn check_predicts_the_stop_of_merge_binary() {
     assert!(run.stdout.contains("STOP at #1"), "{}", run.stdout);
     let out = sandbox.git_output(&built.checkout, &["rebase", UPSTREAM]);
     assert!(!out.status.success(), "git stops too");
+}
+
+/// The attribute values themselves, against `git check-attr`: patterns,
+/// precedence between lines, directories and `info/attributes`, macros,
+/// quoting, and lines git rejects.
+#[test]
+fn attribute_values_match_git_check_attr() {
+    let files = r#"{ ".gitattributes" = "\ufeff*.pp merge=text conflict-marker-size=9\n[attr]locked -merge conflict-marker-size=3\n*.lock locked\ndir/**/deep.* merge=union\n/top.* -merge\n\"q u.txt\" merge=quoted\n!neg merge=negated\nbad na@me merge=bad\n*.mix merge=first locked\n[ab]?.txt merge=class\n*.nope nope\n", "dir/.gitattributes" = "*.pp -merge\n[attr]nope merge=ignored\nsub/*.pp merge=sub\nx.lock !merge\n", "dir/sub/.gitattributes" = "x.* conflict-marker-size=20\n" }"#;
+    let scenario = Scenario::from_toml(&attributed("check-attr", files, "")).unwrap();
+    let sandbox = Sandbox::new();
+    let built = sandbox.build(&scenario);
+    let info = "*.info merge=info\n[attr]locked merge=from-info\n";
+    std::fs::create_dir_all(built.checkout.join(".git/info")).unwrap();
+    std::fs::write(built.checkout.join(".git/info/attributes"), info).unwrap();
+    let paths = [
+        "a.pp",
+        "dir/a.pp",
+        "dir/sub/x.pp",
+        "dir/sub/y.pp",
+        "dir/sub/deeper/x.pp",
+        "x.lock",
+        "dir/x.lock",
+        "dir/sub/deep.txt",
+        "dir/deep.txt",
+        "top.txt",
+        "dir/top.txt",
+        "q u.txt",
+        "neg",
+        "bad",
+        "a.mix",
+        "a1.txt",
+        "ab.txt",
+        "c1.txt",
+        "y.info",
+        "dir/a.nope",
+    ];
+    let mut args = vec!["check-attr", "merge", "conflict-marker-size", "--"];
+    args.extend(paths);
+    let git = sandbox.git(&built.checkout, &args);
+
+    let repo = Repo::discover(&built.checkout).unwrap();
+    let setup = repo.merge_setup();
+    let head = repo.git().head().unwrap().peel_to_tree().unwrap().id();
+    let stack = betadrift_engine::attr::Stack::new(&setup.attributes, head);
+    let mut ours = String::new();
+    for path in paths {
+        let values = stack.check(&repo, path.as_bytes(), &[b"merge", b"conflict-marker-size"]).unwrap();
+        for (name, value) in ["merge", "conflict-marker-size"].iter().zip(values) {
+            let shown = match value {
+                Value::Set => "set".to_owned(),
+                Value::Unset => "unset".to_owned(),
+                Value::Unspecified => "unspecified".to_owned(),
+                Value::String(v) => String::from_utf8(v).unwrap(),
+            };
+            ours.push_str(&format!("{path}: {name}: {shown}\n"));
+        }
+    }
+    assert_eq!(ours, git);
 }
