@@ -11,7 +11,8 @@
 //!
 //! So before `main`, while the process has one thread, this points `HOME`
 //! and `XDG_CONFIG_HOME` at an empty directory, turns git's system and
-//! global configuration off (`GIT_CONFIG_NOSYSTEM`, `GIT_CONFIG_GLOBAL`),
+//! global configuration off (`GIT_CONFIG_NOSYSTEM`, `GIT_CONFIG_GLOBAL`,
+//! and the system attributes file, `GIT_ATTR_NOSYSTEM`),
 //! names an empty betadrift configuration (`BETADRIFT_CONFIG`, which wins
 //! over `/etc/betadrift/config.toml`), fixes `TZ`, and points libgit2's
 //! configuration search paths at an empty directory.
@@ -60,6 +61,7 @@ extern "C" fn make_hermetic() {
         ("HOME", home().into_os_string()),
         ("XDG_CONFIG_HOME", home().join(".config").into_os_string()),
         ("GIT_CONFIG_NOSYSTEM", "1".into()),
+        ("GIT_ATTR_NOSYSTEM", "1".into()),
         ("GIT_CONFIG_GLOBAL", "/dev/null".into()),
         ("BETADRIFT_CONFIG", empty_config().into_os_string()),
         ("TZ", "UTC".into()),

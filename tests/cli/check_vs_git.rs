@@ -69,15 +69,8 @@ message = "base\n"
 "link" = "placeholder\n"
 "#;
 
-pub fn case(name: &str, body: &str) -> String {
-    format!("name = \"{name}\"\n{BASE}\n{body}")
-}
-
-#[test]
-fn content_conflict() {
-    assert_same_as_git(&case(
-        "content",
-        r#"
+/// Both sides edit line three of `a.txt` differently: a text conflict.
+pub const LINE_THREE_BOTH_SIDES: &str = r#"
 [[local]]
 id = "l1"
 message = "local edits line three\n"
@@ -86,8 +79,15 @@ edit = [{ path = "a.txt", find = "three\n", replace = "THREE (local)\n" }]
 id = "u1"
 message = "upstream edits line three\n"
 edit = [{ path = "a.txt", find = "three\n", replace = "THREE (upstream)\n" }]
-"#,
-    ));
+"#;
+
+pub fn case(name: &str, body: &str) -> String {
+    format!("name = \"{name}\"\n{BASE}\n{body}")
+}
+
+#[test]
+fn content_conflict() {
+    assert_same_as_git(&case("content", LINE_THREE_BOTH_SIDES));
 }
 
 #[test]

@@ -6,6 +6,7 @@
 
 mod ages;
 mod as_far_as_possible;
+mod attributes;
 mod bad_input;
 mod check;
 mod check_vs_git;
@@ -18,6 +19,7 @@ mod fuzz;
 mod hermetic;
 mod layers;
 mod pack;
+mod replace_refs;
 mod report;
 mod security;
 mod status;

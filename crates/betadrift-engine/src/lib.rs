@@ -8,12 +8,14 @@
 //! file names it in its first line, and the workspace's NOTICE credits each
 //! source with its licence (the project is GPL-2.0-only, as git is).
 
+pub mod attr;
 pub mod diffcore_rename;
 pub mod error;
 pub mod merge;
 pub mod objects;
 pub mod pack;
 pub mod patchid;
+pub mod wildmatch;
 pub mod xdiff;
 
 pub use error::{Error, Result};

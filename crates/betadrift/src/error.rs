@@ -26,6 +26,14 @@ pub enum Error {
     #[error("{} is a shallow clone; run `git fetch --unshallow` so history can be compared", .path.display())]
     ShallowRepository { path: PathBuf },
 
+    /// git reads replace refs in place of the objects they name; betadrift
+    /// does not, so its answers would not be git's.
+    #[error(
+        "{} has {count} replace ref(s) ({first}) that git reads in place of the objects they name, and betadrift does not model them: remove them (`git replace -d`), or set GIT_NO_REPLACE_OBJECTS=1 or core.useReplaceRefs=false so git reads the objects as they are too",
+        .path.display()
+    )]
+    ReplaceRefs { path: PathBuf, first: String, count: usize },
+
     /// HEAD does not point at a branch.
     #[error("HEAD of {} is detached at {oid}; check out the branch the sync timer rebases (e.g. `git switch production`)", .path.display())]
     DetachedHead { path: PathBuf, oid: String },

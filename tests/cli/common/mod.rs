@@ -68,6 +68,7 @@ impl Sandbox {
             .env("HOME", self.home())
             .env("XDG_CONFIG_HOME", self.home().join(".config"))
             .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_ATTR_NOSYSTEM", "1")
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .env("BETADRIFT_CONFIG", crate::hermetic::empty_config())
             .env("GIT_AUTHOR_NAME", "Test Runner")

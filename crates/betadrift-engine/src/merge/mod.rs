@@ -28,13 +28,17 @@
 mod cache;
 mod collect;
 mod content;
+mod driver;
 mod process;
 mod renames;
+
+pub use driver::{CustomDriver, MergeSetup};
 
 use std::collections::HashMap;
 
 use git2::Oid;
 
+use crate::attr;
 use crate::error::Result;
 use crate::objects::{ObjectRead, Overlay};
 
@@ -107,6 +111,10 @@ pub enum ConflictKind {
     /// git itself could not run the content merge (it stops the rebase
     /// with an error, not a `CONFLICT` line).
     MergeFailed,
+    /// Both sides changed a file that the `merge` attribute gives to a
+    /// configured merge driver (`merge.<name>.driver`): git runs that
+    /// command, betadrift cannot, so the prediction counts it as a stop.
+    CustomDriver,
 }
 
 impl ConflictKind {
@@ -126,12 +134,14 @@ impl ConflictKind {
             ConflictKind::DirectoryRenameSplit => "directory rename split",
             ConflictKind::DirectoryRenameInTheWay | ConflictKind::DirectoryRenameCollision => "implicit dir rename",
             ConflictKind::MergeFailed => "merge failed",
+            ConflictKind::CustomDriver => "custom merge driver",
         }
     }
 
-    /// Whether git reports the kind with a `CONFLICT (…)` line.
+    /// Whether git reports the kind with a `CONFLICT (…)` line (a custom
+    /// driver's outcome is the driver's: betadrift does not know it).
     pub fn has_conflict_line(self) -> bool {
-        self != ConflictKind::MergeFailed
+        !matches!(self, ConflictKind::MergeFailed | ConflictKind::CustomDriver)
     }
 }
 
@@ -208,6 +218,9 @@ impl PathInfo {
 struct Merge<'o, 'r, R: ObjectRead> {
     objects: &'o Overlay<'r, R>,
     labels: &'o Labels,
+    setup: &'o MergeSetup,
+    /// The attributes of our side's tree, which choose content merge drivers.
+    attributes: attr::Stack<'o>,
     paths: HashMap<Vec<u8>, PathInfo>,
     conflicted: HashMap<Vec<u8>, ()>,
     conflicts: Vec<Conflict>,
@@ -216,7 +229,8 @@ struct Merge<'o, 'r, R: ObjectRead> {
 
 /// Merges `side1` (ours) and `side2` (theirs) with `base` as their common
 /// ancestor, as `git merge-tree --write-tree --merge-base` would with the
-/// ort strategy and default options.
+/// ort strategy and default options, no attributes files outside the trees
+/// and no merge configuration.
 pub fn merge_trees<R: ObjectRead>(
     objects: &Overlay<'_, R>,
     base: Oid,
@@ -224,9 +238,25 @@ pub fn merge_trees<R: ObjectRead>(
     side2: Oid,
     labels: &Labels,
 ) -> Result<MergeOutcome> {
+    merge_trees_with(objects, base, side1, side2, labels, &MergeSetup::default())
+}
+
+/// [`merge_trees`] with the repository's attributes files and merge-driver
+/// configuration. The `.gitattributes` files are read from `side1`: a
+/// rebase's working tree holds HEAD when git merges a pick.
+pub fn merge_trees_with<R: ObjectRead>(
+    objects: &Overlay<'_, R>,
+    base: Oid,
+    side1: Oid,
+    side2: Oid,
+    labels: &Labels,
+    setup: &MergeSetup,
+) -> Result<MergeOutcome> {
     let mut merge = Merge {
         objects,
         labels,
+        setup,
+        attributes: attr::Stack::new(&setup.attributes, side1),
         paths: HashMap::new(),
         conflicted: HashMap::new(),
         conflicts: Vec::new(),

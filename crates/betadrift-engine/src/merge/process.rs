@@ -217,7 +217,7 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
 
     fn merge_contents(&mut self, path: &[u8], df_file_index: usize) -> Result<bool> {
         let ci = self.paths[path].clone();
-        let merged = handle_content_merge(self.objects, self.labels, path, ci.stages, &ci.pathnames, 0)?;
+        let merged = handle_content_merge(self, path, ci.stages, &ci.pathnames, 0)?;
         if merged.conflict_kind == Some(ConflictKind::MergeFailed) {
             self.conflicts.push(Conflict {
                 kind: ConflictKind::MergeFailed,
@@ -239,7 +239,7 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
             // only the sides have the path, else "content" (which the
             // specific kinds, binary, symlink and mode, refine).
             let kind = match merged.conflict_kind {
-                Some(ConflictKind::Submodule) => ConflictKind::Submodule,
+                Some(kind @ (ConflictKind::Submodule | ConflictKind::CustomDriver)) => kind,
                 _ if ci.filemask == 6 => ConflictKind::AddAdd,
                 Some(kind) => kind,
                 None => ConflictKind::Content,

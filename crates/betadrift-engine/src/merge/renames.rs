@@ -601,7 +601,7 @@ impl<R: ObjectRead> Merge<'_, '_, R> {
         pathnames: &[Vec<u8>; 3],
         extra_marker_size: usize,
     ) -> Result<ContentMerge> {
-        let merged = handle_content_merge(self.objects, self.labels, path, [o, a, b], pathnames, extra_marker_size)?;
+        let merged = handle_content_merge(self, path, [o, a, b], pathnames, extra_marker_size)?;
         // A binary file here only draws git's "warning: Cannot merge binary
         // files", no `CONFLICT` line: the rename conflict reports it.
         if merged.conflict_kind == Some(ConflictKind::MergeFailed) {

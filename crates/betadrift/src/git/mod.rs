@@ -3,7 +3,9 @@
 //! repositories with libgit2 itself, and touches no checkout).
 //!
 //! [`repo::Repo`] opens a checkout and reads refs, commits and
-//! configuration; [`objects`] reads objects (through the engine's pack
+//! configuration ([`replace`]: the replace refs that make it refuse a
+//! checkout); [`attributes`] reads what git's merges take from outside
+//! the trees (attributes files, merge drivers); [`objects`] reads objects (through the engine's pack
 //! reader, libgit2 for the rest) and [`history`] walks commits;
 //! [`commit`] holds commits as plain data and parses their headers;
 //! [`status`] says what is uncommitted (by `git status`);
@@ -14,6 +16,7 @@
 //! tidy after a rewrite; [`http`] is the one HTTP(S) GET (by `curl`), for
 //! upstream SHA URLs.
 
+pub mod attributes;
 pub mod checkout;
 pub mod cli;
 pub mod commit;
@@ -22,6 +25,7 @@ pub mod http;
 pub mod maintenance;
 pub mod objects;
 pub mod parallel;
+pub mod replace;
 pub mod repo;
 pub mod status;
 pub mod verify_path;

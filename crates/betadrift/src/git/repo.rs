@@ -53,6 +53,9 @@ pub struct Repo {
     /// The fast path for object reads, made at the first read; `None`
     /// inside when turned off (`BETADRIFT_LIBGIT2_READS`).
     pub(super) packs: OnceCell<Option<RefCell<betadrift_engine::pack::Reader>>>,
+    /// The attributes files and merge drivers, read at the first merge
+    /// ([`crate::git::attributes`]).
+    pub(super) merge_setup: OnceCell<Rc<betadrift_engine::merge::MergeSetup>>,
 }
 
 impl std::fmt::Debug for Repo {
@@ -71,6 +74,11 @@ impl Repo {
         }
         if repo.git.is_shallow() {
             return Err(Error::ShallowRepository { path: repo.display_path().to_owned() });
+        }
+        let replaced = repo.replace_refs()?;
+        if let Some(first) = replaced.first() {
+            let first = crate::support::escape::terminal_short(first, 120);
+            return Err(Error::ReplaceRefs { path: repo.display_path().to_owned(), first, count: replaced.len() });
         }
         Ok(repo)
     }
@@ -111,6 +119,7 @@ impl Repo {
             mailmap,
             abbrev_len: Default::default(),
             packs: Default::default(),
+            merge_setup: Default::default(),
         }
     }
 

@@ -14,7 +14,7 @@ use git2::Oid;
 use crate::error::Result;
 use crate::git::repo::Repo;
 use crate::model::upstream::{LocalChange, UpstreamIndex};
-use betadrift_engine::merge::{Conflict, Labels, MergeOutcome, Unmerged, merge_trees};
+use betadrift_engine::merge::{Conflict, Labels, MergeOutcome, Unmerged, merge_trees_with};
 use betadrift_engine::objects::{ObjectRead, Overlay};
 
 /// What the rebase does with one local commit.
@@ -253,7 +253,7 @@ fn pick<R: ObjectRead>(
         return Ok((PickOutcome::Applies, local.tree));
     }
     let labels = labels(repo, local)?;
-    let merged: MergeOutcome = merge_trees(overlay, base, tip, local.tree, &labels)?;
+    let merged: MergeOutcome = merge_trees_with(overlay, base, tip, local.tree, &labels, &repo.merge_setup())?;
     if !merged.clean {
         let stop = Stop { conflicts: merged.conflicts, unmerged: merged.unmerged, trees: [base, tip, local.tree] };
         return Ok((PickOutcome::Conflict(stop), tip));
