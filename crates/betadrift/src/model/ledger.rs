@@ -201,6 +201,18 @@ impl Ledger {
         Ok(changed)
     }
 
+    /// Gives the patch identity `to` the entry of `from` (a patch whose
+    /// identity changed: its conflict was resolved by hand), unless `to`
+    /// has one. Returns whether anything changed.
+    pub fn carry(&mut self, from: &str, to: &str) -> bool {
+        if from == to || self.file.patches.contains_key(to) {
+            return false;
+        }
+        let Some(entry) = self.file.patches.get(from).cloned() else { return false };
+        self.file.patches.insert(to.to_owned(), entry);
+        true
+    }
+
     /// The keys whose snapshot search is done ([`Entry::backfilled`]), for
     /// [`crate::model::stack::StackOptions::first_seen_known`].
     pub fn backfilled_keys(&self) -> std::collections::HashSet<String> {

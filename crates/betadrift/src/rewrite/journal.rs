@@ -274,7 +274,7 @@ pub fn read_audit(state_dir: &Path) -> Result<Vec<AuditEntry>> {
     Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
 }
 
-mod oid_hex {
+pub(super) mod oid_hex {
     use git2::Oid;
     use serde::{Deserialize, Deserializer, Serializer};
 
