@@ -19,6 +19,7 @@ mod hermetic;
 mod layers;
 mod pack;
 mod report;
+mod resolve;
 mod security;
 mod status;
 mod sync;
