@@ -136,6 +136,15 @@ fn create(checkout: &Checkout, resolution: &Resolution, state: &std::path::Path,
             resolution.branch
         )));
     }
+    let parent = resolution.worktree.parent().map(std::fs::symlink_metadata);
+    if let Some(Ok(meta)) = parent
+        && !meta.is_dir()
+    {
+        return Err(Error::Usage(format!(
+            "{} is not a directory (a symbolic link?); remove it, nothing was changed",
+            resolution.worktree.parent().unwrap_or(&resolution.worktree).display()
+        )));
+    }
     if resolution.worktree.exists() {
         return Err(Error::Usage(format!(
             "{} exists already (left by an earlier resolve?); `betadrift resolve --abort` removes it",

@@ -15,6 +15,12 @@ use crate::git::cli::{reason, run};
 use crate::git::repo::Repo;
 use crate::git::write::Ident;
 
+/// The repository's hooks do not run in what betadrift (often as root)
+/// starts: `post-checkout`, `pre-rebase` and `post-rewrite` are the
+/// checkout owner's scripts. The admin's own `git rebase --continue` in the
+/// scratch worktree runs them, as any git command the admin runs does.
+const NO_HOOKS: &str = "core.hooksPath=/dev/null";
+
 /// How the `git rebase` started in the scratch worktree ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RebaseRun {
@@ -29,7 +35,7 @@ impl Repo {
     /// --detach`): no branch is created, none is checked out twice.
     pub fn add_scratch_worktree(&self, dir: &Path, commit: Oid) -> Result<()> {
         let mut git = self.git_cli();
-        git.args(["worktree", "add", "--detach", "--quiet"]).arg(dir).arg(commit.to_string());
+        git.args(["-c", NO_HOOKS, "worktree", "add", "--detach", "--quiet"]).arg(dir).arg(commit.to_string());
         let out = run(&mut git, "git worktree add")?;
         if out.status.success() {
             return Ok(());
@@ -100,7 +106,7 @@ impl Repo {
             .env("GIT_EDITOR", "true")
             .env("GIT_COMMITTER_NAME", os(&committer.name))
             .env("GIT_COMMITTER_EMAIL", os(&committer.email))
-            .args(["-c", "gc.autoDetach=false", "rebase", "--no-update-refs", "--no-autostash"])
+            .args(["-c", "gc.autoDetach=false", "-c", NO_HOOKS, "rebase", "--no-update-refs", "--no-autostash"])
             .arg(onto.to_string());
         let out = run(&mut git, "git rebase")?;
         if self.operation_in_progress().is_some() {

@@ -1,6 +1,7 @@
 //! History rewrites, done so that nothing is ever lost.
 //!
-//! `drop`, `prune`, `sync` and `undo` all move the checkout's branch. Each
+//! `drop`, `prune`, `sync`, `undo` and `resolve --continue` all move the
+//! checkout's branch. Each
 //! first builds a [`Plan`] (a plain value: printable as `--dry-run`, checked
 //! before anything is written), then [`execute`] carries it out in an order
 //! that leaves a recoverable state at every instant:

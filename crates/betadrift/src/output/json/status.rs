@@ -160,7 +160,7 @@ pub fn seen_source(source: &SeenSource) -> String {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Unfinished {
-    /// The rewrite: `sync`, `drop`, `prune` or `undo`.
+    /// The rewrite: `sync`, `drop`, `prune`, `undo` or `resolve`.
     pub command: String,
     pub started: String,
     /// `rewriting` (mid-update), `post-update` (its command was running),
