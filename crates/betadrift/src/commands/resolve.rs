@@ -195,6 +195,9 @@ fn land(ctx: &Context, args: &Args, clock: Clock, wait: Duration, out: &mut dyn 
     let config = &ctx.config;
     let (repo, state, resolution) = recorded(args, config)?;
     let Some(resolution) = resolution else { return Err(none_in_progress(&repo)) };
+    // First: a landing killed mid-update is `undo`'s to roll back, never
+    // taken for a finished one below.
+    rewrite::refuse_unsafe_state(&repo, &state, Kind::Resolve)?;
     let current = repo.ref_target(&resolution.branch)?;
     let result = Repo::open_scratch(&resolution.worktree).and_then(|s| s.head_commit()).ok();
     if current.is_some() && current == result && result != Some(resolution.old_head) {
@@ -213,7 +216,6 @@ fn land(ctx: &Context, args: &Args, clock: Clock, wait: Duration, out: &mut dyn 
     }
     let landing = verify(&repo, &resolution, &args.drops)?;
     let checkout = landing_checkout(repo, &resolution, config);
-    rewrite::refuse_unsafe_state(&checkout.repo, &state, Kind::Resolve)?;
     let old_tree = checkout.repo.commit_tree_and_time(resolution.old_head)?.0;
     let mut plan = landing_plan(&checkout, &resolution, &landing, old_tree, config, clock);
     write_landing(&plan, &landing, &resolution, out).map_err(Error::stdout)?;
