@@ -226,6 +226,15 @@ fn a_clean_rebase_goes_straight_to_landing_and_equals_git_rebase() {
     assert_no_resolution_left(&sandbox, &built);
 }
 
+/// `resolve --continue` refuses with `needle` and changes nothing: the
+/// branch stays, no backup ref is made.
+fn continue_refused(sandbox: &Sandbox, dir: &Path, needle: &str) {
+    let before = head(sandbox, dir);
+    sandbox.betadrift(dir, &["resolve", "--continue"]).assert_error(needle);
+    assert_eq!(head(sandbox, dir), before);
+    assert!(sandbox.git(dir, &["for-each-ref", "refs/betadrift/"]).is_empty(), "no backup: nothing happened");
+}
+
 #[test]
 fn continue_refuses_conflict_markers_left() {
     let sandbox = Sandbox::new();
@@ -234,10 +243,7 @@ fn continue_refuses_conflict_markers_left() {
     assert_eq!(sandbox.betadrift(dir, &["resolve"]).code, 1);
     // `git add` with the markers in: git takes it.
     finish_rebase(&sandbox, &scratch(&built), &|text| text.to_owned());
-    let old = head(&sandbox, dir);
-    sandbox.betadrift(dir, &["resolve", "--continue"]).assert_error(&format!("conflict markers are left in {FILE}"));
-    assert_eq!(head(&sandbox, dir), old);
-    assert!(sandbox.git(dir, &["for-each-ref", "refs/betadrift/"]).is_empty(), "no backup: nothing happened");
+    continue_refused(&sandbox, dir, &format!("conflict markers are left in {FILE}"));
 }
 
 #[test]
@@ -278,10 +284,7 @@ fn continue_refuses_when_the_live_branch_moved() {
     let built = resolved(&sandbox);
     let dir = &built.checkout;
     sandbox.git(dir, &["commit", "-q", "--allow-empty", "-m", "a commit on the live branch"]);
-    let moved = head(&sandbox, dir);
-    sandbox.betadrift(dir, &["resolve", "--continue"]).assert_error("moved since the resolution started");
-    assert_eq!(head(&sandbox, dir), moved);
-    assert!(sandbox.git(dir, &["for-each-ref", "refs/betadrift/"]).is_empty(), "no backup: nothing happened");
+    continue_refused(&sandbox, dir, "moved since the resolution started");
 }
 
 #[test]
@@ -325,16 +328,21 @@ fn next_stop_rebases_onto_the_upstream_commit_that_stops() {
     assert_eq!(onto.trim(), culprit);
 }
 
+/// Runs `resolve --continue` in `dir`, killed by SIGKILL at `step`.
+fn continue_killed_at(sandbox: &Sandbox, dir: &Path, step: &str) {
+    let mut cmd = sandbox.command(env!("CARGO_BIN_EXE_betadrift"));
+    cmd.current_dir(dir).env("BETADRIFT_NOW", "2026-11-25T12:00:00Z").env("BETADRIFT_FAULT", step);
+    let out = cmd.args(["resolve", "--continue"]).output().unwrap();
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&out.status), Some(9), "killed at {step}");
+}
+
 #[test]
 fn a_continue_killed_after_landing_cleans_up_when_run_again() {
     let sandbox = Sandbox::new();
     let built = resolved(&sandbox);
     let dir = &built.checkout;
     let result = head(&sandbox, &scratch(&built));
-    let mut cmd = sandbox.command(env!("CARGO_BIN_EXE_betadrift"));
-    cmd.current_dir(dir).env("BETADRIFT_NOW", "2026-11-25T12:00:00Z").env("BETADRIFT_FAULT", "resolve-landed");
-    let out = cmd.args(["resolve", "--continue"]).output().unwrap();
-    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&out.status), Some(9));
+    continue_killed_at(&sandbox, dir, "resolve-landed");
     assert_eq!(head(&sandbox, dir), result);
     let status = sandbox.betadrift(dir, &["status"]);
     assert!(status.stdout.contains("RESOLVING"), "{}", status.stdout);
@@ -352,4 +360,21 @@ fn sigkill_at_every_step_of_continue_is_recoverable_with_undo() {
         &["resolve", "--continue"],
         &["resolve-landed", "resolve-ledger"],
     );
+}
+
+#[test]
+fn a_continue_killed_mid_update_refuses_until_undo() {
+    let sandbox = Sandbox::new();
+    let built = resolved(&sandbox);
+    let dir = &built.checkout;
+    let old = head(&sandbox, dir);
+    continue_killed_at(&sandbox, dir, "worktree-partial");
+    sandbox.betadrift(dir, &["resolve", "--continue"]).assert_error("run `betadrift undo` to roll it back");
+    let undo = sandbox.betadrift(dir, &["undo"]);
+    assert_eq!(undo.code, 0, "{}{}", undo.stdout, undo.stderr);
+    common::crash::assert_exactly_at(&sandbox, dir, &old, "after undo");
+    // The resolution is still there, and lands now.
+    let run = sandbox.betadrift(dir, &["resolve", "--continue"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_no_resolution_left(&sandbox, &built);
 }

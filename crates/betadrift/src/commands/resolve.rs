@@ -242,10 +242,7 @@ fn landing_plan(
     config: &Config,
     clock: Clock,
 ) -> Plan {
-    let snapshot_tag = config
-        .sync
-        .snapshot_tags
-        .then(|| format!("{}{}", config.sync.snapshot_prefix, clock.now.strftime("%Y%m%d%H%M")));
+    let snapshot_tag = super::sync::snapshot_tag(config, clock);
     Plan {
         kind: Kind::Resolve,
         branch: checkout.head.clone(),

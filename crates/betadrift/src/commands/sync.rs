@@ -270,6 +270,12 @@ fn apply(
     Ok(if held.is_some() { Outcome::Findings } else { Outcome::Clean })
 }
 
+/// The snapshot tag a sync (or a landed resolution) creates, if the
+/// config asks for them: the prefix and the minute.
+pub(super) fn snapshot_tag(config: &Config, clock: Clock) -> Option<String> {
+    config.sync.snapshot_tags.then(|| format!("{}{}", config.sync.snapshot_prefix, clock.now.strftime("%Y%m%d%H%M")))
+}
+
 /// The snapshot tag to create, unless it exists already: tags name the
 /// minute, and a second sync (or landed resolution) within it is dated by
 /// the first.
@@ -342,10 +348,7 @@ fn plan(report: &CheckReport, old_tree: git2::Oid, config: &Config, clock: Clock
             why,
         });
     }
-    let snapshot_tag = config
-        .sync
-        .snapshot_tags
-        .then(|| format!("{}{}", config.sync.snapshot_prefix, clock.now.strftime("%Y%m%d%H%M")));
+    let snapshot_tag = snapshot_tag(config, clock);
     Plan {
         kind: Kind::Sync,
         branch: s.head.clone(),

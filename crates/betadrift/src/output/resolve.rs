@@ -100,15 +100,5 @@ pub fn write_landing(
         plan.removed.len(),
         if added > 0 { format!(", {} added while resolving", count(added, "commit")) } else { String::new() }
     )?;
-    for r in &plan.removed {
-        writeln!(
-            out,
-            "  drop #{} {} {}: {}",
-            r.position,
-            crate::support::ids::short_hex(&r.commit),
-            terminal_short(r.subject.as_bytes(), 60),
-            r.why
-        )?;
-    }
-    Ok(())
+    super::rewrite::write_removals(&plan.removed, out)
 }

@@ -77,12 +77,7 @@ impl Resolution {
 
     /// Removes the record (nothing if there is none).
     pub fn remove(state_dir: &Path) -> Result<()> {
-        let path = state_dir.join(STATE_FILE);
-        match std::fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(Error::io("removing", &path, e)),
-        }
+        crate::support::files::remove_state(&state_dir.join(STATE_FILE))
     }
 
     /// The live branch's short name.
