@@ -92,8 +92,13 @@ fn start(ctx: &Context, args: &Args, clock: Clock, wait: Duration, out: &mut dyn
     let options = StackOptions { snapshot_prefix: String::new(), upstream_states: false, ..StackOptions::default() };
     let mut stack = Stack::load(&checkout.repo, checkout.head.clone(), checkout.upstream.clone(), &options)?;
     if stack.behind == 0 {
-        writeln!(out, "{} is up to date with {}: nothing to resolve", checkout.head.name, stack.upstream.name)
-            .map_err(Error::stdout)?;
+        writeln!(
+            out,
+            "{} is up to date with {}: nothing to resolve",
+            terminal(checkout.head.name.as_bytes()),
+            terminal(stack.upstream.name.as_bytes())
+        )
+        .map_err(Error::stdout)?;
         return Ok(Outcome::Clean);
     }
     if args.next_stop

@@ -278,6 +278,29 @@ mod tests {
     }
 
     #[test]
+    fn carry_gives_a_new_identity_the_old_entry_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ledger = Ledger::read(&dir.path().join("ledger.json")).unwrap();
+        let entry = |time: &str| Entry {
+            first_seen: time.into(),
+            present_at_start: false,
+            subject: "s".into(),
+            snapshot: None,
+            reflog: false,
+            backfilled: true,
+        };
+        ledger.file.patches.insert("patch-id:old".into(), entry("2026-01-01T00:00:00Z"));
+        ledger.file.patches.insert("patch-id:taken".into(), entry("2026-06-01T00:00:00Z"));
+        assert!(ledger.carry("patch-id:old", "patch-id:new"));
+        assert_eq!(ledger.entries()["patch-id:new"], entry("2026-01-01T00:00:00Z"));
+        assert!(!ledger.carry("patch-id:old", "patch-id:new"), "once");
+        assert!(!ledger.carry("patch-id:old", "patch-id:taken"), "an entry of its own is kept");
+        assert_eq!(ledger.entries()["patch-id:taken"].first_seen, "2026-06-01T00:00:00Z");
+        assert!(!ledger.carry("patch-id:unknown", "patch-id:other"));
+        assert!(!ledger.carry("patch-id:old", "patch-id:old"));
+    }
+
+    #[test]
     fn entries_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state/ledger.json");
