@@ -378,3 +378,25 @@ fn a_continue_killed_mid_update_refuses_until_undo() {
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert_no_resolution_left(&sandbox, &built);
 }
+
+#[test]
+fn sigint_and_sigterm_at_every_step_of_continue() {
+    common::crash::interrupt_at_every_step(&resolved, &["resolve", "--continue"], "sigint");
+    common::crash::interrupt_at_every_step(&resolved, &["resolve", "--continue"], "sigterm");
+}
+
+#[test]
+fn who_started_it_is_escaped_where_it_is_shown() {
+    let sandbox = Sandbox::new();
+    let built = sandbox.build(&stopping_demo());
+    let dir = &built.checkout;
+    let run = betadrift_as(&sandbox, dir, "\u{1b}[31mmallory", None, &["resolve"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(!run.stdout.contains('\u{1b}'), "{}", run.stdout);
+    let status = sandbox.betadrift(dir, &["status"]);
+    assert!(status.stdout.contains("started by \\x1b[31mmallory"), "{}", status.stdout);
+    assert!(!status.stdout.contains('\u{1b}'), "{}", status.stdout);
+    let sync = sandbox.betadrift(dir, &["sync"]);
+    sync.assert_error("started by \\x1b[31mmallory");
+    assert!(!sync.stderr.contains('\u{1b}'));
+}
