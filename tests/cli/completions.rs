@@ -16,7 +16,7 @@ fn completion_scripts_load_in_bash_and_name_every_command() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let script = String::from_utf8(out.stdout).unwrap();
-    for command in ["status", "check", "report", "sync", "drop", "prune", "undo", "consent", "completions"] {
+    for command in ["status", "check", "report", "sync", "drop", "prune", "undo", "resolve", "consent", "completions"] {
         assert!(script.contains(command), "{command} missing");
     }
     // bash loads it and registers the completion function.

@@ -21,6 +21,7 @@ mod layers;
 mod pack;
 mod replace_refs;
 mod report;
+mod resolve;
 mod security;
 mod status;
 mod sync;

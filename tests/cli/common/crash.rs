@@ -127,8 +127,17 @@ fn nothing_was_done(sandbox: &Sandbox, dir: &Path, args: &[&str], undo: &Run, ol
 /// working tree back, removing the temporary files and the `index.lock` the
 /// kill left.
 pub fn sigkill_at_every_step(build: &dyn Fn(&Sandbox) -> Built, args: &[&str]) {
+    sigkill_at_every_step_and_after(build, args, &[]);
+}
+
+/// [`sigkill_at_every_step`], and then at each of `after`: the command's
+/// own steps once the rewrite is complete (its journal removed), such as
+/// `resolve --continue`'s ledger and clean-up. A kill there leaves HEAD
+/// new and nothing half-done; `undo` takes the rewrite back.
+pub fn sigkill_at_every_step_and_after(build: &dyn Fn(&Sandbox) -> Built, args: &[&str], after: &[&str]) {
     let new_head = new_head_of(build, args);
-    for step in STEPS {
+    for step in STEPS.iter().chain(after) {
+        let complete = after.contains(step);
         let sandbox = Sandbox::new();
         let built = build(&sandbox);
         let dir = &built.checkout;
@@ -139,7 +148,7 @@ pub fn sigkill_at_every_step(build: &dyn Fn(&Sandbox) -> Built, args: &[&str]) {
         let out = run_with_fault(&sandbox, dir, &config, step, args);
         assert_eq!(out.status.signal(), Some(9), "{step}: killed by SIGKILL; {}", String::from_utf8_lossy(&out.stderr));
 
-        let expected = if MOVED.contains(step) { &new_head } else { &old_head };
+        let expected = if MOVED.contains(step) || complete { &new_head } else { &old_head };
         assert_eq!(&head(&sandbox, dir), expected, "{step}: HEAD is the old or the new commit");
         assert_nothing_lost(&sandbox, dir, &old_commits, step);
 
@@ -148,6 +157,13 @@ pub fn sigkill_at_every_step(build: &dyn Fn(&Sandbox) -> Built, args: &[&str]) {
         if BEFORE_JOURNAL.contains(step) {
             assert!(!status.stdout.contains("INTERRUPTED"), "{step}: nothing half-done: {}", status.stdout);
             nothing_was_done(&sandbox, dir, args, &undo, &old_head, &new_head, step);
+            continue;
+        }
+        if complete {
+            assert!(!status.stdout.contains("INTERRUPTED"), "{step}: the rewrite is complete: {}", status.stdout);
+            assert_eq!(undo.code, 0, "{step}: undo: {}{}", undo.stdout, undo.stderr);
+            assert_exactly_at(&sandbox, dir, &old_head, &format!("{step}: after undo"));
+            assert_nothing_lost(&sandbox, dir, &old_commits, step);
             continue;
         }
         let named = if *step == "post-update" {

@@ -14,6 +14,7 @@ pub mod drop;
 pub mod post_update;
 pub mod prune;
 pub mod report;
+pub mod resolve;
 pub mod status;
 pub mod sync;
 pub mod undo;
@@ -106,6 +107,24 @@ pub enum Command {
     /// them in undo's own backup. A second undo takes back the rewrite before;
     /// re-applying an undone rewrite means naming the undo's backup (see --list).
     Undo(undo::Args),
+    /// Resolve a stop with git in a scratch worktree, then land the result safely
+    ///
+    /// Creates a scratch worktree (never the live checkout), runs the real
+    /// `git rebase` there onto upstream (or, with --next-stop, onto the
+    /// upstream commit that makes the next patch stop) and leaves you at
+    /// git's own conflict, saying what conflicts, why and what to run next.
+    /// After `git rebase --continue` there, `betadrift resolve --continue`
+    /// verifies the result (no conflict markers, every patch there unless
+    /// --drop names it) and lands it as `sync` would: lock, backup ref,
+    /// journal, compare-and-swap on the old tip, working-tree update,
+    /// post-update command, audit line. `--abort` removes the scratch
+    /// worktree. While a resolution is in progress, sync, drop and prune
+    /// refuse.
+    ///
+    /// Exit status: 0 the rebase ran through (or landed, or aborted), 1 git
+    /// stopped and there are conflicts to resolve, 2 on error or refusal.
+    /// See docs/sync.md.
+    Resolve(resolve::Args),
     /// Run the post-update command again, after it failed or was interrupted
     PostUpdate(post_update::Args),
     /// Build a realistic demo puppetmaster and show its status
@@ -185,6 +204,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
         Command::Drop(args) => drop::run(&ctx, args, out),
         Command::Prune(args) => prune::run(&ctx, args, out),
         Command::Undo(args) => undo::run(&ctx, args, out),
+        Command::Resolve(args) => resolve::run(&ctx, args, out),
         Command::PostUpdate(args) => post_update::run(&ctx, args, out),
         Command::Demo(args) => demo::run(&ctx, args, out),
         Command::Consent(args) => consent::run(&ctx, args, out),

@@ -253,18 +253,7 @@ fn apply(
         return Ok(if found.is_some() { Outcome::Findings } else { Outcome::Clean });
     }
     write_sync_plan(&plan, report, out).map_err(Error::stdout)?;
-    // Tags name the minute: a second sync within it is dated by the first.
-    if let Some(tag) = &plan.snapshot_tag
-        && target.repo.ref_target(&format!("refs/tags/{tag}"))?.is_some()
-    {
-        writeln!(
-            out,
-            "snapshot tag {} exists already (a sync earlier this minute): not tagging",
-            terminal(tag.as_bytes())
-        )
-        .map_err(Error::stdout)?;
-        plan.snapshot_tag = None;
-    }
+    plan.snapshot_tag = free_snapshot_tag(&target.repo, plan.snapshot_tag.take(), out)?;
     if options.dry_run {
         writeln!(out, "\n--dry-run: nothing was changed").map_err(Error::stdout)?;
         return Ok(if held.is_some() { Outcome::Findings } else { Outcome::Clean });
@@ -279,6 +268,25 @@ fn apply(
     write_done(&plan, &done, out)?;
     // Synced as far as possible: the rest is still held back.
     Ok(if held.is_some() { Outcome::Findings } else { Outcome::Clean })
+}
+
+/// The snapshot tag a sync (or a landed resolution) creates, if the
+/// config asks for them: the prefix and the minute.
+pub(super) fn snapshot_tag(config: &Config, clock: Clock) -> Option<String> {
+    config.sync.snapshot_tags.then(|| format!("{}{}", config.sync.snapshot_prefix, clock.now.strftime("%Y%m%d%H%M")))
+}
+
+/// The snapshot tag to create, unless it exists already: tags name the
+/// minute, and a second sync (or landed resolution) within it is dated by
+/// the first.
+pub(super) fn free_snapshot_tag(repo: &Repo, tag: Option<String>, out: &mut dyn Write) -> Result<Option<String>> {
+    let Some(tag) = tag else { return Ok(None) };
+    if repo.ref_target(&format!("refs/tags/{tag}"))?.is_none() {
+        return Ok(Some(tag));
+    }
+    writeln!(out, "snapshot tag {} exists already (a sync earlier this minute): not tagging", terminal(tag.as_bytes()))
+        .map_err(Error::stdout)?;
+    Ok(None)
 }
 
 /// Fetches the current branch's remote (`git fetch`), with a spinner on a terminal.
@@ -340,10 +348,7 @@ fn plan(report: &CheckReport, old_tree: git2::Oid, config: &Config, clock: Clock
             why,
         });
     }
-    let snapshot_tag = config
-        .sync
-        .snapshot_tags
-        .then(|| format!("{}{}", config.sync.snapshot_prefix, clock.now.strftime("%Y%m%d%H%M")));
+    let snapshot_tag = snapshot_tag(config, clock);
     Plan {
         kind: Kind::Sync,
         branch: s.head.clone(),

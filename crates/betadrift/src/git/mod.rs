@@ -12,7 +12,8 @@
 //! [`parallel`] shares work with a second thread and its own handle;
 //! [`checkout::Checkout`] is an opened puppetmaster checkout with its
 //! upstream; [`write`] makes commits, refs and trees; [`cli`] runs the git
-//! CLI on a checkout (`git fetch`); [`maintenance`] keeps its object store
+//! CLI on a checkout (`git fetch`); [`scratch`] is `resolve`'s
+//! scratch worktree and the `git rebase` run there; [`maintenance`] keeps its object store
 //! tidy after a rewrite; [`http`] is the one HTTP(S) GET (by `curl`), for
 //! upstream SHA URLs.
 
@@ -27,6 +28,7 @@ pub mod objects;
 pub mod parallel;
 pub mod replace;
 pub mod repo;
+pub mod scratch;
 pub mod status;
 pub mod verify_path;
 pub mod write;

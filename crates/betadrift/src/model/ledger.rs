@@ -201,6 +201,18 @@ impl Ledger {
         Ok(changed)
     }
 
+    /// Gives the patch identity `to` the entry of `from` (a patch whose
+    /// identity changed: its conflict was resolved by hand), unless `to`
+    /// has one. Returns whether anything changed.
+    pub fn carry(&mut self, from: &str, to: &str) -> bool {
+        if from == to || self.file.patches.contains_key(to) {
+            return false;
+        }
+        let Some(entry) = self.file.patches.get(from).cloned() else { return false };
+        self.file.patches.insert(to.to_owned(), entry);
+        true
+    }
+
     /// The keys whose snapshot search is done ([`Entry::backfilled`]), for
     /// [`crate::model::stack::StackOptions::first_seen_known`].
     pub fn backfilled_keys(&self) -> std::collections::HashSet<String> {
@@ -263,6 +275,29 @@ mod tests {
         assert!(err.contains("ledger.json") && err.contains("extra"), "{err}");
         std::fs::write(&path, b"{\"schema_version\": 9, \"repository\": \"r\", \"patches\": {}}").unwrap();
         assert!(Ledger::read(&path).unwrap_err().to_string().contains("schema_version 9"));
+    }
+
+    #[test]
+    fn carry_gives_a_new_identity_the_old_entry_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ledger = Ledger::read(&dir.path().join("ledger.json")).unwrap();
+        let entry = |time: &str| Entry {
+            first_seen: time.into(),
+            present_at_start: false,
+            subject: "s".into(),
+            snapshot: None,
+            reflog: false,
+            backfilled: true,
+        };
+        ledger.file.patches.insert("patch-id:old".into(), entry("2026-01-01T00:00:00Z"));
+        ledger.file.patches.insert("patch-id:taken".into(), entry("2026-06-01T00:00:00Z"));
+        assert!(ledger.carry("patch-id:old", "patch-id:new"));
+        assert_eq!(ledger.entries()["patch-id:new"], entry("2026-01-01T00:00:00Z"));
+        assert!(!ledger.carry("patch-id:old", "patch-id:new"), "once");
+        assert!(!ledger.carry("patch-id:old", "patch-id:taken"), "an entry of its own is kept");
+        assert_eq!(ledger.entries()["patch-id:taken"].first_seen, "2026-06-01T00:00:00Z");
+        assert!(!ledger.carry("patch-id:unknown", "patch-id:other"));
+        assert!(!ledger.carry("patch-id:old", "patch-id:old"));
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod consent;
 pub mod held_back;
 pub mod json;
 pub mod report;
+pub mod resolve;
 pub mod rewrite;
 pub mod status;
 

@@ -108,7 +108,12 @@ pub fn write_sync_plan(plan: &Plan, report: &CheckReport, out: &mut dyn Write) -
         count(kept, "patch"),
         plan.removed.len()
     )?;
-    for r in &plan.removed {
+    write_removals(&plan.removed, out)
+}
+
+/// One line per patch a rewrite drops: position, commit, subject, why.
+pub fn write_removals(removed: &[crate::rewrite::Removal], out: &mut dyn Write) -> std::io::Result<()> {
+    for r in removed {
         writeln!(
             out,
             "  drop #{} {} {}: {}",

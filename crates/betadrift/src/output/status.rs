@@ -39,6 +39,13 @@ pub fn render_text(status: &Status, out: &mut dyn Write) -> std::io::Result<()> 
     if let Some(u) = &status.unfinished {
         writeln!(out, "{:<12} {}", unfinished_label(u), terminal(u.message().as_bytes()))?;
     }
+    if let Some(r) = &status.resolution {
+        writeln!(
+            out,
+            "RESOLVING    {}; `betadrift resolve --continue` lands it, `betadrift resolve --abort` drops it",
+            r.describe()
+        )?;
+    }
     writeln!(out, "worktree     {}", dirty_summary(&status.dirty))?;
     writeln!(out)?;
     if s.patches.is_empty() {

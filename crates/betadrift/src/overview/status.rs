@@ -16,6 +16,7 @@ use crate::git::repo::Operation;
 use crate::git::repo::Repo;
 use crate::git::status::Dirty;
 use crate::model::stack::Stack;
+use crate::rewrite::resolution::Resolution;
 use crate::rewrite::{Unfinished, state_dir};
 use crate::support::clock::{Clock, human_age};
 
@@ -32,6 +33,8 @@ pub struct Status {
     /// A betadrift rewrite whose journal is still there (under way, left
     /// mid-update, or its post-update command did not succeed).
     pub unfinished: Option<Unfinished>,
+    /// A `betadrift resolve` in progress: who started it, when, onto what.
+    pub resolution: Option<Resolution>,
     pub last_fetch: Option<Timestamp>,
     pub now: Timestamp,
 }
@@ -53,8 +56,11 @@ impl Status {
             let stack = crate::model::ledger::load_dated(target, config, clock.now);
             let dirty = dirty.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             let stack = stack?;
-            let unfinished = Unfinished::find(&target.repo, &state_dir(&target.repo, config, &target.name()))?;
-            Status::with(&target.repo, target.name(), stack, &policy, dirty?, clock, unfinished)
+            let state = state_dir(&target.repo, config, &target.name());
+            let unfinished = Unfinished::find(&target.repo, &state)?;
+            let mut status = Status::with(&target.repo, target.name(), stack, &policy, dirty?, clock, unfinished)?;
+            status.resolution = Resolution::read(&state)?;
+            Ok(status)
         })
     }
 
@@ -78,6 +84,7 @@ impl Status {
             dirty,
             operation: repo.operation_in_progress(),
             unfinished,
+            resolution: None,
             last_fetch: repo.last_fetch(),
             now: clock.now,
         })

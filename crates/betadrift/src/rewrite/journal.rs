@@ -181,12 +181,7 @@ impl Journal {
 
     /// Removes the journal once the rewrite is complete.
     pub fn remove(state_dir: &Path) -> Result<()> {
-        let path = state_dir.join(JOURNAL);
-        match std::fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(Error::io("removing", &path, e)),
-        }
+        crate::support::files::remove_state(&state_dir.join(JOURNAL))
     }
 }
 
@@ -274,7 +269,7 @@ pub fn read_audit(state_dir: &Path) -> Result<Vec<AuditEntry>> {
     Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
 }
 
-mod oid_hex {
+pub(super) mod oid_hex {
     use git2::Oid;
     use serde::{Deserialize, Deserializer, Serializer};
 

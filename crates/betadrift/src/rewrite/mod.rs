@@ -1,6 +1,7 @@
 //! History rewrites, done so that nothing is ever lost.
 //!
-//! `drop`, `prune`, `sync` and `undo` all move the checkout's branch. Each
+//! `drop`, `prune`, `sync`, `undo` and `resolve --continue` all move the
+//! checkout's branch. Each
 //! first builds a [`Plan`] (a plain value: printable as `--dry-run`, checked
 //! before anything is written), then [`execute`] carries it out in an order
 //! that leaves a recoverable state at every instant:
@@ -33,6 +34,7 @@ pub mod journal;
 pub mod lock;
 pub mod plan;
 pub mod replay;
+pub mod resolution;
 pub mod session;
 mod worktree;
 
@@ -64,6 +66,7 @@ pub enum Kind {
     Prune,
     Sync,
     Undo,
+    Resolve,
 }
 
 impl Kind {
@@ -74,6 +77,7 @@ impl Kind {
             Kind::Prune => "prune",
             Kind::Sync => "sync",
             Kind::Undo => "undo",
+            Kind::Resolve => "resolve",
         }
     }
 }
@@ -484,6 +488,7 @@ impl Unfinished {
 pub fn refuse_unsafe_state(repo: &Repo, state_dir: &std::path::Path, kind: Kind) -> Result<()> {
     let command = kind.as_str();
     refuse_unfinished(state_dir, kind)?;
+    refuse_during_resolution(state_dir, kind)?;
     if let Some(op) = repo.operation_in_progress() {
         return Err(Error::Usage(format!(
             "a git {op} is in progress in {}; finish or abort it before betadrift {command}, nothing was changed",
@@ -516,12 +521,23 @@ fn refuse_unfinished(state_dir: &std::path::Path, kind: Kind) -> Result<()> {
     }
 }
 
+/// `sync`, `drop` and `prune` wait for a resolution in progress to land
+/// or be aborted ([`resolution::refuse_during_resolution`]); `undo` and
+/// the resolution's own landing do not.
+fn refuse_during_resolution(state_dir: &std::path::Path, kind: Kind) -> Result<()> {
+    match kind {
+        Kind::Sync | Kind::Drop | Kind::Prune => resolution::refuse_during_resolution(state_dir, kind.as_str()),
+        Kind::Undo | Kind::Resolve => Ok(()),
+    }
+}
+
 /// The branch, the repository state and the working tree must be as the
 /// plan saw them.
 fn verify_unchanged(setup: &Setup<'_>, plan: &Plan) -> Result<()> {
     let repo = setup.repo;
     if plan.recovering.is_none() {
         refuse_unfinished(&setup.state_dir, plan.kind)?;
+        refuse_during_resolution(&setup.state_dir, plan.kind)?;
     }
     let current = repo.ref_target(&plan.branch.refname)?;
     let expected_now = match &plan.recovering {

@@ -247,6 +247,15 @@ pub fn append_line(path: &Path, line: &str) -> Result<u64> {
     Ok(before)
 }
 
+/// Removes the state file `path`; one that is not there is no error.
+pub fn remove_state(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io("removing", path, e)),
+    }
+}
+
 /// Cuts the state file `path` back to its first `len` bytes and syncs it.
 pub fn truncate_to(path: &Path, len: u64) -> Result<()> {
     let file = open_state(path, OFlags::WRONLY)?.ok_or_else(|| refused(path, "is gone"))?;

@@ -30,6 +30,9 @@ pub struct Status {
     /// A betadrift rewrite whose journal is still there.
     #[serde(default)]
     pub unfinished: Option<Unfinished>,
+    /// A `betadrift resolve` in progress.
+    #[serde(default)]
+    pub resolution: Option<Resolution>,
     pub dirty: Dirty,
     pub patches: Vec<Patch>,
 }
@@ -104,6 +107,7 @@ pub fn to_wire(status: &Gathered, links: &LinkConfig) -> Status {
         last_fetch: status.last_fetch.map(rfc3339),
         operation_in_progress: status.operation.map(|o| o.to_string()),
         unfinished: status.unfinished.as_ref().map(Unfinished::of),
+        resolution: status.resolution.as_ref().map(Resolution::of),
         dirty: Dirty {
             modified: paths(&status.dirty.modified),
             staged: paths(&status.dirty.staged),
@@ -156,7 +160,7 @@ pub fn seen_source(source: &SeenSource) -> String {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Unfinished {
-    /// The rewrite: `sync`, `drop`, `prune` or `undo`.
+    /// The rewrite: `sync`, `drop`, `prune`, `undo` or `resolve`.
     pub command: String,
     pub started: String,
     /// `rewriting` (mid-update), `post-update` (its command was running),
@@ -178,6 +182,37 @@ impl Unfinished {
             phase: phase.unwrap_or_default(),
             running: u.running.is_some(),
             message: lossy(u.message().as_bytes()),
+        }
+    }
+}
+
+/// A `betadrift resolve` in progress.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resolution {
+    /// Who started it (`$SUDO_USER`, else `$USER`, else `$LOGNAME`).
+    pub started_by: String,
+    pub started: String,
+    /// The live branch (full ref name) and its tip when the resolution started.
+    pub branch: String,
+    pub old_head: String,
+    /// The upstream commit the stack is rebased onto, and its name.
+    pub target: String,
+    pub target_name: String,
+    /// The scratch worktree where the admin resolves.
+    pub worktree: String,
+}
+
+impl Resolution {
+    pub fn of(r: &crate::rewrite::resolution::Resolution) -> Resolution {
+        Resolution {
+            started_by: lossy(r.actor.as_bytes()),
+            started: lossy(r.started.as_bytes()),
+            branch: lossy(r.branch.as_bytes()),
+            old_head: r.old_head.to_string(),
+            target: r.target.to_string(),
+            target_name: lossy(r.target_name.as_bytes()),
+            worktree: lossy(r.worktree.as_os_str().as_encoded_bytes()),
         }
     }
 }
