@@ -17,6 +17,7 @@ mod fuzz;
 #[path = "../hermetic.rs"]
 mod hermetic;
 mod layers;
+mod owners;
 mod pack;
 mod report;
 mod security;

@@ -16,6 +16,7 @@ use crate::git::repo::Operation;
 use crate::git::repo::Repo;
 use crate::git::status::Dirty;
 use crate::model::stack::Stack;
+use crate::rebase::forward::{HeldBack, held_back};
 use crate::rewrite::{Unfinished, state_dir};
 use crate::support::clock::{Clock, human_age};
 
@@ -34,6 +35,9 @@ pub struct Status {
     pub unfinished: Option<Unfinished>,
     pub last_fetch: Option<Timestamp>,
     pub now: Timestamp,
+    /// When the rebase onto upstream would stop: how far the stack can go
+    /// (`status` and `report` search for it; [`Status::with`] leaves it out).
+    pub held_back: Option<HeldBack>,
 }
 
 impl Status {
@@ -50,11 +54,14 @@ impl Status {
                 crate::git::status::dirty_at(git_dir, workdir)
             });
             // Read-only: the ledger is read here; `report` and `sync` record into it.
-            let stack = crate::model::ledger::load_dated(target, config, clock.now);
+            let stack = crate::model::ledger::load_dated(target, config, clock.now)?;
+            // One prediction when the rebase goes through; the search for U'
+            // only when it stops.
+            let held_back = held_back(&target.repo, &stack, &[])?;
             let dirty = dirty.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            let stack = stack?;
             let unfinished = Unfinished::find(&target.repo, &state_dir(&target.repo, config, &target.name()))?;
-            Status::with(&target.repo, target.name(), stack, &policy, dirty?, clock, unfinished)
+            let status = Status::with(&target.repo, target.name(), stack, &policy, dirty?, clock, unfinished)?;
+            Ok(Status { held_back, ..status })
         })
     }
 
@@ -80,6 +87,7 @@ impl Status {
             unfinished,
             last_fetch: repo.last_fetch(),
             now: clock.now,
+            held_back: None,
         })
     }
 

@@ -30,6 +30,10 @@ pub struct Status {
     /// A betadrift rewrite whose journal is still there.
     #[serde(default)]
     pub unfinished: Option<Unfinished>,
+    /// When the rebase onto upstream would stop: how far the stack can go
+    /// (the object of `check --json`).
+    #[serde(default)]
+    pub held_back: Option<super::sync::HeldBack>,
     pub dirty: Dirty,
     pub patches: Vec<Patch>,
 }
@@ -104,6 +108,7 @@ pub fn to_wire(status: &Gathered, links: &LinkConfig) -> Status {
         last_fetch: status.last_fetch.map(rfc3339),
         operation_in_progress: status.operation.map(|o| o.to_string()),
         unfinished: status.unfinished.as_ref().map(Unfinished::of),
+        held_back: status.held_back.as_ref().map(|h| super::sync::held_back(h, s)),
         dirty: Dirty {
             modified: paths(&status.dirty.modified),
             staged: paths(&status.dirty.staged),
