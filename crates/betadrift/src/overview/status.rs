@@ -16,7 +16,7 @@ use crate::git::repo::Operation;
 use crate::git::repo::Repo;
 use crate::git::status::Dirty;
 use crate::model::stack::Stack;
-use crate::rebase::forward::{HeldBack, held_back};
+use crate::rebase::forward::{HeldBack, held_back as search_held_back};
 use crate::rewrite::{Unfinished, state_dir};
 use crate::support::clock::{Clock, human_age};
 
@@ -42,8 +42,9 @@ pub struct Status {
 
 impl Status {
     /// Reads the status of `target`, its patches dated by the one age model
-    /// ([`crate::model::ledger::load_dated`]).
-    pub fn gather(target: &Checkout, config: &Config, clock: Clock) -> Result<Status> {
+    /// ([`crate::model::ledger::load_dated`]); with `held_back`, also how
+    /// far the stack can go when the rebase would stop.
+    pub fn gather(target: &Checkout, config: &Config, clock: Clock, held_back: bool) -> Result<Status> {
         let policy = Policy::load(&target.policy_file(config))?;
         // Scanning the working tree is mostly system calls, reading history
         // mostly CPU: on a two-core puppetmaster they overlap well.
@@ -55,9 +56,10 @@ impl Status {
             });
             // Read-only: the ledger is read here; `report` and `sync` record into it.
             let stack = crate::model::ledger::load_dated(target, config, clock.now)?;
-            // One prediction when the rebase goes through; the search for U'
-            // only when it stops.
-            let held_back = held_back(&target.repo, &stack, &[])?;
+            // One prediction when the rebase goes through, the search for U'
+            // when it stops: on the operations/puppet bench scenario that
+            // triples status's CPU time, so status searches only when asked.
+            let held_back = if held_back { search_held_back(&target.repo, &stack, &[])? } else { None };
             let dirty = dirty.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             let unfinished = Unfinished::find(&target.repo, &state_dir(&target.repo, config, &target.name()))?;
             let status = Status::with(&target.repo, target.name(), stack, &policy, dirty?, clock, unfinished)?;
