@@ -18,6 +18,7 @@ mod fuzz;
 #[path = "../hermetic.rs"]
 mod hermetic;
 mod layers;
+mod owners;
 mod pack;
 mod replace_refs;
 mod report;

@@ -14,7 +14,7 @@ use common::{Run, Sandbox, assert_unchanged, fingerprint};
 const FORMATS: [&str; 5] = ["text", "markdown", "json", "html", "prometheus"];
 
 /// A config naming the checkout `operations/puppet`, written into the sandbox.
-fn config(sandbox: &Sandbox, checkout: &Path, extra: &str) -> PathBuf {
+pub(crate) fn config(sandbox: &Sandbox, checkout: &Path, extra: &str) -> PathBuf {
     let path = sandbox.path().join("config.toml");
     let text = format!("[[repository]]\nname = \"operations/puppet\"\npath = \"{}\"\n{extra}\n", checkout.display());
     std::fs::write(&path, text).unwrap();
@@ -22,14 +22,14 @@ fn config(sandbox: &Sandbox, checkout: &Path, extra: &str) -> PathBuf {
 }
 
 /// Runs `report` with a config file.
-fn report(sandbox: &Sandbox, config: &Path, args: &[&str]) -> Run {
+pub(crate) fn report(sandbox: &Sandbox, config: &Path, args: &[&str]) -> Run {
     let mut all = vec!["--config", config.to_str().unwrap(), "report"];
     all.extend_from_slice(args);
     sandbox.betadrift(sandbox.path(), &all)
 }
 
 /// Replaces the sandbox's path, as is and as Markdown escapes it.
-fn scrub(sandbox: &Sandbox, text: &str) -> String {
+pub(crate) fn scrub(sandbox: &Sandbox, text: &str) -> String {
     let path = sandbox.path().to_string_lossy();
     text.replace(&*path, "[SANDBOX]").replace(&betadrift::support::escape::markdown_str(&path), "[SANDBOX]")
 }
@@ -96,7 +96,8 @@ mod demo {
         assert_eq!(repo.stale[0].since_source, "tag:snapshot-202606021130");
         let actions: Vec<(usize, &str)> = repo.actions.iter().map(|a| (a.position, a.reason.as_str())).collect();
         assert_eq!(actions, [(2, "merged"), (3, "merged-differs"), (4, "reverted"), (10, "merged")]);
-        assert_eq!(repo.actions[0].argv[..3], ["betadrift", "drop", "--repo"]);
+        assert_eq!(repo.actions[0].argv[..3], ["betadrift", "prune", "--merged"], "one prune for every merged patch");
+        assert_eq!(repo.actions[2].argv[..3], ["betadrift", "drop", "--repo"], "a reverted patch is dropped alone");
         assert_eq!(repo.dirty.as_ref().unwrap().modified, ["modules/scap/manifests/init.pp"]);
     }
 
@@ -183,7 +184,7 @@ mod demo {
         let doc = scraper::Html::parse_document(&html);
         assert!(doc.errors.is_empty(), "HTML5 parse errors: {:?}", doc.errors);
         let rows = doc.select(&selector("table.cards tbody tr")).count();
-        assert_eq!(rows, 13 + 8, "patch rows and stale rows");
+        assert_eq!(rows, 13 + 8 + 7 + 7, "patch rows, stale rows, owners' patches per person and per task");
         assert_eq!(doc.select(&selector("tr.stop")).count(), 2);
         let csp = doc.select(&selector("meta[http-equiv=Content-Security-Policy]")).next().unwrap();
         assert!(csp.value().attr("content").unwrap().starts_with("default-src 'none'"));

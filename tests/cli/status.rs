@@ -382,3 +382,40 @@ fn dirty_files_by_git_and_by_libgit2_agree() {
     let repo_status = repo.dirty_by_git(std::process::Command::new("/nonexistent/git"));
     assert_eq!(repo_status, None);
 }
+
+/// With `--held-back`, when the rebase would stop, status says how far the
+/// stack can go, in the words and the JSON object of `check`; when it goes
+/// through, nothing. Without it status makes no search and says nothing.
+#[test]
+fn held_back_line_when_the_rebase_would_stop() {
+    let sandbox = Sandbox::new();
+    let built = demo(&sandbox);
+    let dir = &built.checkout;
+    let check = sandbox.betadrift(dir, &["check", "--json"]);
+    let check: betadrift::output::json::check::Check = serde_json::from_str(&check.stdout).unwrap();
+    let expected = check.held_back.expect("the demo's rebase stops");
+
+    let s = status_json(&sandbox, dir, &["--held-back"]);
+    let held = s.held_back.expect("status --json --held-back has the held-back object");
+    assert_eq!(serde_json::to_value(&held).unwrap(), serde_json::to_value(&expected).unwrap(), "as check says");
+    assert_eq!((held.patch.position, held.taken, held.commits), (7, 1, 7));
+    assert_eq!(held.onto, built.ids["u-fpm-merged"].to_string());
+
+    let text = sandbox.betadrift(dir, &["status", "--held-back"]).stdout;
+    let onto = &held.onto[..10];
+    let culprit = &held.upstream.commit[..10];
+    let patch = &held.patch.commit[..10];
+    let line = format!("next sync    held back at {onto} by #7 {patch} ↔ upstream {culprit}\n");
+    assert!(text.contains(&line), "{text}");
+    assert!(text.contains("origin/production~7: the stack takes 1 of 8 upstream commits, 7 held back"), "{text}");
+
+    // The quick look makes no search.
+    assert!(status_json(&sandbox, dir, &[]).held_back.is_none());
+    assert!(!sandbox.betadrift(dir, &["status"]).stdout.contains("held back"));
+
+    // Onto a commit the stack rebases onto cleanly: no line, no object.
+    let clean = status_json(&sandbox, dir, &["--held-back", "--upstream", &held.onto]);
+    assert!(clean.held_back.is_none());
+    let text = sandbox.betadrift(dir, &["status", "--held-back", "--upstream", &held.onto]).stdout;
+    assert!(!text.contains("held back"), "{text}");
+}

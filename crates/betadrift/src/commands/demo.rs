@@ -52,7 +52,7 @@ pub fn run(ctx: &Context, args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         None => Clock::fixed(scenario.times()?.now.unwrap_or_else(jiff::Timestamp::now)),
     };
     let target = Checkout::resolve(Repo::discover(&built.checkout)?, &UpstreamArgs::default(), None)?;
-    let status = Status::gather(&target, config, clock)?;
+    let status = Status::gather(&target, config, clock, true)?;
     writeln!(out, "Built a demo puppetmaster in {}\n", built.dir.display()).map_err(Error::stdout)?;
     render_text(&status, out).map_err(Error::stdout)?;
     let repo = built.checkout.display();

@@ -9,7 +9,9 @@ use std::path::PathBuf;
 
 use super::{Context, Outcome, RepoArgs};
 use crate::error::{Error, Result};
-use crate::output::report::{Format, render};
+use crate::model::message::Task;
+use crate::output::report::{Format, render, render_owners};
+use crate::overview::owners::OwnerFilter;
 use crate::overview::report::{FailOn, LedgerMode, Report, build, sources};
 
 #[derive(Debug, clap::Args)]
@@ -29,6 +31,30 @@ pub struct Args {
     /// Exit 1 when this holds in any repository; may repeat or take a comma list
     #[arg(long, value_enum, value_delimiter = ',', value_name = "WHAT")]
     pub fail_on: Vec<FailOn>,
+
+    /// Print only what needs this patch author (name or email, after .mailmap),
+    /// as text or Markdown to paste into their task
+    #[arg(long, value_name = "NAME|EMAIL", conflicts_with = "task")]
+    pub owner: Option<String>,
+
+    /// Print only what needs the people of this task (T123456), as text or Markdown
+    #[arg(long, value_name = "TASK")]
+    pub task: Option<String>,
+}
+
+impl Args {
+    /// The owners' sections asked for with `--owner` or `--task`.
+    fn filter(&self) -> Result<Option<OwnerFilter>> {
+        if let Some(who) = &self.owner {
+            return Ok(Some(OwnerFilter::Person(who.clone())));
+        }
+        let Some(task) = &self.task else { return Ok(None) };
+        let number = task.strip_prefix(['T', 't']).and_then(|n| n.parse::<u64>().ok());
+        match number {
+            Some(n) => Ok(Some(OwnerFilter::Task(Task(n)))),
+            None => Err(Error::Usage(format!("--task {task}: not a Phabricator task; write it as T123456"))),
+        }
+    }
 }
 
 /// What `report` was asked to write, and where.
@@ -36,13 +62,15 @@ pub struct Args {
 pub struct Outputs {
     /// `(format, file)`; `None` is standard output.
     pub targets: Vec<(Format, Option<PathBuf>)>,
+    /// Only these owners' sections (`--owner`, `--task`).
+    pub owners: Option<OwnerFilter>,
 }
 
 impl Outputs {
     /// Pairs `--output` files with a format: `--format`, else the file's extension.
     pub fn new(format: Option<Format>, files: &[PathBuf]) -> Result<Outputs> {
         if files.is_empty() {
-            return Ok(Outputs { targets: vec![(format.unwrap_or(Format::Text), None)] });
+            return Ok(Outputs { targets: vec![(format.unwrap_or(Format::Text), None)], owners: None });
         }
         if format.is_some() && files.len() > 1 {
             return Err(Error::Usage(
@@ -64,14 +92,38 @@ impl Outputs {
                 Ok((fmt, Some(f.clone())))
             })
             .collect::<Result<_>>()?;
-        Ok(Outputs { targets })
+        Ok(Outputs { targets, owners: None })
+    }
+
+    /// Restricts the outputs to owners' sections; only text and Markdown have them.
+    pub fn only_owners(self, filter: Option<OwnerFilter>) -> Result<Outputs> {
+        let other = self.targets.iter().find(|(f, _)| !matches!(f, Format::Text | Format::Markdown));
+        if let (Some(_), Some((format, _))) = (&filter, other) {
+            let name = format!("{format:?}").to_lowercase();
+            return Err(Error::Usage(format!(
+                "--owner and --task print text or Markdown, not {name}; use --format text or --format markdown"
+            )));
+        }
+        Ok(Outputs { owners: filter, ..self })
     }
 
     /// Renders and writes every output: files atomically, stdout as is.
     pub fn write(&self, report: &Report, out: &mut dyn Write) -> Result<()> {
         let _t = crate::support::timing::phase("render and write");
+        let mut rendered = Vec::new();
         for (format, file) in &self.targets {
-            let bytes = render(report, *format);
+            let bytes = match &self.owners {
+                None => render(report, *format),
+                Some(filter) => render_owners(report, filter, *format).unwrap_or_default(),
+            };
+            rendered.push((bytes, file));
+        }
+        if let Some(filter) = &self.owners
+            && rendered.iter().all(|(bytes, _)| bytes.is_empty())
+        {
+            return Err(Error::Usage(format!("{}: nothing in the report needs them", filter.describe())));
+        }
+        for (bytes, file) in rendered {
             match file {
                 Some(path) => crate::support::files::replace(path, &bytes)?,
                 None => out.write_all(&bytes).map_err(Error::stdout)?,
@@ -84,7 +136,7 @@ impl Outputs {
 /// Runs `betadrift report`.
 pub fn run(ctx: &Context, args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     let (config, clock) = (&ctx.config, ctx.clock()?);
-    let outputs = Outputs::new(args.format, &args.output)?;
+    let outputs = Outputs::new(args.format, &args.output)?.only_owners(args.filter()?)?;
     let sources = sources(args.repo.repo.as_deref(), &args.repo.upstream_args(), config);
     let report = build(&sources, config, clock, LedgerMode::Record);
     outputs.write(&report, out)?;

@@ -23,7 +23,7 @@ use crate::model::stack::{Stack, StackOptions};
 use crate::output::resolve::{write_landing, write_started};
 use crate::output::rewrite::write_done;
 use crate::rebase::check::check_stack_in;
-use crate::rebase::forward::held_back;
+use crate::rebase::forward::held_back_predicted;
 use crate::rewrite::lock::RepoLock;
 use crate::rewrite::resolution::{Landing, Resolution, scratch_dir, verify};
 use crate::rewrite::{self, Change, Kind, Permit, Plan, Setup, fault_point};
@@ -102,7 +102,7 @@ fn start(ctx: &Context, args: &Args, clock: Clock, wait: Duration, out: &mut dyn
         return Ok(Outcome::Clean);
     }
     if args.next_stop
-        && let Some(held) = held_back(&checkout.repo, &stack, &[])?
+        && let Some(held) = held_back_predicted(&checkout.repo, &stack, &[])?
     {
         let below = held.below_target - 1;
         let name = if below == 0 { stack.upstream.name.clone() } else { format!("{}~{below}", stack.upstream.name) };

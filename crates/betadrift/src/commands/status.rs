@@ -19,13 +19,18 @@ pub struct Args {
     /// Print JSON (schema in docs/json.md) instead of text
     #[arg(long)]
     pub json: bool,
+
+    /// When the rebase would stop, also say where the stack is held back
+    /// (the search `check` and `report` always make; it takes longer)
+    #[arg(long)]
+    pub held_back: bool,
 }
 
 /// Runs `betadrift status`.
 pub fn run(ctx: &Context, args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     let clock = ctx.clock()?;
     let checkout = args.repo.open(&ctx.config)?;
-    let status = Status::gather(&checkout, &ctx.config, clock)?;
+    let status = Status::gather(&checkout, &ctx.config, clock, args.held_back)?;
     if args.json {
         write_json(out, &to_wire(&status, &ctx.config.links))?;
     } else {

@@ -46,6 +46,11 @@ pub fn render_text(status: &Status, out: &mut dyn Write) -> std::io::Result<()> 
             r.describe()
         )?;
     }
+    if let Some(held) = &status.held_back {
+        let v = crate::output::held_back::view(held, s);
+        writeln!(out, "next sync    {}", v.summary)?;
+        writeln!(out, "             {}", v.taken)?;
+    }
     writeln!(out, "worktree     {}", dirty_summary(&status.dirty))?;
     writeln!(out)?;
     if s.patches.is_empty() {

@@ -28,9 +28,10 @@ use crate::git::repo::Repo;
 use crate::model::ledger::Ledger;
 use crate::model::stack::{Patch, SeenSource, Stack};
 use crate::model::upstream::UpstreamState;
+use crate::overview::owners::{Owners, owners, with_repo};
 use crate::overview::status::Status;
 use crate::rebase::check::{CheckReport, check_stack};
-use crate::rebase::forward::{HeldBack, held_back};
+use crate::rebase::forward::held_back;
 use crate::rewrite::Unfinished;
 use crate::support::clock::Clock;
 
@@ -85,8 +86,8 @@ pub struct Facts {
     pub stale: Vec<StalePatch>,
     /// Suggested clean-ups, in stack order.
     pub actions: Vec<Action>,
-    /// When the next rebase stops: how far the stack can go.
-    pub held_back: Option<HeldBack>,
+    /// What needs each patch's owner, per author and per task.
+    pub owners: Owners,
 }
 
 impl Facts {
@@ -154,7 +155,7 @@ pub struct Action {
 impl Action {
     /// The command as one shell line, every argument quoted as needed.
     pub fn shell_line(&self) -> String {
-        self.argv.iter().map(|a| crate::support::escape::shell_quote(a)).collect::<Vec<_>>().join(" ")
+        crate::overview::owners::shell_line(&self.argv)
     }
 }
 
@@ -281,9 +282,13 @@ fn gather_facts(
     let status = Status::with(repo, name.to_owned(), stack, &policy, dirty?, clock, unfinished)?;
     let check = check?;
     let held_back = if check.has_stops() { held_back(repo, &check.stack, &[], &check.prediction)? } else { None };
+    let status = Status { held_back, ..status };
     let stale = stale_patches(&status.stack, clock.now, config.stale.after);
-    let actions = actions(&status, &stale, &repo_argument(target));
-    Ok(Facts { status, check, stale, actions, held_back })
+    let repo_arg = repo_argument(target);
+    let actions = actions(&status, &stale, &repo_arg, config.stale.after);
+    let mut facts = Facts { status, check, stale, actions, owners: Owners::default() };
+    facts.owners = owners(&facts, &repo_arg);
+    Ok(facts)
 }
 
 /// Records new patches in the `ledger` just read (in [`LedgerMode::Record`])
@@ -333,9 +338,12 @@ pub fn stale_patches(stack: &Stack, now: Timestamp, after: SignedDuration) -> Ve
         .collect()
 }
 
-/// `betadrift drop` lines for patches upstream already has or reverted, and
-/// for stale patches whose consent policy allows their removal now.
-pub fn actions(status: &Status, stale: &[StalePatch], repo_path: &[u8]) -> Vec<Action> {
+/// What to do about patches upstream already has or reverted, and about
+/// stale patches whose consent policy allows their removal now. Patches
+/// one command settles share it (one `prune --merged` for every merged
+/// patch, one `prune --stale` for every stale one); a reverted patch is a
+/// decision of its own, a `drop`.
+pub fn actions(status: &Status, stale: &[StalePatch], repo_path: &[u8], after: SignedDuration) -> Vec<Action> {
     let stale_allowed =
         |p: &Patch| stale.iter().any(|s| s.position == p.position) && status.consent[p.position - 1].allowed_now;
     status
@@ -353,16 +361,26 @@ pub fn actions(status: &Status, stale: &[StalePatch], repo_path: &[u8]) -> Vec<A
                 _ if stale_allowed(p) => DropReason::StaleAllowed,
                 _ => return None,
             };
-            Some(Action { position: p.position, reason, argv: drop_argv(repo_path, p) })
+            let argv = match reason {
+                DropReason::Merged { .. } | DropReason::MergedDiffers { .. } => {
+                    with_repo(&[b"prune", b"--merged"], repo_path, Vec::new())
+                }
+                DropReason::StaleAllowed => {
+                    let after = crate::support::clock::format_duration(after);
+                    with_repo(&[b"prune", b"--stale", after.as_bytes()], repo_path, Vec::new())
+                }
+                DropReason::Reverted { .. } => drop_argv(repo_path, p),
+            };
+            Some(Action { position: p.position, reason, argv })
         })
         .collect()
 }
 
 /// `betadrift drop --repo PATH ID`: the Change-Id (stable across rebases),
 /// else the commit id.
-fn drop_argv(repo_path: &[u8], p: &Patch) -> Vec<Vec<u8>> {
+pub(crate) fn drop_argv(repo_path: &[u8], p: &Patch) -> Vec<Vec<u8>> {
     let id = p.message.change_id.clone().unwrap_or_else(|| p.commit.oid.to_string());
-    vec![b"betadrift".to_vec(), b"drop".to_vec(), b"--repo".to_vec(), repo_path.to_vec(), id.into_bytes()]
+    with_repo(&[b"drop"], repo_path, vec![id.into_bytes()])
 }
 
 impl Report {

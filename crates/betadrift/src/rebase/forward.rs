@@ -26,7 +26,7 @@ use crate::model::message::MessageInfo;
 use crate::model::stack::{Patch, Stack};
 use crate::model::upstream::LocalChange;
 use crate::rebase::check::Culprit;
-use crate::rebase::predict::{Prediction, Stop, first_stop, predict_with, skips};
+use crate::rebase::predict::{Prediction, Stop, first_stop, predict, predict_with, skips};
 use betadrift_engine::objects::Overlay;
 
 /// Where the stack can go, when the rebase onto the target would stop.
@@ -119,6 +119,16 @@ pub fn held_back(repo: &Repo, stack: &Stack, removed: &[usize], prediction: &Pre
         None => Ok(None),
         Some(b) => search.found(b),
     }
+}
+
+/// [`held_back`] for a caller that has not predicted the rebase (`status
+/// --held-back`): the prediction is made here first.
+pub fn held_back_predicted(repo: &Repo, stack: &Stack, removed: &[usize]) -> Result<Option<HeldBack>> {
+    let locals: Vec<LocalChange> = stack.patches.iter().map(Patch::local_change).collect();
+    let overlay = Overlay::new(repo);
+    let (upstream, base) = (stack.upstream.oid, stack.merge_base);
+    let prediction = predict(repo, &overlay, &stack.index, &locals, upstream, base, false, removed)?;
+    held_back(repo, stack, removed, &prediction)
 }
 
 /// Where a search over the commits `0..=m` of the line ended: `lo` is

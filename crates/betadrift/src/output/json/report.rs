@@ -14,6 +14,7 @@ use crate::support::clock::{format_duration, rfc3339};
 use crate::support::escape::lossy;
 
 use super::{check, status};
+use crate::overview::owners::{self, Need};
 use crate::overview::report::{self as gathered, DropReason, Facts, RepoReport};
 
 /// Version of the report document; bumped on incompatible changes.
@@ -47,6 +48,50 @@ pub struct Repository {
     pub stale: Vec<Stale>,
     pub actions: Vec<Action>,
     pub dirty: Option<status::Dirty>,
+    /// What needs each patch author (after mailmap), by name then email.
+    #[serde(default)]
+    pub owners: Vec<Owner>,
+    /// What needs the people of each task (`Bug: T123`), by task number.
+    #[serde(default)]
+    pub tasks: Vec<TaskOwners>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Owner {
+    pub name: String,
+    pub email: String,
+    pub items: Vec<OwnerItem>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskOwners {
+    pub task: String,
+    pub items: Vec<OwnerItem>,
+}
+
+/// One patch that needs its owner.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OwnerItem {
+    pub position: usize,
+    pub commit: String,
+    pub subject: String,
+    /// Its author after mailmap.
+    pub author: status::Person,
+    pub tasks: Vec<String>,
+    /// `holds-back`, `stops`, `merged-differs`, `reverted` or `stale-ask`.
+    pub need: String,
+    /// The upstream commit that holds the sync back (`holds-back`), or that
+    /// has the patch (`merged-differs`, `reverted`).
+    pub upstream_commit: Option<String>,
+    pub reverted_by: Option<String>,
+    /// The command the admin runs, lossily decoded; items one command
+    /// settles share it.
+    pub argv: Vec<String>,
+    /// The command as one shell-quoted line.
+    pub command: String,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -139,6 +184,8 @@ fn repository(report: &gathered::Report, r: &RepoReport) -> Repository {
         stale: Vec::new(),
         actions: Vec::new(),
         dirty: None,
+        owners: Vec::new(),
+        tasks: Vec::new(),
     };
     let Some(f) = r.facts.as_deref() else { return repo };
     let status = status::to_wire(&f.status, &report.links);
@@ -148,6 +195,15 @@ fn repository(report: &gathered::Report, r: &RepoReport) -> Repository {
     repo.stops = stops(f, r.private);
     repo.stale = stale(f);
     repo.actions = actions(f);
+    let items = |items: &[owners::Item]| items.iter().map(|i| owner_item(f, i)).collect();
+    repo.owners = f
+        .owners
+        .people
+        .iter()
+        .map(|o| Owner { name: lossy(&o.person.name), email: lossy(&o.person.email), items: items(&o.items) })
+        .collect();
+    repo.tasks =
+        f.owners.tasks.iter().map(|t| TaskOwners { task: t.task.to_string(), items: items(&t.items) }).collect();
     repo
 }
 
@@ -164,7 +220,7 @@ fn summary(f: &Facts, status: &status::Status) -> Summary {
         unfinished: status.unfinished.clone(),
         stops_predicted: f.stops(),
         oldest_patch_age_seconds: f.oldest_age().map(|d| d.as_secs()),
-        held_back: f.held_back.as_ref().map(|h| super::sync::held_back(h, &f.check.stack)),
+        held_back: f.status.held_back.as_ref().map(|h| super::sync::held_back(h, &f.check.stack)),
     }
 }
 
@@ -223,4 +279,26 @@ fn actions(f: &Facts) -> Vec<Action> {
             }
         })
         .collect()
+}
+
+fn owner_item(f: &Facts, item: &owners::Item) -> OwnerItem {
+    let p = f.patch(item.position);
+    let (upstream, reverted_by) = match item.need {
+        Need::HoldsBack => (f.status.held_back.as_ref().map(|h| h.culprit.commit), None),
+        Need::MergedDiffers { upstream } => (Some(upstream), None),
+        Need::Reverted { upstream, reverted_by } => (Some(upstream), reverted_by),
+        Need::Stops | Need::StaleAsk { .. } => (None, None),
+    };
+    OwnerItem {
+        position: item.position,
+        commit: p.commit.oid.to_string(),
+        subject: lossy(&p.message.subject),
+        author: status::Person { name: lossy(&p.commit.author.name), email: lossy(&p.commit.author.email) },
+        tasks: p.message.tasks.iter().map(ToString::to_string).collect(),
+        need: item.need.kind().to_owned(),
+        upstream_commit: upstream.map(|u| u.to_string()),
+        reverted_by: reverted_by.map(|r| r.to_string()),
+        argv: item.argv.iter().map(|b| lossy(b)).collect(),
+        command: owners::shell_line(&item.argv),
+    }
 }

@@ -33,6 +33,10 @@ pub struct Status {
     /// A `betadrift resolve` in progress.
     #[serde(default)]
     pub resolution: Option<Resolution>,
+    /// When the rebase onto upstream would stop: how far the stack can go
+    /// (the object of `check --json`).
+    #[serde(default)]
+    pub held_back: Option<super::sync::HeldBack>,
     pub dirty: Dirty,
     pub patches: Vec<Patch>,
 }
@@ -108,6 +112,7 @@ pub fn to_wire(status: &Gathered, links: &LinkConfig) -> Status {
         operation_in_progress: status.operation.map(|o| o.to_string()),
         unfinished: status.unfinished.as_ref().map(Unfinished::of),
         resolution: status.resolution.as_ref().map(Resolution::of),
+        held_back: status.held_back.as_ref().map(|h| super::sync::held_back(h, s)),
         dirty: Dirty {
             modified: paths(&status.dirty.modified),
             staged: paths(&status.dirty.staged),

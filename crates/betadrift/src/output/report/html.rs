@@ -29,6 +29,7 @@ const STYLE: &str = r#"
 body { margin: 0 auto; padding: 12px; max-width: 1200px; font: 15px/1.45 system-ui, -apple-system, "Segoe UI",
   Roboto, sans-serif; color: var(--fg); background: var(--bg); }
 h1 { font-size: 1.3em; margin: 0 0 4px; } h2 { font-size: 1.15em; margin: 0; } h3 { font-size: 1em; margin: 18px 0 6px; }
+h4 { font-size: .95em; margin: 12px 0 4px; overflow-wrap: anywhere; }
 .headline { color: var(--muted); margin: 0 0 12px; overflow-wrap: anywhere; }
 section.repo { border: 1px solid var(--line); border-radius: 8px; padding: 12px; margin: 0 0 16px; }
 .title { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; overflow-wrap: anywhere; }
@@ -147,8 +148,18 @@ fn render_facts(report: &Report, r: &RepoReport, f: &Facts, out: &mut dyn Write)
     let actions = view::actions(f);
     if !actions.is_empty() {
         writeln!(out, "<h3>Suggested actions</h3>")?;
-        for (why, command) in actions {
-            writeln!(out, "<p class=\"muted\">{}</p><pre class=\"cmd\">{}</pre>", html_str(&why), html_str(&command))?;
+        commands(out, &actions)?;
+    }
+    let (people, tasks) = view::owners(f);
+    for (title, sections) in [(view::OWNERS_BY_PERSON, people), (view::OWNERS_BY_TASK, tasks)] {
+        if !sections.is_empty() {
+            writeln!(out, "<h3>{}</h3>", html_str(title))?;
+            for s in &sections {
+                writeln!(out, "<h4>{}</h4>", html_str(&s.title))?;
+                let rows: Vec<Vec<String>> = s.rows.iter().map(|r| r.to_vec()).collect();
+                table(out, &view::OWNER_ITEMS, &rows, &[])?;
+                commands(out, &s.commands)?;
+            }
         }
     }
     let stale = view::stale_rows(f);
@@ -166,6 +177,15 @@ fn render_facts(report: &Report, r: &RepoReport, f: &Facts, out: &mut dyn Write)
             writeln!(out, "<li><span class=\"muted\">{kind}</span> <code>{}</code></li>", html_str(&path))?;
         }
         writeln!(out, "</ul>")?;
+    }
+    Ok(())
+}
+
+/// Commands under the reasons for them.
+fn commands(out: &mut dyn Write, commands: &[(Vec<String>, String)]) -> Result<()> {
+    for (whys, command) in commands {
+        let whys: Vec<String> = whys.iter().map(|w| html_str(w)).collect();
+        writeln!(out, "<p class=\"muted\">{}</p><pre class=\"cmd\">{}</pre>", whys.join("<br>"), html_str(command))?;
     }
     Ok(())
 }

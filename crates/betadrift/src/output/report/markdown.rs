@@ -12,6 +12,7 @@ use std::io::{Result, Write};
 use crate::support::escape::{markdown_cell, markdown_str};
 
 use super::view::{self, StopView};
+use crate::overview::owners::OwnerFilter;
 use crate::overview::report::{Facts, RepoReport, Report};
 
 /// Writes the Markdown report.
@@ -57,13 +58,53 @@ fn render_repo(report: &Report, r: &RepoReport, f: &Facts, out: &mut dyn Write) 
     let actions = view::actions(f);
     if !actions.is_empty() {
         section(out, "Suggested actions")?;
-        let lines: Vec<String> = actions.into_iter().flat_map(|(why, cmd)| [format!("# {why}"), cmd]).collect();
-        code(out, &lines)?;
+        code(out, &command_lines(&actions))?;
+    }
+    let (people, tasks) = view::owners(f);
+    for (title, sections) in [(view::OWNERS_BY_PERSON, people), (view::OWNERS_BY_TASK, tasks)] {
+        if !sections.is_empty() {
+            section(out, title)?;
+            for s in &sections {
+                writeln!(out, "*{}*", markdown_str(&s.title))?;
+                writeln!(out)?;
+                render_owner_body(out, s)?;
+            }
+        }
     }
     let dirty: Vec<Vec<String>> = view::dirty_rows(f).into_iter().map(|(k, p)| vec![k.to_owned(), p]).collect();
     if !dirty.is_empty() {
         section(out, "Dirty files")?;
         table(out, &["state", "path"], &dirty)?;
+    }
+    Ok(())
+}
+
+/// Commands under the reasons for them, as shell comments.
+fn command_lines(commands: &[(Vec<String>, String)]) -> Vec<String> {
+    commands
+        .iter()
+        .flat_map(|(whys, cmd)| whys.iter().map(|w| format!("# {w}")).chain(std::iter::once(cmd.clone())))
+        .collect()
+}
+
+/// One owner's patches (a table) and the commands (a code block).
+fn render_owner_body(out: &mut dyn Write, s: &view::OwnerSection) -> Result<()> {
+    let rows: Vec<Vec<String>> = s.rows.iter().map(|r| r.to_vec()).collect();
+    table(out, &view::OWNER_ITEMS, &rows)?;
+    writeln!(out)?;
+    code(out, &command_lines(&s.commands))?;
+    writeln!(out)
+}
+
+/// Writes `report --owner`/`--task`: the sections asked for, each ready to
+/// paste into the owner's Phabricator task.
+pub fn render_owners(report: &Report, filter: &OwnerFilter, out: &mut dyn Write) -> Result<()> {
+    for (r, f) in report.repos.iter().filter_map(|r| r.facts.as_deref().map(|f| (r, f))) {
+        for s in view::owner_sections(f, filter) {
+            writeln!(out, "**{}**", markdown_str(&view::owner_headline(report, r, &s.title)))?;
+            writeln!(out)?;
+            render_owner_body(out, &s)?;
+        }
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ pub mod view;
 
 use std::path::Path;
 
+use crate::overview::owners::OwnerFilter;
 use crate::overview::report::Report;
 
 /// An output format of the report.
@@ -38,6 +39,20 @@ impl Format {
             _ => None,
         }
     }
+}
+
+/// Renders only the owners' sections `filter` asks for (`report --owner`,
+/// `--task`): text, or Markdown ready to paste into their task. `None` in
+/// the formats that have no such view.
+pub fn render_owners(report: &Report, filter: &OwnerFilter, format: Format) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    match format {
+        Format::Text => text::render_owners(report, filter, &mut out),
+        Format::Markdown => markdown::render_owners(report, filter, &mut out),
+        Format::Json | Format::Html | Format::Prometheus => return None,
+    }
+    .expect("writing to memory cannot fail");
+    Some(out)
 }
 
 /// Renders the report in one format.

@@ -10,6 +10,7 @@
 use std::io::{Result, Write};
 
 use crate::model::upstream::UpstreamState;
+use crate::overview::owners::Need;
 use crate::support::escape::prometheus_label;
 
 use crate::overview::report::{Facts, Report};
@@ -56,7 +57,7 @@ const GAUGES: &[Gauge] = &[
     (
         "betadrift_held_back_commits",
         "Upstream commits `sync --as-far-as-possible` cannot take yet (0 when the next rebase goes through).",
-        |f| Some(f.held_back.as_ref().map_or(0, |h| h.held_back()) as f64),
+        |f| Some(f.status.held_back.as_ref().map_or(0, |h| h.held_back()) as f64),
     ),
     (
         "betadrift_oldest_patch_age_seconds",
@@ -123,6 +124,18 @@ pub fn render(report: &Report, out: &mut dyn Write) -> Result<()> {
         }
     }
     patches.write(out)?;
+
+    let mut needing = Family::new(
+        "betadrift_patches_needing_owner",
+        "Local patches that need their owner, by what: holds-back, stops, merged-differs, reverted, stale-ask.",
+    );
+    for (name, f) in &loaded {
+        for kind in Need::KINDS {
+            let n = f.owners.people.iter().flat_map(|o| &o.items).filter(|i| i.need.kind() == kind).count();
+            needing.add(vec![("repo", (*name).to_owned()), ("need", kind.to_owned())], n as f64);
+        }
+    }
+    needing.write(out)?;
 
     for (name, help, value) in GAUGES {
         let mut family = Family::new(name, help);

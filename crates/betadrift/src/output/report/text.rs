@@ -8,6 +8,7 @@ use std::io::{Result, Write};
 
 use super::view;
 use crate::output::check::render_stop;
+use crate::overview::owners::OwnerFilter;
 use crate::overview::report::{Facts, RepoReport, Report};
 
 /// Writes the text report.
@@ -61,9 +62,16 @@ fn render_repo(report: &Report, r: &RepoReport, f: &Facts, out: &mut dyn Write) 
     if !actions.is_empty() {
         writeln!(out)?;
         writeln!(out, "Suggested actions:")?;
-        for (why, command) in actions {
-            writeln!(out, "  # {why}")?;
-            writeln!(out, "  {command}")?;
+        write_commands(out, &actions, "  ")?;
+    }
+    let (people, tasks) = view::owners(f);
+    for (title, sections) in [(view::OWNERS_BY_PERSON, people), (view::OWNERS_BY_TASK, tasks)] {
+        if !sections.is_empty() {
+            writeln!(out)?;
+            writeln!(out, "{title}:")?;
+            for section in &sections {
+                render_owner(out, section, "  ")?;
+            }
         }
     }
     let dirty = view::dirty_rows(f);
@@ -72,6 +80,44 @@ fn render_repo(report: &Report, r: &RepoReport, f: &Facts, out: &mut dyn Write) 
         writeln!(out, "Dirty files:")?;
         for (kind, path) in dirty {
             writeln!(out, "  {kind:<10} {path}")?;
+        }
+    }
+    Ok(())
+}
+
+/// One owner's section: the patches, what each needs, and the commands.
+fn render_owner(out: &mut dyn Write, section: &view::OwnerSection, indent: &str) -> Result<()> {
+    writeln!(out, "{indent}{}", section.title)?;
+    render_owner_body(out, section, indent)
+}
+
+/// The patches of one owner's section, and the commands.
+fn render_owner_body(out: &mut dyn Write, section: &view::OwnerSection, indent: &str) -> Result<()> {
+    for [position, commit, subject, tasks, what] in &section.rows {
+        let tasks = if tasks == "-" { String::new() } else { format!(" ({tasks})") };
+        writeln!(out, "{indent}  #{position} {commit} {subject}{tasks}")?;
+        writeln!(out, "{indent}    {what}")?;
+    }
+    write_commands(out, &section.commands, &format!("{indent}  "))
+}
+
+/// Commands under the reasons for them, as shell comments.
+fn write_commands(out: &mut dyn Write, commands: &[(Vec<String>, String)], indent: &str) -> Result<()> {
+    for (whys, command) in commands {
+        for why in whys {
+            writeln!(out, "{indent}# {why}")?;
+        }
+        writeln!(out, "{indent}{command}")?;
+    }
+    Ok(())
+}
+
+/// Writes `report --owner`/`--task`: the sections asked for, per repository.
+pub fn render_owners(report: &Report, filter: &OwnerFilter, out: &mut dyn Write) -> Result<()> {
+    for (r, f) in report.repos.iter().filter_map(|r| r.facts.as_deref().map(|f| (r, f))) {
+        for section in view::owner_sections(f, filter) {
+            writeln!(out, "{}", view::owner_headline(report, r, &section.title))?;
+            render_owner_body(out, &section, "")?;
         }
     }
     Ok(())
