@@ -48,6 +48,55 @@ impl Repo {
             reason(&output.stderr)
         )))
     }
+
+    /// The refs `url` has under `prefix` (`git ls-remote`), with their commits.
+    pub fn ls_remote(&self, url: &str, prefix: &str) -> Result<Vec<(git2::Oid, String)>> {
+        let pattern = format!("{prefix}*");
+        let output = run(self.git_cli().args(["ls-remote", "--refs", "--", url, &pattern]), "git ls-remote")?;
+        if !output.status.success() {
+            return Err(Error::Usage(format!(
+                "listing {prefix}* of {} failed: {}; check [gerrit] url, project or fetch_url, nothing was changed",
+                terminal(url.as_bytes()),
+                reason(&output.stderr)
+            )));
+        }
+        let text = String::from_utf8_lossy(&output.stdout);
+        Ok(text
+            .lines()
+            .filter_map(|l| l.split_once('\t'))
+            .filter_map(|(oid, name)| Some((git2::Oid::from_str(oid).ok()?, name.to_owned())))
+            .collect())
+    }
+
+    /// Fetches the objects of `refname` from `url`; see [`Repo::fetch_objects_all`].
+    pub fn fetch_objects(&self, url: &str, refname: &str, expected: &[git2::Oid]) -> Result<()> {
+        self.fetch_objects_all(url, &[refname.to_owned()], expected)
+    }
+
+    /// Fetches the objects of `refnames` from `url` (one `git fetch`)
+    /// without creating a ref, a tag or FETCH_HEAD; the `expected` commits
+    /// must then be there.
+    pub fn fetch_objects_all(&self, url: &str, refnames: &[String], expected: &[git2::Oid]) -> Result<()> {
+        let mut git = self.git_cli();
+        git.args(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--", url]).args(refnames);
+        let output = run(&mut git, "git fetch")?;
+        if !output.status.success() {
+            return Err(Error::Usage(format!(
+                "fetching {} from {} failed: {}; nothing was changed",
+                refnames.join(" "),
+                terminal(url.as_bytes()),
+                reason(&output.stderr)
+            )));
+        }
+        if let Some(missing) = expected.iter().find(|oid| self.git().find_commit(**oid).is_err()) {
+            return Err(Error::Usage(format!(
+                "{} of {} moved while it was fetched (expected {missing}); run pick again",
+                refnames.join(" "),
+                terminal(url.as_bytes())
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// A file's content and modification time, to put back as they were.

@@ -11,12 +11,14 @@
 //! [`checkout::Checkout`] is an opened puppetmaster checkout with its
 //! upstream; [`write`] makes commits, refs and trees; [`cli`] runs the git
 //! CLI on a checkout (`git fetch`); [`maintenance`] keeps its object store
-//! tidy after a rewrite; [`http`] is the one HTTP(S) GET (by `curl`), for
-//! upstream SHA URLs.
+//! tidy after a rewrite; [`http`] makes HTTP(S) requests (by `curl`), for
+//! upstream SHA URLs and the live state; [`gerrit`] asks Gerrit's REST API
+//! about changes.
 
 pub mod checkout;
 pub mod cli;
 pub mod commit;
+pub mod gerrit;
 pub mod history;
 pub mod http;
 pub mod maintenance;

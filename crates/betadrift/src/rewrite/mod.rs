@@ -1,6 +1,6 @@
 //! History rewrites, done so that nothing is ever lost.
 //!
-//! `drop`, `prune`, `sync` and `undo` all move the checkout's branch. Each
+//! `drop`, `prune`, `sync`, `undo` and `pick` all move the checkout's branch. Each
 //! first builds a [`Plan`] (a plain value: printable as `--dry-run`, checked
 //! before anything is written), then [`execute`] carries it out in an order
 //! that leaves a recoverable state at every instant:
@@ -31,6 +31,7 @@
 
 pub mod journal;
 pub mod lock;
+pub mod pick;
 pub mod plan;
 pub mod replay;
 pub mod session;
@@ -64,6 +65,7 @@ pub enum Kind {
     Prune,
     Sync,
     Undo,
+    Pick,
 }
 
 impl Kind {
@@ -74,6 +76,7 @@ impl Kind {
             Kind::Prune => "prune",
             Kind::Sync => "sync",
             Kind::Undo => "undo",
+            Kind::Pick => "pick",
         }
     }
 }
