@@ -18,6 +18,7 @@ mod fuzz;
 mod hermetic;
 mod layers;
 mod pack;
+mod pick;
 mod report;
 mod security;
 mod status;

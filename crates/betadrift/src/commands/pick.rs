@@ -74,7 +74,8 @@ pub struct Args {
 pub fn run(ctx: &Context, args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     let config = &ctx.config;
     let decision = consent_decision(args, config)?;
-    let session = Session::open(args.repo.repo.as_deref(), &args.repo.upstream_args(), config, ctx.clock()?, Kind::Pick)?;
+    let session =
+        Session::open(args.repo.repo.as_deref(), &args.repo.upstream_args(), config, ctx.clock()?, Kind::Pick)?;
     let site = Site::of(config, session.repo(), &session.stack.head.name)?;
     let incoming = if args.update {
         outdated(&session, &site, out)?
@@ -95,8 +96,11 @@ pub fn run(ctx: &Context, args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         return Ok(outcome);
     }
     if args.json {
-        return write_json(out, &crate::output::json::pick::to_wire(&session.stack, &replay, &incoming, &site.fetch_url))
-            .map(|()| Outcome::Clean);
+        return write_json(
+            out,
+            &crate::output::json::pick::to_wire(&session.stack, &replay, &incoming, &site.fetch_url),
+        )
+        .map(|()| Outcome::Clean);
     }
     write_pick_plan(&session.stack, &replay, &incoming, &site.fetch_url, out).map_err(Error::stdout)?;
     if args.dry_run {
@@ -152,7 +156,10 @@ fn one_change(session: &Session<'_>, site: &Site, spec: &ChangeSpec, out: &mut d
         ChangeRef::ChangeId(id) => {
             let changes = ask_gerrit(site, std::slice::from_ref(id))?;
             changes.iter().find(|c| &c.change_id == id).map(|c| c.number).ok_or_else(|| {
-                Error::Usage(format!("Gerrit at {} knows no change {id}; nothing was changed", terminal(site.url.as_bytes())))
+                Error::Usage(format!(
+                    "Gerrit at {} knows no change {id}; nothing was changed",
+                    terminal(site.url.as_bytes())
+                ))
             })?
         }
     };
@@ -251,7 +258,8 @@ fn outdated(session: &Session<'_>, site: &Site, out: &mut dyn Write) -> Result<V
         let Some(i) = inc.replaces else { continue };
         if same_patch(session.repo(), stack, i, &inc)? {
             let p = &stack.patches[i];
-            writeln!(out, "current   #{} {} is {}", p.position, short_id(p.commit.oid), inc.name()).map_err(Error::stdout)?;
+            writeln!(out, "current   #{} {} is {}", p.position, short_id(p.commit.oid), inc.name())
+                .map_err(Error::stdout)?;
             continue;
         }
         incoming_list.push(inc);
@@ -276,7 +284,8 @@ fn refuse_unless_clean(
     out: &mut dyn Write,
 ) -> Result<Option<Outcome>> {
     if let Some((i, role)) = replay.first_stop() {
-        let details = explain_without_culprits(session.repo(), overlay, &replay.prediction, session.checkout.private())?;
+        let details =
+            explain_without_culprits(session.repo(), overlay, &replay.prediction, session.checkout.private())?;
         let position = replay.position(i);
         let (patch, what) = match role {
             Role::Incoming { incoming: k, .. } => (incoming[k].as_patch(position), incoming[k].name()),
@@ -292,7 +301,9 @@ fn refuse_unless_clean(
     }
     if let Some(role) = replay.first_empty() {
         let what = match role {
-            Role::Incoming { incoming: k, .. } => format!("{} changes nothing the stack does not already have", incoming[k].name()),
+            Role::Incoming { incoming: k, .. } => {
+                format!("{} changes nothing the stack does not already have", incoming[k].name())
+            }
             Role::Reapplied(p) => format!(
                 "local patch #{} would change nothing on top of the new patchset (it is in it?); drop it first",
                 session.stack.patches[p].position
@@ -349,8 +360,11 @@ fn record_first_seen(session: &Session<'_>, new_head: Oid) -> Result<()> {
     let changed = ledger.record(&checkout.repo, &name, &session.stack, now)?;
     ledger.save(changed)?;
     let head = HeadBranch { oid: new_head, ..session.stack.head.clone() };
-    let options =
-        StackOptions { upstream_states: false, snapshot_prefix: String::new(), ..dated_options(Some(&ledger), config, now) };
+    let options = StackOptions {
+        upstream_states: false,
+        snapshot_prefix: String::new(),
+        ..dated_options(Some(&ledger), config, now)
+    };
     let stack = Stack::load(&checkout.repo, head, checkout.upstream.clone(), &options)?;
     let changed = ledger.record(&checkout.repo, &name, &stack, now)?;
     ledger.save(changed)

@@ -159,7 +159,12 @@ mod tests {
 
     #[test]
     fn only_http_urls_are_requested() {
-        let req = Request { url: "file:///etc/passwd", form: Vec::new(), timeout: std::time::Duration::from_secs(1), max_bytes: 10 };
+        let req = Request {
+            url: "file:///etc/passwd",
+            form: Vec::new(),
+            timeout: std::time::Duration::from_secs(1),
+            max_bytes: 10,
+        };
         assert!(request(&req).unwrap_err().contains("not an http"));
     }
 }

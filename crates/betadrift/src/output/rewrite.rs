@@ -135,13 +135,7 @@ pub fn write_pick_plan(
     for (i, role) in replay.roles.iter().enumerate() {
         let Role::Incoming { incoming: k, replaces } = *role else { continue };
         let inc = &incoming[k];
-        writeln!(
-            out,
-            "pick {} ({}) from {}",
-            inc.name(),
-            short_id(inc.commit.oid),
-            terminal(fetch_url.as_bytes())
-        )?;
+        writeln!(out, "pick {} ({}) from {}", inc.name(), short_id(inc.commit.oid), terminal(fetch_url.as_bytes()))?;
         writeln!(
             out,
             "  {} by {}",
@@ -151,7 +145,13 @@ pub fn write_pick_plan(
         match replaces {
             Some(old) => {
                 let p = &stack.patches[old];
-                writeln!(out, "  replaces  #{} {} in place (#{})", p.position, short_id(p.commit.oid), replay.position(i))?
+                writeln!(
+                    out,
+                    "  replaces  #{} {} in place (#{})",
+                    p.position,
+                    short_id(p.commit.oid),
+                    replay.position(i)
+                )?
             }
             None => writeln!(out, "  adds      #{} on top", replay.position(i))?,
         }
@@ -164,7 +164,11 @@ pub fn write_pick_plan(
             Role::Incoming { .. } => None,
         })
         .collect();
-    writeln!(out, "kept      {}", ranges_or(&(1..=replay.first).collect::<Vec<_>>(), "none", "unchanged, same commits"))?;
+    writeln!(
+        out,
+        "kept      {}",
+        ranges_or(&(1..=replay.first).collect::<Vec<_>>(), "none", "unchanged, same commits")
+    )?;
     writeln!(out, "replayed  {}", ranges_or(&replayed, "none", "new commits, same authors and messages"))
 }
 

@@ -100,7 +100,12 @@ impl PickReplay {
 
     /// The first commit that would change nothing (git would drop it).
     pub fn first_empty(&self) -> Option<Role> {
-        self.prediction.picks.iter().zip(&self.roles).find(|(p, _)| p.outcome == PickOutcome::BecomesEmpty).map(|(_, r)| *r)
+        self.prediction
+            .picks
+            .iter()
+            .zip(&self.roles)
+            .find(|(p, _)| p.outcome == PickOutcome::BecomesEmpty)
+            .map(|(_, r)| *r)
     }
 
     /// The position the replayed commit `i` has in the new stack.
@@ -111,7 +116,12 @@ impl PickReplay {
 
 /// Replays the stack from the first patch an incoming patchset replaces
 /// (or from HEAD), with the incoming ones in place or on top.
-pub fn replay_with(repo: &Repo, overlay: &Overlay<'_, Repo>, stack: &Stack, incoming: &[Incoming]) -> Result<PickReplay> {
+pub fn replay_with(
+    repo: &Repo,
+    overlay: &Overlay<'_, Repo>,
+    stack: &Stack,
+    incoming: &[Incoming],
+) -> Result<PickReplay> {
     let len = stack.patches.len();
     let first = incoming.iter().filter_map(|i| i.replaces).min().unwrap_or(len);
     let (base, onto) = if first < len {
