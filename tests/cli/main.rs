@@ -14,6 +14,7 @@ mod completions;
 mod consent;
 mod drop;
 mod fuzz;
+mod gerrit_state;
 #[path = "../hermetic.rs"]
 mod hermetic;
 mod layers;

@@ -10,6 +10,7 @@ use crate::output::json::status::to_wire;
 use crate::output::status::render_text;
 use crate::output::write_json;
 use crate::overview::status::Status;
+use crate::support::escape::terminal;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -19,13 +20,21 @@ pub struct Args {
     /// Print JSON (schema in docs/json.md) instead of text
     #[arg(long)]
     pub json: bool,
+
+    /// Ask Gerrit for each change's live state (cached; default: [gerrit] online)
+    #[arg(long)]
+    pub online: bool,
 }
 
 /// Runs `betadrift status`.
 pub fn run(ctx: &Context, args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     let clock = ctx.clock()?;
     let checkout = args.repo.open(&ctx.config)?;
-    let status = Status::gather(&checkout, &ctx.config, clock)?;
+    let online = args.online || ctx.config.gerrit.online;
+    let status = Status::gather_online(&checkout, &ctx.config, clock, online)?;
+    if let Some(warning) = status.live.as_ref().and_then(|l| l.warning.as_deref()) {
+        eprintln!("betadrift: warning: {}", terminal(warning.as_bytes()));
+    }
     if args.json {
         write_json(out, &to_wire(&status, &ctx.config.links))?;
     } else {

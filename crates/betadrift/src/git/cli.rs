@@ -99,6 +99,42 @@ impl Repo {
     }
 }
 
+/// Opens betadrift's own object cache at `dir` (a bare repository whose
+/// alternates are the checkout's objects), if it exists.
+pub fn open_object_cache(dir: &std::path::Path) -> Option<Repo> {
+    git2::Repository::open_bare(dir).ok().map(Repo::from_git)
+}
+
+/// Fetches `refnames` from `url` into betadrift's object cache at `dir`
+/// (created on first use: a bare repository borrowing `checkout`'s
+/// objects), never into the checkout: the read-only commands compare
+/// patch-ids with what Gerrit has without writing to the repository.
+/// No ref, tag or FETCH_HEAD is written; a stalled transfer is given up.
+pub fn fetch_into_object_cache(checkout: &Repo, dir: &std::path::Path, url: &str, refnames: &[String]) -> Result<Repo> {
+    if !dir.join("objects").is_dir() {
+        let init = run(Command::new("git").args(["init", "--bare", "--quiet"]).arg(dir), "git init")?;
+        if !init.status.success() {
+            return Err(Error::Usage(format!("cannot create {}: {}", dir.display(), reason(&init.stderr))));
+        }
+        let alternates = dir.join("objects/info/alternates");
+        let objects = checkout.git_dir().join("objects");
+        crate::support::files::write_atomic(&alternates, format!("{}\n", objects.display()).as_bytes())?;
+    }
+    let mut git = Command::new("git");
+    git.arg("--git-dir").arg(dir);
+    // A pack is kept as it came (no unpacking into loose objects), so
+    // that no object of the checkout is written again (git would touch
+    // its mtime).
+    git.args(["-c", "http.lowSpeedLimit=1000", "-c", "http.lowSpeedTime=20", "-c", "gc.auto=0"]);
+    git.args(["-c", "fetch.unpackLimit=1", "-c", "transfer.unpackLimit=1"]);
+    git.args(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--", url]).args(refnames);
+    let output = run(&mut git, "git fetch")?;
+    if !output.status.success() {
+        return Err(Error::Usage(format!("fetching into {} failed: {}", dir.display(), reason(&output.stderr))));
+    }
+    open_object_cache(dir).ok_or_else(|| Error::Usage(format!("cannot open {}", dir.display())))
+}
+
 /// A file's content and modification time, to put back as they were.
 struct SavedFile(Option<(Vec<u8>, std::time::SystemTime)>);
 

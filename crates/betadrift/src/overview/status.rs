@@ -15,6 +15,7 @@ use crate::git::checkout::Checkout;
 use crate::git::repo::Operation;
 use crate::git::repo::Repo;
 use crate::git::status::Dirty;
+use crate::model::live::{LiveState, gerrit_state};
 use crate::model::stack::Stack;
 use crate::rewrite::{Unfinished, state_dir};
 use crate::support::clock::{Clock, human_age};
@@ -34,12 +35,28 @@ pub struct Status {
     pub unfinished: Option<Unfinished>,
     pub last_fetch: Option<Timestamp>,
     pub now: Timestamp,
+    /// What Gerrit says of the patches (`--online`), else `None`.
+    pub live: Option<LiveState>,
 }
 
 impl Status {
     /// Reads the status of `target`, its patches dated by the one age model
     /// ([`crate::model::ledger::load_dated`]).
     pub fn gather(target: &Checkout, config: &Config, clock: Clock) -> Result<Status> {
+        Status::gather_online(target, config, clock, false)
+    }
+
+    /// Like [`Status::gather`]; with `online`, also asks Gerrit (or its
+    /// cache) for the live state of the patches ([`crate::model::live`]).
+    pub fn gather_online(target: &Checkout, config: &Config, clock: Clock, online: bool) -> Result<Status> {
+        let mut status = Status::gather_offline(target, config, clock)?;
+        if online {
+            status.live = Some(gerrit_state(&target.repo, &target.name(), config, &status.stack, clock.now)?);
+        }
+        Ok(status)
+    }
+
+    fn gather_offline(target: &Checkout, config: &Config, clock: Clock) -> Result<Status> {
         let policy = Policy::load(&target.policy_file(config))?;
         // Scanning the working tree is mostly system calls, reading history
         // mostly CPU: on a two-core puppetmaster they overlap well.
@@ -80,6 +97,7 @@ impl Status {
             unfinished,
             last_fetch: repo.last_fetch(),
             now: clock.now,
+            live: None,
         })
     }
 
