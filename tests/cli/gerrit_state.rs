@@ -193,3 +193,56 @@ fn online_needs_a_gerrit_url() {
     std::fs::write(&s.config, "").unwrap();
     status_at(&sandbox, &s, NOW, &[]).assert_error("set [gerrit] url");
 }
+
+/// `report --online` in `format`, at `NOW`.
+fn report(sandbox: &Sandbox, s: &Setup, format: &str) -> Run {
+    let args = ["--config", s.config.to_str().unwrap(), "report", "--online", "--repo", ".", "--format", format];
+    sandbox.betadrift(s.checkout(), &args)
+}
+
+#[test]
+fn the_report_shows_it_in_every_format_and_metrics() {
+    let sandbox = Sandbox::new();
+    let server = FakeServer::start(|_| Reply::status(500));
+    let s = setup(&sandbox, &server.gerrit_url());
+    let body = gerrit_body(&[
+        change_info(1001, &change_id(1001), "NEW", (s.commit(1001, 1), 1)),
+        change_info(1002, &change_id(1002), "NEW", (s.commit(1002, 2), 2)),
+        change_info(1003, &change_id(1003), "ABANDONED", (s.commit(1003, 1), 1)),
+    ]);
+    server.answer(move |_| Reply::ok(body.clone()));
+    let prom = report(&sandbox, &s, "prometheus");
+    assert_eq!(prom.code, 0, "{}{}", prom.stdout, prom.stderr);
+    let metrics = openmetrics_parser::prometheus::parse_prometheus(&prom.stdout).expect("valid exposition format");
+    assert!(metrics.families.contains_key("betadrift_patch_gerrit_status"));
+    for (metric, rest) in [
+        ("betadrift_patch_gerrit_status", r#"",position="1",change="1001",status="NEW"} 1"#),
+        ("betadrift_patch_gerrit_status", r#"",position="3",change="1003",status="ABANDONED"} 1"#),
+        ("betadrift_patch_outdated_patchset", r#"",position="1",change="1001"} 0"#),
+        ("betadrift_patch_outdated_patchset", r#"",position="2",change="1002"} 1"#),
+    ] {
+        let found = prom.stdout.lines().any(|l| l.starts_with(&format!("{metric}{{repo=\"")) && l.ends_with(rest));
+        assert!(found, "{metric}…{rest} in {}", prom.stdout);
+    }
+    let json = report(&sandbox, &s, "json");
+    let doc: betadrift::output::json::report::Report = serde_json::from_str(&json.stdout).expect("strict schema");
+    let doc = serde_json::to_value(doc).unwrap();
+    let repo = &doc["repositories"][0];
+    assert_eq!(repo["patches"][1]["gerrit"]["local_copy"], "differs", "{repo}");
+    let actions = repo["actions"].to_string();
+    assert!(actions.contains("gerrit-abandoned"), "{actions}");
+    for format in ["text", "markdown", "html"] {
+        let run = report(&sandbox, &s, format);
+        assert_eq!(run.code, 0, "{format}: {}", run.stderr);
+        assert!(run.stdout.contains("1002 NEW ps2 NEWER in Gerrit"), "{format}: {}", run.stdout);
+        assert!(run.stdout.contains("change 1003, abandoned in Gerrit"), "{format}: {}", run.stdout);
+    }
+    // Gerrit down (after the cache expired): the report still succeeds, with one warning.
+    server.answer(|_| Reply::status(502));
+    let args = ["--config", s.config.to_str().unwrap(), "--now", "2026-11-26T00:00:00Z", "report", "--online"];
+    let down = sandbox.betadrift(s.checkout(), &[&args[..], &["--repo", ".", "--format", "prometheus"]].concat());
+    assert_eq!(down.code, 0, "{}", down.stderr);
+    assert_eq!(down.stderr.lines().count(), 1, "{}", down.stderr);
+    assert!(down.stderr.contains("HTTP 502"), "{}", down.stderr);
+    assert!(down.stdout.contains(r#"status="ABANDONED"} 1"#), "the cached state: {}", down.stdout);
+}

@@ -29,6 +29,10 @@ pub struct Args {
     /// Exit 1 when this holds in any repository; may repeat or take a comma list
     #[arg(long, value_enum, value_delimiter = ',', value_name = "WHAT")]
     pub fail_on: Vec<FailOn>,
+
+    /// Ask Gerrit for each change's live state (cached; default: [gerrit] online)
+    #[arg(long)]
+    pub online: bool,
 }
 
 /// What `report` was asked to write, and where.
@@ -83,7 +87,9 @@ impl Outputs {
 
 /// Runs `betadrift report`.
 pub fn run(ctx: &Context, args: &Args, out: &mut dyn Write) -> Result<Outcome> {
-    let (config, clock) = (&ctx.config, ctx.clock()?);
+    let mut online = ctx.config.clone();
+    online.gerrit.online |= args.online;
+    let (config, clock) = (&online, ctx.clock()?);
     let outputs = Outputs::new(args.format, &args.output)?;
     let sources = sources(args.repo.repo.as_deref(), &args.repo.upstream_args(), config);
     let report = build(&sources, config, clock, LedgerMode::Record);
