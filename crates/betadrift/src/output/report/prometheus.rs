@@ -100,9 +100,13 @@ const GAUGES: &[Gauge] = &[
 
 /// The per-patch Gerrit series (`--online`): each patch's change status
 /// (1 on the series of its status), and whether Gerrit has a newer
-/// patchset than the local copy. Patches Gerrit does not know have none.
+/// patchset than the local copy. Patches Gerrit does not know have none;
+/// without `--online` the families are left out.
 fn write_gerrit(loaded: &[(&str, &Facts)], out: &mut dyn Write) -> Result<()> {
     use crate::model::live::{ChangeStatus, LocalCopy};
+    if loaded.iter().all(|(_, f)| f.status.live.is_none()) {
+        return Ok(());
+    }
     let mut status = Family::new(
         "betadrift_patch_gerrit_status",
         "1 on the series of the Gerrit status of each local patch's change (with --online).",
