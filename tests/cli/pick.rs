@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use betadrift::scenario::Scenario;
 use betadrift::scenario::build::Built;
-use common::crash::{EXTRA_CONFIG, head, sigkill_at_every_step};
+use common::crash::{EXTRA_CONFIG, head, interrupt_at_every_step, sigkill_at_every_step};
 use common::gerrit::{FakeServer, GerritRepo, Reply, change_info, gerrit_body};
 use common::{Run, Sandbox, assert_unchanged, copy_dir, fingerprint};
 
@@ -354,6 +354,12 @@ fn a_picked_patch_keeps_its_first_seen_time_across_patchsets() {
 fn sigkill_at_every_step_of_a_pick_is_undone() {
     let build = |sandbox: &Sandbox| setup(sandbox, NO_SERVER).built;
     sigkill_at_every_step(&build, &["pick", "1001", "--consent", "allow"]);
+}
+
+#[test]
+fn sigterm_at_every_step_of_a_pick_is_rolled_back_or_finished() {
+    let build = |sandbox: &Sandbox| setup(sandbox, NO_SERVER).built;
+    interrupt_at_every_step(&build, &["pick", "1001", "--consent", "allow"], "sigterm");
 }
 
 #[test]
