@@ -15,11 +15,13 @@ mod completions;
 mod consent;
 mod drop;
 mod fuzz;
+mod gerrit_state;
 #[path = "../hermetic.rs"]
 mod hermetic;
 mod layers;
 mod owners;
 mod pack;
+mod pick;
 mod replace_refs;
 mod report;
 mod resolve;

@@ -31,6 +31,10 @@ pub struct Config {
     pub state: State,
     #[serde(default)]
     pub sync: Sync,
+    #[serde(default)]
+    pub gerrit: Gerrit,
+    #[serde(default)]
+    pub pick: Pick,
     #[serde(default, rename = "repository")]
     pub repositories: Vec<RepoConfig>,
     /// Where this config was read from (not a key).
@@ -72,6 +76,61 @@ impl Links {
     pub fn task(&self, task: impl std::fmt::Display) -> String {
         format!("{}/{task}", self.phabricator.trim_end_matches('/'))
     }
+}
+
+/// The Gerrit instance `pick` fetches from and whose live change state
+/// `status` and `report` show (`--online` or `online = true`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Gerrit {
+    /// Base URL of both the REST API and git, e.g. `https://gerrit.wikimedia.org/r/`.
+    /// Default for `pick`: `[links] gerrit`; the live state needs it set.
+    pub url: Option<String>,
+    /// The project, e.g. `operations/puppet`; default: the branch remote's
+    /// URL with `url` taken off its front.
+    pub project: Option<String>,
+    /// Where `pick` fetches patchsets from; default: `<url>/<project>`.
+    pub fetch_url: Option<String>,
+    /// Ask Gerrit for the live state in `status` and `report` without `--online`.
+    #[serde(default)]
+    pub online: bool,
+    /// How long one request may take.
+    #[serde(default = "default_timeout", deserialize_with = "de_duration")]
+    pub timeout: SignedDuration,
+    /// How long a fetched state is used before Gerrit is asked again.
+    #[serde(default = "default_cache_ttl", deserialize_with = "de_duration")]
+    pub cache_ttl: SignedDuration,
+}
+
+impl Default for Gerrit {
+    fn default() -> Self {
+        Gerrit {
+            url: None,
+            project: None,
+            fetch_url: None,
+            online: false,
+            timeout: default_timeout(),
+            cache_ttl: default_cache_ttl(),
+        }
+    }
+}
+
+fn default_timeout() -> SignedDuration {
+    SignedDuration::from_secs(10)
+}
+
+fn default_cache_ttl() -> SignedDuration {
+    SignedDuration::from_mins(10)
+}
+
+/// Settings of `betadrift pick`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pick {
+    /// The consent recorded for a picked change when `--consent` is not
+    /// given: `allow`, `ask`, `never` or `after DURATION`. Without either,
+    /// `pick` asks on a terminal and refuses elsewhere.
+    pub consent: Option<String>,
 }
 
 /// When a patch counts as stale.

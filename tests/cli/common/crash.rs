@@ -13,6 +13,9 @@ use super::{Run, Sandbox};
 pub const STEPS: &[&str] =
     &["locked", "objects", "backup", "journal", "audit", "ref", "worktree-partial", "worktree", "post-update"];
 
+/// A file in the sandbox whose text the crash tests' config ends with.
+pub const EXTRA_CONFIG: &str = "extra-config.toml";
+
 /// The steps at which the branch has already moved.
 const MOVED: &[&str] = &["ref", "worktree-partial", "worktree", "post-update"];
 
@@ -39,12 +42,15 @@ pub fn head(sandbox: &Sandbox, dir: &Path) -> String {
 }
 
 /// A config whose post-update command appends a line to `deploys` in the
-/// sandbox, so the crash tests reach (and interrupt) the post-update step.
+/// sandbox, so the crash tests reach (and interrupt) the post-update step;
+/// with whatever the scenario's build put in `extra-config.toml` (`pick`'s
+/// `[gerrit]` table) after it.
 fn deploy_config(sandbox: &Sandbox) -> (String, std::path::PathBuf) {
     let deploys = sandbox.path().join("deploys");
     let config = sandbox.path().join("deploy-config.toml");
     let script = format!("echo deployed >> '{}'", deploys.display());
-    std::fs::write(&config, format!("[sync]\npost_update = [\"/bin/sh\", \"-c\", {script:?}]\n")).unwrap();
+    let extra = std::fs::read_to_string(sandbox.path().join(EXTRA_CONFIG)).unwrap_or_default();
+    std::fs::write(&config, format!("[sync]\npost_update = [\"/bin/sh\", \"-c\", {script:?}]\n{extra}")).unwrap();
     (config.to_str().unwrap().to_owned(), deploys)
 }
 

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod crash;
+pub mod gerrit;
 pub mod oracle;
 pub mod random;
 

@@ -11,6 +11,7 @@ pub mod completions;
 pub mod consent;
 pub mod demo;
 pub mod drop;
+pub mod pick;
 pub mod post_update;
 pub mod prune;
 pub mod report;
@@ -127,6 +128,24 @@ pub enum Command {
     Resolve(resolve::Args),
     /// Run the post-update command again, after it failed or was interrupted
     PostUpdate(post_update::Args),
+    /// Cherry-pick a Gerrit patchset onto the checkout, recording who may remove it
+    ///
+    /// CHANGE is a change number, a Change-Id or a change URL, with
+    /// /PATCHSET for one patchset (default: the newest). The patchset is
+    /// fetched with git from [gerrit] fetch_url (default: [gerrit] url and
+    /// project), its cherry-pick predicted in memory (refused, with the
+    /// conflict explained, if it would stop), and an older patchset of the
+    /// same change in the stack is replaced in place, the patches above it
+    /// cherry-picked again. The rewrite is drop's: lock, backup ref,
+    /// journal, audit line, compare-and-swap, post-update command; `betadrift
+    /// undo` puts it back. The consent decision (--consent, else [pick]
+    /// consent, else asked on a terminal) is recorded for the change.
+    /// --update replaces every local patch whose change has a newer patchset.
+    ///
+    /// Exit status: 0 picked (with --dry-run: would pick) or nothing to do,
+    /// 1 refused because a commit would stop on a conflict (nothing
+    /// changed), 2 on error or refusal. See docs/gerrit.md.
+    Pick(pick::Args),
     /// Build a realistic demo puppetmaster and show its status
     Demo(demo::Args),
     /// Record, list and explain who agreed that which local patches may be removed
@@ -206,6 +225,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
         Command::Undo(args) => undo::run(&ctx, args, out),
         Command::Resolve(args) => resolve::run(&ctx, args, out),
         Command::PostUpdate(args) => post_update::run(&ctx, args, out),
+        Command::Pick(args) => pick::run(&ctx, args, out),
         Command::Demo(args) => demo::run(&ctx, args, out),
         Command::Consent(args) => consent::run(&ctx, args, out),
         Command::Completions(args) => completions::run(args, out),

@@ -40,6 +40,10 @@ pub struct Args {
     /// Print only what needs the people of this task (T123456), as text or Markdown
     #[arg(long, value_name = "TASK")]
     pub task: Option<String>,
+
+    /// Ask Gerrit for each change's live state (cached; default: [gerrit] online)
+    #[arg(long)]
+    pub online: bool,
 }
 
 impl Args {
@@ -135,7 +139,9 @@ impl Outputs {
 
 /// Runs `betadrift report`.
 pub fn run(ctx: &Context, args: &Args, out: &mut dyn Write) -> Result<Outcome> {
-    let (config, clock) = (&ctx.config, ctx.clock()?);
+    let mut online = ctx.config.clone();
+    online.gerrit.online |= args.online;
+    let (config, clock) = (&online, ctx.clock()?);
     let outputs = Outputs::new(args.format, &args.output)?.only_owners(args.filter()?)?;
     let sources = sources(args.repo.repo.as_deref(), &args.repo.upstream_args(), config);
     let report = build(&sources, config, clock, LedgerMode::Record);

@@ -10,6 +10,7 @@ use crate::output::json::status::to_wire;
 use crate::output::status::render_text;
 use crate::output::write_json;
 use crate::overview::status::Status;
+use crate::support::escape::terminal;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -24,13 +25,21 @@ pub struct Args {
     /// (the search `check` and `report` always make; it takes longer)
     #[arg(long)]
     pub held_back: bool,
+
+    /// Ask Gerrit for each change's live state (cached; default: [gerrit] online)
+    #[arg(long)]
+    pub online: bool,
 }
 
 /// Runs `betadrift status`.
 pub fn run(ctx: &Context, args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     let clock = ctx.clock()?;
     let checkout = args.repo.open(&ctx.config)?;
-    let status = Status::gather(&checkout, &ctx.config, clock, args.held_back)?;
+    let online = args.online || ctx.config.gerrit.online;
+    let status = Status::gather_online(&checkout, &ctx.config, clock, args.held_back, online)?;
+    if let Some(warning) = status.live.as_ref().and_then(|l| l.warning.as_deref()) {
+        eprintln!("betadrift: warning: {}", terminal(warning.as_bytes()));
+    }
     if args.json {
         write_json(out, &to_wire(&status, &ctx.config.links))?;
     } else {

@@ -48,6 +48,91 @@ impl Repo {
             reason(&output.stderr)
         )))
     }
+
+    /// The refs `url` has under `prefix` (`git ls-remote`), with their commits.
+    pub fn ls_remote(&self, url: &str, prefix: &str) -> Result<Vec<(git2::Oid, String)>> {
+        let pattern = format!("{prefix}*");
+        let output = run(self.git_cli().args(["ls-remote", "--refs", "--", url, &pattern]), "git ls-remote")?;
+        if !output.status.success() {
+            return Err(Error::Usage(format!(
+                "listing {prefix}* of {} failed: {}; check [gerrit] url, project or fetch_url, nothing was changed",
+                terminal(url.as_bytes()),
+                reason(&output.stderr)
+            )));
+        }
+        let text = String::from_utf8_lossy(&output.stdout);
+        Ok(text
+            .lines()
+            .filter_map(|l| l.split_once('\t'))
+            .filter_map(|(oid, name)| Some((git2::Oid::from_str(oid).ok()?, name.to_owned())))
+            .collect())
+    }
+
+    /// Fetches the objects of `refname` from `url`; see [`Repo::fetch_objects_all`].
+    pub fn fetch_objects(&self, url: &str, refname: &str, expected: &[git2::Oid]) -> Result<()> {
+        self.fetch_objects_all(url, &[refname.to_owned()], expected)
+    }
+
+    /// Fetches the objects of `refnames` from `url` (one `git fetch`)
+    /// without creating a ref, a tag or FETCH_HEAD; the `expected` commits
+    /// must then be there.
+    pub fn fetch_objects_all(&self, url: &str, refnames: &[String], expected: &[git2::Oid]) -> Result<()> {
+        let mut git = self.git_cli();
+        git.args(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--", url]).args(refnames);
+        let output = run(&mut git, "git fetch")?;
+        if !output.status.success() {
+            return Err(Error::Usage(format!(
+                "fetching {} from {} failed: {}; nothing was changed",
+                refnames.join(" "),
+                terminal(url.as_bytes()),
+                reason(&output.stderr)
+            )));
+        }
+        if let Some(missing) = expected.iter().find(|oid| self.git().find_commit(**oid).is_err()) {
+            return Err(Error::Usage(format!(
+                "{} of {} moved while it was fetched (expected {missing}); run pick again",
+                refnames.join(" "),
+                terminal(url.as_bytes())
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Opens betadrift's own object cache at `dir` (a bare repository whose
+/// alternates are the checkout's objects), if it exists.
+pub fn open_object_cache(dir: &std::path::Path) -> Option<Repo> {
+    git2::Repository::open_bare(dir).ok().map(Repo::from_git)
+}
+
+/// Fetches `refnames` from `url` into betadrift's object cache at `dir`
+/// (created on first use: a bare repository borrowing `checkout`'s
+/// objects), never into the checkout: the read-only commands compare
+/// patch-ids with what Gerrit has without writing to the repository.
+/// No ref, tag or FETCH_HEAD is written; a stalled transfer is given up.
+pub fn fetch_into_object_cache(checkout: &Repo, dir: &std::path::Path, url: &str, refnames: &[String]) -> Result<Repo> {
+    if !dir.join("objects").is_dir() {
+        let init = run(Command::new("git").args(["init", "--bare", "--quiet"]).arg(dir), "git init")?;
+        if !init.status.success() {
+            return Err(Error::Usage(format!("cannot create {}: {}", dir.display(), reason(&init.stderr))));
+        }
+        let alternates = dir.join("objects/info/alternates");
+        let objects = checkout.git_dir().join("objects");
+        crate::support::files::write_atomic(&alternates, format!("{}\n", objects.display()).as_bytes())?;
+    }
+    let mut git = Command::new("git");
+    git.arg("--git-dir").arg(dir);
+    // A pack is kept as it came (no unpacking into loose objects), so
+    // that no object of the checkout is written again (git would touch
+    // its mtime).
+    git.args(["-c", "http.lowSpeedLimit=1000", "-c", "http.lowSpeedTime=20", "-c", "gc.auto=0"]);
+    git.args(["-c", "fetch.unpackLimit=1", "-c", "transfer.unpackLimit=1"]);
+    git.args(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--", url]).args(refnames);
+    let output = run(&mut git, "git fetch")?;
+    if !output.status.success() {
+        return Err(Error::Usage(format!("fetching into {} failed: {}", dir.display(), reason(&output.stderr))));
+    }
+    open_object_cache(dir).ok_or_else(|| Error::Usage(format!("cannot open {}", dir.display())))
 }
 
 /// A file's content and modification time, to put back as they were.

@@ -14,13 +14,15 @@
 //! upstream; [`write`] makes commits, refs and trees; [`cli`] runs the git
 //! CLI on a checkout (`git fetch`); [`scratch`] is `resolve`'s
 //! scratch worktree and the `git rebase` run there; [`maintenance`] keeps its object store
-//! tidy after a rewrite; [`http`] is the one HTTP(S) GET (by `curl`), for
-//! upstream SHA URLs.
+//! tidy after a rewrite; [`http`] makes HTTP(S) requests (by `curl`), for
+//! upstream SHA URLs and the live state; [`gerrit`] asks Gerrit's REST API
+//! about changes.
 
 pub mod attributes;
 pub mod checkout;
 pub mod cli;
 pub mod commit;
+pub mod gerrit;
 pub mod history;
 pub mod http;
 pub mod maintenance;

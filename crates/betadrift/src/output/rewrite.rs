@@ -1,4 +1,5 @@
-//! The text of history rewrites: the plans of `drop`, `prune` and `sync`, a
+//! The text of history rewrites: the plans of `drop`, `prune`, `sync` and
+//! `pick`, a
 //! refusal because remaining patches would conflict, and what a rewrite did.
 
 use std::io::Write;
@@ -6,6 +7,7 @@ use std::io::Write;
 use crate::error::{Error, Result};
 use crate::model::stack::Stack;
 use crate::rebase::check::CheckReport;
+use crate::rewrite::pick::{Incoming, PickReplay, Role};
 use crate::rewrite::plan::Leaving;
 use crate::rewrite::replay::{Fate, Replay};
 use crate::rewrite::{Change, Done, Kind, Plan};
@@ -124,6 +126,55 @@ pub fn write_removals(removed: &[crate::rewrite::Removal], out: &mut dyn Write) 
         )?;
     }
     Ok(())
+}
+
+/// Writes what `pick` will do: each incoming patchset, where it goes, and
+/// the patches cherry-picked again above a replaced one.
+pub fn write_pick_plan(
+    stack: &Stack,
+    replay: &PickReplay,
+    incoming: &[Incoming],
+    fetch_url: &str,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    for (i, role) in replay.roles.iter().enumerate() {
+        let Role::Incoming { incoming: k, replaces } = *role else { continue };
+        let inc = &incoming[k];
+        writeln!(out, "pick {} ({}) from {}", inc.name(), short_id(inc.commit.oid), terminal(fetch_url.as_bytes()))?;
+        writeln!(
+            out,
+            "  {} by {}",
+            terminal_short(&inc.message.subject, 70),
+            terminal_short(&inc.commit.author.name, 40)
+        )?;
+        match replaces {
+            Some(old) => {
+                let p = &stack.patches[old];
+                writeln!(
+                    out,
+                    "  replaces  #{} {} in place (#{})",
+                    p.position,
+                    short_id(p.commit.oid),
+                    replay.position(i)
+                )?
+            }
+            None => writeln!(out, "  adds      #{} on top", replay.position(i))?,
+        }
+    }
+    let replayed: Vec<usize> = replay
+        .roles
+        .iter()
+        .filter_map(|r| match r {
+            Role::Reapplied(i) => Some(stack.patches[*i].position),
+            Role::Incoming { .. } => None,
+        })
+        .collect();
+    writeln!(
+        out,
+        "kept      {}",
+        ranges_or(&(1..=replay.first).collect::<Vec<_>>(), "none", "unchanged, same commits")
+    )?;
+    writeln!(out, "replayed  {}", ranges_or(&replayed, "none", "new commits, same authors and messages"))
 }
 
 /// Tells what a rewrite did: where the branch moved, the backup ref that

@@ -5,6 +5,7 @@
 use std::io::Write;
 
 use crate::git::status::Dirty;
+use crate::model::live::{ChangeState, ChangeStatus, LiveState, LocalCopy};
 use crate::model::stack::Patch;
 use crate::model::upstream::UpstreamState;
 use crate::overview::status::Status;
@@ -52,6 +53,9 @@ pub fn render_text(status: &Status, out: &mut dyn Write) -> std::io::Result<()> 
         writeln!(out, "             {}", v.taken)?;
     }
     writeln!(out, "worktree     {}", dirty_summary(&status.dirty))?;
+    if let Some(live) = &status.live {
+        writeln!(out, "gerrit       {}", live_summary(status, live))?;
+    }
     writeln!(out)?;
     if s.patches.is_empty() {
         writeln!(out, "no local patches: the branch is upstream as of the merge base")?;
@@ -65,7 +69,65 @@ pub fn render_text(status: &Status, out: &mut dyn Write) -> std::io::Result<()> 
     for hint in hints(&s.patches) {
         writeln!(out, "  {hint}")?;
     }
+    if let Some(live) = &status.live {
+        for hint in live_hints(&s.patches, live) {
+            writeln!(out, "  {hint}")?;
+        }
+    }
     Ok(())
+}
+
+/// Where the live state comes from and how old it is.
+fn live_summary(status: &Status, live: &LiveState) -> String {
+    let known: Vec<&ChangeState> = live.patches.iter().flatten().collect();
+    let oldest = known.iter().map(|c| c.fetched_at).min();
+    let age =
+        oldest.map_or_else(|| "nothing known".to_owned(), |t| format!("as of {}", ago(status.now.duration_since(t))));
+    let asked = if live.warning.is_some() { "UNREACHABLE, cached state" } else { "live state" };
+    format!("{asked} of {} from {} ({age})", count(known.len(), "change"), terminal(live.url.as_bytes()))
+}
+
+/// The change cell with the live state: `1001 NEW ps3 current`.
+pub(crate) fn live_change_text(c: &ChangeState) -> String {
+    let patchset = c.current_patchset.map_or_else(String::new, |p| format!(" ps{p}"));
+    let local = match (&c.status, c.local) {
+        (ChangeStatus::New, LocalCopy::Differs) => " NEWER in Gerrit",
+        (ChangeStatus::Merged, LocalCopy::Differs) => " merged differs",
+        (_, LocalCopy::Current) => " current",
+        (_, LocalCopy::Unknown) => " ?",
+        (_, LocalCopy::Differs) => " differs",
+    };
+    format!("{} {}{patchset}{local}", c.number, terminal(c.status.as_str().as_bytes()))
+}
+
+/// Suggestions from the live state: abandoned changes, newer patchsets,
+/// local copies that differ from what merged.
+pub(crate) fn live_hints(patches: &[Patch], live: &LiveState) -> Vec<String> {
+    let mut out = Vec::new();
+    let pick = |want: &dyn Fn(&ChangeState) -> bool| -> Vec<String> {
+        patches
+            .iter()
+            .zip(&live.patches)
+            .filter(|(_, c)| c.as_ref().is_some_and(want))
+            .map(|(p, _)| format!("#{}", p.position))
+            .collect()
+    };
+    for (found, text) in [
+        (pick(&|c| c.status == ChangeStatus::Abandoned), "abandoned in Gerrit; drop them?"),
+        (
+            pick(&|c| c.status == ChangeStatus::New && c.local == LocalCopy::Differs),
+            "have a newer patchset in Gerrit: betadrift pick --update",
+        ),
+        (
+            pick(&|c| c.status == ChangeStatus::Merged && c.local == LocalCopy::Differs),
+            "merged in Gerrit, but the local copy differs from what merged",
+        ),
+    ] {
+        if !found.is_empty() {
+            out.push(format!("{} {text}", found.join(" ")));
+        }
+    }
+    out
 }
 
 /// The header word for an unfinished rewrite.
@@ -136,10 +198,20 @@ pub(crate) fn patch_cells(status: &Status, p: &Patch) -> [String; 10] {
         status.age(p.commit.author_time.timestamp()),
         p.first_seen.as_ref().map_or_else(|| "?".into(), |s| status.age(s.time)),
         tasks_text(p),
-        p.message.change_id.as_deref().map_or_else(|| "-".into(), |c| format!("{}…", &c[..9])),
+        change_text(status, p),
         upstream_text(p),
         status.consent[p.position - 1].summary(p.age(status.now)),
     ]
+}
+
+/// The change cell: the live state when there is one, else the Change-Id's start.
+fn change_text(status: &Status, p: &Patch) -> String {
+    let live = status.live.as_ref().and_then(|l| l.patches.get(p.position - 1)).and_then(Option::as_ref);
+    match (live, p.message.change_id.as_deref()) {
+        (Some(c), _) => live_change_text(c),
+        (None, Some(c)) => format!("{}…", &c[..9]),
+        (None, None) => "-".into(),
+    }
 }
 
 pub(crate) fn tasks_text(p: &Patch) -> String {

@@ -138,6 +138,10 @@ pub enum DropReason {
     MergedDiffers { upstream: Oid },
     /// Upstream merged it and then reverted it.
     Reverted { upstream: Oid, reverted_by: Option<Oid> },
+    /// Gerrit says its change was abandoned (`--online`).
+    Abandoned { change: u64 },
+    /// Gerrit merged its change as a patch other than the local copy (`--online`).
+    GerritMergedDiffers { change: u64 },
     /// Stale, and its consent policy allows removing it now
     /// ([`Status::consent`] says which rule).
     StaleAllowed,
@@ -279,7 +283,19 @@ fn gather_facts(
         (check, dirty)
     });
     let unfinished = Unfinished::find(repo, &crate::rewrite::state_dir(repo, config, name))?;
-    let status = Status::with(repo, name.to_owned(), stack, &policy, dirty?, clock, unfinished)?;
+    let mut status = Status::with(repo, name.to_owned(), stack, &policy, dirty?, clock, unfinished)?;
+    if config.gerrit.online {
+        // A Gerrit that cannot be asked is a warning, never a failed report.
+        let live = crate::model::live::gerrit_state(repo, name, config, &status.stack, clock.now)?;
+        if let Some(w) = &live.warning {
+            eprintln!(
+                "betadrift: warning: {}: {}",
+                crate::support::escape::terminal(name.as_bytes()),
+                crate::support::escape::terminal(w.as_bytes())
+            );
+        }
+        status.live = Some(live);
+    }
     let check = check?;
     let held_back = if check.has_stops() { held_back(repo, &check.stack, &[], &check.prediction)? } else { None };
     let status = Status { held_back, ..status };
@@ -359,7 +375,7 @@ pub fn actions(status: &Status, stale: &[StalePatch], repo_path: &[u8], after: S
                     DropReason::Reverted { upstream, reverted_by: u.reverted_by }
                 }
                 _ if stale_allowed(p) => DropReason::StaleAllowed,
-                _ => return None,
+                _ => gerrit_reason(status, p)?,
             };
             let argv = match reason {
                 DropReason::Merged { .. } | DropReason::MergedDiffers { .. } => {
@@ -369,11 +385,24 @@ pub fn actions(status: &Status, stale: &[StalePatch], repo_path: &[u8], after: S
                     let after = crate::support::clock::format_duration(after);
                     with_repo(&[b"prune", b"--stale", after.as_bytes()], repo_path, Vec::new())
                 }
-                DropReason::Reverted { .. } => drop_argv(repo_path, p),
+                DropReason::Reverted { .. } | DropReason::Abandoned { .. } | DropReason::GerritMergedDiffers { .. } => {
+                    drop_argv(repo_path, p)
+                }
             };
             Some(Action { position: p.position, reason, argv })
         })
         .collect()
+}
+
+/// Why Gerrit's live state (if any) suggests dropping `p`.
+fn gerrit_reason(status: &Status, p: &Patch) -> Option<DropReason> {
+    use crate::model::live::{ChangeStatus, LocalCopy};
+    let c = status.live.as_ref()?.patches.get(p.position - 1)?.as_ref()?;
+    match (&c.status, c.local) {
+        (ChangeStatus::Abandoned, _) => Some(DropReason::Abandoned { change: c.number }),
+        (ChangeStatus::Merged, LocalCopy::Differs) => Some(DropReason::GerritMergedDiffers { change: c.number }),
+        _ => None,
+    }
 }
 
 /// `betadrift drop --repo PATH ID`: the Change-Id (stable across rebases),

@@ -15,6 +15,7 @@ use crate::git::checkout::Checkout;
 use crate::git::repo::Operation;
 use crate::git::repo::Repo;
 use crate::git::status::Dirty;
+use crate::model::live::{LiveState, gerrit_state};
 use crate::model::stack::Stack;
 use crate::rebase::forward::{HeldBack, held_back_predicted};
 use crate::rewrite::resolution::Resolution;
@@ -41,6 +42,8 @@ pub struct Status {
     /// When the rebase onto upstream would stop: how far the stack can go
     /// (`status` and `report` search for it; [`Status::with`] leaves it out).
     pub held_back: Option<HeldBack>,
+    /// What Gerrit says of the patches (`--online`), else `None`.
+    pub live: Option<LiveState>,
 }
 
 impl Status {
@@ -48,6 +51,26 @@ impl Status {
     /// ([`crate::model::ledger::load_dated`]); with `held_back`, also how
     /// far the stack can go when the rebase would stop.
     pub fn gather(target: &Checkout, config: &Config, clock: Clock, held_back: bool) -> Result<Status> {
+        Status::gather_online(target, config, clock, held_back, false)
+    }
+
+    /// Like [`Status::gather`]; with `online`, also asks Gerrit (or its
+    /// cache) for the live state of the patches ([`crate::model::live`]).
+    pub fn gather_online(
+        target: &Checkout,
+        config: &Config,
+        clock: Clock,
+        held_back: bool,
+        online: bool,
+    ) -> Result<Status> {
+        let mut status = Status::gather_offline(target, config, clock, held_back)?;
+        if online {
+            status.live = Some(gerrit_state(&target.repo, &target.name(), config, &status.stack, clock.now)?);
+        }
+        Ok(status)
+    }
+
+    fn gather_offline(target: &Checkout, config: &Config, clock: Clock, held_back: bool) -> Result<Status> {
         let policy = Policy::load(&target.policy_file(config))?;
         // Scanning the working tree is mostly system calls, reading history
         // mostly CPU: on a two-core puppetmaster they overlap well.
@@ -97,6 +120,7 @@ impl Status {
             last_fetch: repo.last_fetch(),
             now: clock.now,
             held_back: None,
+            live: None,
         })
     }
 

@@ -114,6 +114,20 @@ pub fn check_stack_in(
     })
 }
 
+/// The hunks of every stop of `prediction`, without culprits: for a
+/// replay onto the stack itself (`pick`), where what a patch conflicts
+/// with is the patches below it, not upstream.
+pub fn explain_without_culprits(
+    repo: &Repo,
+    overlay: &Overlay<'_, Repo>,
+    prediction: &Prediction,
+    private: bool,
+) -> Result<Vec<Vec<ConflictDetail>>> {
+    let (questions, hunks) = questions(overlay, prediction, private)?;
+    let blamed = vec![Vec::new(); questions.len()];
+    details(repo, prediction, &questions, hunks, blamed)
+}
+
 /// One conflict to explain: where its stop's patch came from, and the
 /// lines in conflict (none for conflicts other than text).
 struct Question<'p> {

@@ -1,6 +1,6 @@
 //! History rewrites, done so that nothing is ever lost.
 //!
-//! `drop`, `prune`, `sync`, `undo` and `resolve --continue` all move the
+//! `drop`, `prune`, `sync`, `undo`, `pick` and `resolve --continue` all move the
 //! checkout's branch. Each
 //! first builds a [`Plan`] (a plain value: printable as `--dry-run`, checked
 //! before anything is written), then [`execute`] carries it out in an order
@@ -32,6 +32,7 @@
 
 pub mod journal;
 pub mod lock;
+pub mod pick;
 pub mod plan;
 pub mod replay;
 pub mod resolution;
@@ -67,6 +68,7 @@ pub enum Kind {
     Sync,
     Undo,
     Resolve,
+    Pick,
 }
 
 impl Kind {
@@ -78,6 +80,7 @@ impl Kind {
             Kind::Sync => "sync",
             Kind::Undo => "undo",
             Kind::Resolve => "resolve",
+            Kind::Pick => "pick",
         }
     }
 }
@@ -521,12 +524,14 @@ fn refuse_unfinished(state_dir: &std::path::Path, kind: Kind) -> Result<()> {
     }
 }
 
-/// `sync`, `drop` and `prune` wait for a resolution in progress to land
+/// `sync`, `drop`, `prune` and `pick` wait for a resolution in progress to land
 /// or be aborted ([`resolution::refuse_during_resolution`]); `undo` and
 /// the resolution's own landing do not.
 fn refuse_during_resolution(state_dir: &std::path::Path, kind: Kind) -> Result<()> {
     match kind {
-        Kind::Sync | Kind::Drop | Kind::Prune => resolution::refuse_during_resolution(state_dir, kind.as_str()),
+        Kind::Sync | Kind::Drop | Kind::Prune | Kind::Pick => {
+            resolution::refuse_during_resolution(state_dir, kind.as_str())
+        }
         Kind::Undo | Kind::Resolve => Ok(()),
     }
 }

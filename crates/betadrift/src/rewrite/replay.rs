@@ -150,7 +150,7 @@ pub fn replay_without(
 
 /// From `first` on, the stack must be a plain chain of one-parent commits:
 /// that is what `git rebase --onto X^ X` rewrites without losing anything.
-fn ensure_linear(stack: &Stack, first: usize) -> Result<()> {
+pub(super) fn ensure_linear(stack: &Stack, first: usize) -> Result<()> {
     for (i, p) in stack.patches.iter().enumerate().skip(first) {
         let short = short_id(p.commit.oid);
         if p.commit.parents.len() != 1 {

@@ -1,5 +1,5 @@
 //! The JSON documents betadrift prints: `status --json`, `check --json`,
-//! `sync --dry-run --json`,
+//! `sync --dry-run --json`, `pick --dry-run --json`,
 //! `consent list|explain --json` and `report --format json`. Every wire type
 //! is defined once, here; each document carries its `schema_version` and is
 //! documented in docs/json.md, docs/consent.md and docs/report.md. Tests
@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod consent;
+pub mod pick;
 pub mod report;
 pub mod status;
 pub mod sync;

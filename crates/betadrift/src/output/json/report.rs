@@ -267,6 +267,8 @@ fn actions(f: &Facts) -> Vec<Action> {
                 DropReason::MergedDiffers { upstream } => ("merged-differs", Some(upstream), None),
                 DropReason::Reverted { upstream, reverted_by } => ("reverted", Some(upstream), reverted_by),
                 DropReason::StaleAllowed => ("stale-allowed", None, None),
+                DropReason::Abandoned { .. } => ("gerrit-abandoned", None, None),
+                DropReason::GerritMergedDiffers { .. } => ("gerrit-merged-differs", None, None),
             };
             Action {
                 position: a.position,

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Links as LinkConfig;
 use crate::consent::Verdict;
+use crate::model::live::ChangeState;
 use crate::model::stack::{Patch as StackPatch, SeenSource};
 use crate::overview::status::Status as Gathered;
 use crate::support::clock::rfc3339;
@@ -39,6 +40,52 @@ pub struct Status {
     pub held_back: Option<super::sync::HeldBack>,
     pub dirty: Dirty,
     pub patches: Vec<Patch>,
+    /// With `--online`: where the live state came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gerrit: Option<GerritSource>,
+}
+
+/// Where the live Gerrit state came from.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GerritSource {
+    pub url: String,
+    /// Why Gerrit could not be asked (the cached state is shown), if it could not.
+    pub warning: Option<String>,
+}
+
+/// What Gerrit says of a patch's change (`--online`).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GerritChange {
+    pub number: u64,
+    pub url: String,
+    /// `NEW`, `MERGED`, `ABANDONED` (or whatever Gerrit says).
+    pub status: String,
+    pub owner: String,
+    pub current_patchset: Option<u32>,
+    pub current_revision: Option<String>,
+    pub submittable: Option<bool>,
+    /// `current` (same patch-id as the current patchset), `differs` or `unknown`.
+    pub local_copy: String,
+    /// When Gerrit said this (the cache's time when it could not be asked).
+    pub fetched_at: String,
+}
+
+impl GerritChange {
+    fn of(c: &ChangeState) -> GerritChange {
+        GerritChange {
+            number: c.number,
+            url: c.url.clone(),
+            status: c.status.as_str().to_owned(),
+            owner: c.owner.clone(),
+            current_patchset: c.current_patchset,
+            current_revision: c.current_revision.clone(),
+            submittable: c.submittable,
+            local_copy: c.local.as_str().to_owned(),
+            fetched_at: rfc3339(c.fetched_at),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -77,6 +124,9 @@ pub struct Patch {
     pub merge: bool,
     pub links: Links,
     pub consent: super::consent::Consent,
+    /// With `--online`: the change's live state, if Gerrit (or the cache) knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gerrit: Option<GerritChange>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -119,7 +169,16 @@ pub fn to_wire(status: &Gathered, links: &LinkConfig) -> Status {
             untracked: paths(&status.dirty.untracked),
             conflicted: paths(&status.dirty.conflicted),
         },
-        patches: s.patches.iter().zip(&status.consent).map(|(p, v)| wire_patch(p, v, links)).collect(),
+        patches: s
+            .patches
+            .iter()
+            .zip(&status.consent)
+            .map(|(p, v)| {
+                let live = status.live.as_ref().and_then(|l| l.patches.get(p.position - 1)).and_then(Option::as_ref);
+                Patch { gerrit: live.map(GerritChange::of), ..wire_patch(p, v, links) }
+            })
+            .collect(),
+        gerrit: status.live.as_ref().map(|l| GerritSource { url: l.url.clone(), warning: l.warning.clone() }),
     }
 }
 
@@ -148,6 +207,7 @@ fn wire_patch(p: &StackPatch, verdict: &Verdict, links: &LinkConfig) -> Patch {
             tasks: p.message.tasks.iter().map(|&t| links.task(t)).collect(),
         },
         consent: verdict.into(),
+        gerrit: None,
     }
 }
 

@@ -99,6 +99,45 @@ const GAUGES: &[Gauge] = &[
     }),
 ];
 
+/// The per-patch Gerrit series (`--online`): each patch's change status
+/// (1 on the series of its status), and whether Gerrit has a newer
+/// patchset than the local copy. Patches Gerrit does not know have none;
+/// without `--online` the families are left out.
+fn write_gerrit(loaded: &[(&str, &Facts)], out: &mut dyn Write) -> Result<()> {
+    use crate::model::live::{ChangeStatus, LocalCopy};
+    if loaded.iter().all(|(_, f)| f.status.live.is_none()) {
+        return Ok(());
+    }
+    let mut status = Family::new(
+        "betadrift_patch_gerrit_status",
+        "1 on the series of the Gerrit status of each local patch's change (with --online).",
+    );
+    let mut outdated = Family::new(
+        "betadrift_patch_outdated_patchset",
+        "1 if Gerrit has an open change whose current patchset is not the local copy (with --online), else 0.",
+    );
+    for (repo, f) in loaded {
+        let Some(live) = &f.status.live else { continue };
+        for (p, c) in f.patches().iter().zip(&live.patches) {
+            let Some(c) = c else { continue };
+            let labels = |extra: Option<(&'static str, String)>| {
+                let mut l = vec![
+                    ("repo", (*repo).to_owned()),
+                    ("position", p.position.to_string()),
+                    ("change", c.number.to_string()),
+                ];
+                l.extend(extra);
+                l
+            };
+            status.add(labels(Some(("status", c.status.as_str().to_owned()))), 1.0);
+            let newer = c.status == ChangeStatus::New && c.local == LocalCopy::Differs;
+            outdated.add(labels(None), if newer { 1.0 } else { 0.0 });
+        }
+    }
+    status.write(out)?;
+    outdated.write(out)
+}
+
 /// Writes the metrics.
 pub fn render(report: &Report, out: &mut dyn Write) -> Result<()> {
     let mut last_run = Family::new("betadrift_last_run_timestamp_seconds", "When betadrift report last ran.");
@@ -136,6 +175,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> Result<()> {
         }
     }
     needing.write(out)?;
+    write_gerrit(&loaded, out)?;
 
     for (name, help, value) in GAUGES {
         let mut family = Family::new(name, help);

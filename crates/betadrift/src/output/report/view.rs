@@ -160,6 +160,13 @@ pub fn actions(f: &Facts) -> Vec<(Vec<String>, String)> {
                 short(upstream),
                 reverted_by.map_or_else(String::new, |r| format!(" by {}", short(r)))
             ),
+            DropReason::Abandoned { change } => {
+                format!("#{} belongs to change {change}, abandoned in Gerrit; drop it?", a.position)
+            }
+            DropReason::GerritMergedDiffers { change } => format!(
+                "#{} belongs to change {change}, merged in Gerrit as a patch other than the local copy",
+                a.position
+            ),
             DropReason::StaleAllowed => {
                 let verdict = &f.status.consent[a.position - 1];
                 format!(
