@@ -26,7 +26,7 @@ use crate::model::message::MessageInfo;
 use crate::model::stack::{Patch, Stack};
 use crate::model::upstream::LocalChange;
 use crate::rebase::check::Culprit;
-use crate::rebase::predict::{Prediction, Skip, Stop, first_stop, predict, predict_with, skips};
+use crate::rebase::predict::{Prediction, Stop, first_stop, predict, predict_with, skips};
 use betadrift_engine::objects::Overlay;
 
 /// Where the stack can go, when the rebase onto the target would stop.
@@ -115,7 +115,7 @@ pub fn held_back(repo: &Repo, stack: &Stack, removed: &[usize], prediction: &Pre
     } else {
         search.probe(line.len())?
     };
-    match boundary(line.len(), top, |ks| search.probe_many(ks))? {
+    match boundary(line.len(), top, |k| search.probe(k))? {
         None => Ok(None),
         Some(b) => search.found(b),
     }
@@ -142,13 +142,10 @@ struct Boundary<T> {
 }
 
 /// Gallops up from 0 (the merge base, clean by definition) to the first
-/// stopping probe at 1, 2, 4, … (or `m`, known to stop), then narrows the
-/// range between it and the clean probe below. `top` is what the prediction
-/// onto `m` found: `None` (clean) needs no search. `probe(ks)` answers for
-/// each commit of `ks` (one or two, ascending) whether the rebase onto it
-/// stops (`Some`): two at a time, so that a second core can take one, the
-/// gallop asks for 1 and 2, then 4 and 8, …, and the narrowing splits the
-/// range in three.
+/// stopping probe at 1, 2, 4, … (or `m`, known to stop), then bisects
+/// between it and the clean probe below. `top` is what the prediction onto
+/// `m` found: `None` (clean) needs no search. `probe(k)` is `Some` when the
+/// rebase onto the commit `k` stops.
 ///
 /// Up from the base rather than down from the target: a probe costs about
 /// as much as upstream changed since the merge base (the first picks merge
@@ -157,36 +154,27 @@ struct Boundary<T> {
 fn boundary<T>(
     m: usize,
     top: Option<T>,
-    mut probe: impl FnMut(&[usize]) -> Result<Vec<Option<T>>>,
+    mut probe: impl FnMut(usize) -> Result<Option<T>>,
 ) -> Result<Option<Boundary<T>>> {
     let mut probes = 1;
     let Some(mut stop) = top else { return Ok(None) };
     let (mut lo, mut hi, mut step) = (0, m, 1);
-    'gallop: while step < hi {
-        let ks: Vec<usize> = [step, step * 2].into_iter().filter(|&k| k < hi).collect();
-        probes += ks.len();
-        for (k, found) in ks.iter().zip(probe(&ks)?) {
-            match found {
-                None => lo = *k,
-                Some(s) => {
-                    (hi, stop) = (*k, s);
-                    break 'gallop;
-                }
+    while step < hi {
+        probes += 1;
+        match probe(step)? {
+            None => (lo, step) = (step, step * 2),
+            Some(s) => {
+                (hi, stop) = (step, s);
+                break;
             }
         }
-        step *= 4;
     }
     while hi - lo > 1 {
-        let ks = if hi - lo == 2 { vec![lo + 1] } else { vec![lo + (hi - lo) / 3, lo + 2 * (hi - lo) / 3] };
-        probes += ks.len();
-        for (k, found) in ks.iter().zip(probe(&ks)?) {
-            match found {
-                None => lo = *k,
-                Some(s) => {
-                    (hi, stop) = (*k, s);
-                    break;
-                }
-            }
+        let mid = lo + (hi - lo) / 2;
+        probes += 1;
+        match probe(mid)? {
+            None => lo = mid,
+            Some(s) => (hi, stop) = (mid, s),
         }
     }
     Ok(Some(Boundary { lo, hi, stop, probes }))
@@ -214,27 +202,10 @@ impl Search<'_> {
 
     /// The first stop of the rebase onto the commit `k` (index, stop).
     fn probe(&self, k: usize) -> Result<Option<(usize, Stop)>> {
-        let (onto, skip) = self.question(k)?;
-        first_stop(self.repo, &self.overlay, onto, self.locals, &skip)
-    }
-
-    /// [`Search::probe`] for one or two commits, the second on a helper
-    /// thread with its own handle on the repository.
-    fn probe_many(&self, ks: &[usize]) -> Result<Vec<Option<(usize, Stop)>>> {
-        let [first, second] = ks else { return ks.iter().map(|&k| self.probe(k)).collect() };
-        let (onto, skip) = self.question(*second)?;
-        let locals = self.locals;
-        let helper = move |repo: &Repo| first_stop(repo, &Overlay::new(repo), onto, locals, &skip);
-        let (mine, theirs) = crate::git::parallel::with_helper_thread(self.repo, helper, || self.probe(*first));
-        Ok(vec![mine?, theirs?])
-    }
-
-    /// What a probe of the commit `k` asks: its tree, and what the replay
-    /// leaves out (upstream has it there, or removed on request).
-    fn question(&self, k: usize) -> Result<(Oid, Vec<Skip>)> {
+        let tip = self.at(k);
         let cherry = self.cherry_upto(k)?;
-        let onto = self.repo.commit_tree_and_time(self.at(k))?.0;
-        Ok((onto, skips(&cherry, self.removed)))
+        let onto = self.repo.commit_tree_and_time(tip)?.0;
+        first_stop(self.repo, &self.overlay, onto, self.locals, &skips(&cherry, self.removed))
     }
 
     fn cherry_upto(&self, k: usize) -> Result<Vec<Option<Oid>>> {
@@ -277,16 +248,10 @@ mod tests {
     fn search(stops: &[bool]) -> Option<Boundary<usize>> {
         let m = stops.len() - 1;
         let mut asked = vec![m];
-        let found = boundary(m, stops[m].then_some(m), |ks| {
-            assert!(!ks.is_empty() && ks.len() <= 2 && ks.windows(2).all(|w| w[0] < w[1]), "asked {ks:?}");
-            Ok(ks
-                .iter()
-                .map(|&k| {
-                    assert!(!asked.contains(&k), "probed {k} twice");
-                    asked.push(k);
-                    stops[k].then_some(k)
-                })
-                .collect())
+        let found = boundary(m, stops[m].then_some(m), |k| {
+            assert!(!asked.contains(&k), "probed {k} twice");
+            asked.push(k);
+            Ok(stops[k].then_some(k))
         })
         .unwrap();
         if let Some(b) = &found {
@@ -328,9 +293,7 @@ mod tests {
             let stops: Vec<bool> = (0..=10_000).map(|k| k >= first).collect();
             let b = search(&stops).unwrap();
             assert_eq!(b.hi, first);
-            // Two probes a round: at most 7 rounds of gallop (1 … 8192) and
-            // 9 of narrowing by three (3^9 > 10,000).
-            assert!(b.probes <= 2 * (7 + 9) + 1, "first stop {first}: {} probes", b.probes);
+            assert!(b.probes <= 2 * 14 + 1, "first stop {first}: {} probes", b.probes);
         }
     }
 
