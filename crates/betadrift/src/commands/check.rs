@@ -36,8 +36,11 @@ pub fn run(ctx: &Context, args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         eprintln!("betadrift: warning: {}", crate::support::escape::terminal(u.message().as_bytes()));
     }
     let report = check(&checkout, &ctx.config, args.each)?;
-    let held =
-        if report.has_stops() { held_back(&checkout.repo, &report.stack, &[], &report.prediction)? } else { None };
+    let held = if report.has_stops() {
+        held_back(&checkout.repo, &report.stack, &[], &report.prediction, &report.culprit_commits())?
+    } else {
+        None
+    };
     if args.json {
         let mut wire = to_wire(&report);
         wire.held_back = held.as_ref().map(|h| crate::output::json::sync::held_back(h, &report.stack));

@@ -186,7 +186,8 @@ fn as_far_as_possible(
     options: &SyncOptions,
     out: &mut dyn Write,
 ) -> Result<Outcome> {
-    let Some(held) = held_back(&target.repo, &report.stack, removed, &report.prediction)? else {
+    let Some(held) = held_back(&target.repo, &report.stack, removed, &report.prediction, &report.culprit_commits())?
+    else {
         return Err(Error::Internal { message: "the rebase was predicted to stop, then found clean".into() });
     };
     if held.is_stuck() {

@@ -297,7 +297,11 @@ fn gather_facts(
         status.live = Some(live);
     }
     let check = check?;
-    let held_back = if check.has_stops() { held_back(repo, &check.stack, &[], &check.prediction)? } else { None };
+    let held_back = if check.has_stops() {
+        held_back(repo, &check.stack, &[], &check.prediction, &check.culprit_commits())?
+    } else {
+        None
+    };
     let status = Status { held_back, ..status };
     let stale = stale_patches(&status.stack, clock.now, config.stale.after);
     let repo_arg = repo_argument(target);

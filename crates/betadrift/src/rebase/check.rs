@@ -71,6 +71,11 @@ impl CheckReport {
     pub fn has_stops(&self) -> bool {
         !self.prediction.is_clean()
     }
+
+    /// Every upstream commit blamed for a stop.
+    pub fn culprit_commits(&self) -> Vec<Oid> {
+        self.details.iter().flatten().flat_map(|d| d.culprits.iter().map(|c| c.commit)).collect()
+    }
 }
 
 /// Predicts the rebase of `target`'s stack and explains the stops.

@@ -88,8 +88,18 @@ impl HeldBack {
 /// rebased, or `None` when the rebase onto its upstream runs through.
 /// `prediction` is the rebase onto the upstream with the same patches left
 /// out: its cherry-pick detection and its first stop are where the search
-/// starts, not done again.
-pub fn held_back(repo: &Repo, stack: &Stack, removed: &[usize], prediction: &Prediction) -> Result<Option<HeldBack>> {
+/// starts, not done again. `culprits` are the upstream commits `check`
+/// blamed for its stops: the oldest of them on the line is where the first
+/// stop usually comes, so the commit below it and it are probed first
+/// (two probes where a search takes about twice the logarithm of the
+/// commits behind); when they do not bound a stop, the search runs.
+pub fn held_back(
+    repo: &Repo,
+    stack: &Stack,
+    removed: &[usize],
+    prediction: &Prediction,
+    culprits: &[Oid],
+) -> Result<Option<HeldBack>> {
     let _t = crate::support::timing::phase("held back: search");
     let locals: Vec<LocalChange> = stack.patches.iter().map(Patch::local_change).collect();
     let mut line = stack.index.first_parent_line(stack.merge_base);
@@ -115,7 +125,11 @@ pub fn held_back(repo: &Repo, stack: &Stack, removed: &[usize], prediction: &Pre
     } else {
         search.probe(line.len())?
     };
-    match boundary(line.len(), top, |k| search.probe(k))? {
+    let Some(top) = top else { return Ok(None) };
+    if let Some(b) = search.at_first_culprit(culprits)? {
+        return search.found(b);
+    }
+    match boundary(line.len(), Some(top), |k| search.probe(k))? {
         None => Ok(None),
         Some(b) => search.found(b),
     }
@@ -128,7 +142,7 @@ pub fn held_back_predicted(repo: &Repo, stack: &Stack, removed: &[usize]) -> Res
     let overlay = Overlay::new(repo);
     let (upstream, base) = (stack.upstream.oid, stack.merge_base);
     let prediction = predict(repo, &overlay, &stack.index, &locals, upstream, base, false, removed)?;
-    held_back(repo, stack, removed, &prediction)
+    held_back(repo, stack, removed, &prediction, &[])
 }
 
 /// Where a search over the commits `0..=m` of the line ended: `lo` is
@@ -206,6 +220,17 @@ impl Search<'_> {
         let cherry = self.cherry_upto(k)?;
         let onto = self.repo.commit_tree_and_time(tip)?.0;
         first_stop(self.repo, &self.overlay, onto, self.locals, &skips(&cherry, self.removed))
+    }
+
+    /// The boundary at the oldest of `culprits` on the line, if the rebase
+    /// onto the commit below it is clean and onto it stops.
+    fn at_first_culprit(&self, culprits: &[Oid]) -> Result<Option<Boundary<(usize, Stop)>>> {
+        let Some(hi) = self.line.iter().position(|c| culprits.contains(c)).map(|i| i + 1) else { return Ok(None) };
+        let Some(stop) = self.probe(hi)? else { return Ok(None) };
+        if hi > 1 && self.probe(hi - 1)?.is_some() {
+            return Ok(None);
+        }
+        Ok(Some(Boundary { lo: hi - 1, hi, stop, probes: 3 }))
     }
 
     fn cherry_upto(&self, k: usize) -> Result<Vec<Option<Oid>>> {
