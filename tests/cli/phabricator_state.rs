@@ -259,3 +259,71 @@ fn the_report_shows_tasks_in_every_format_and_the_metric() {
     );
     assert!(!offline.stdout.contains("betadrift_patch_task_closed"), "{}", offline.stdout);
 }
+
+/// The consent of each patch in `status --json` (with `extra` args): (decision, allowed_now).
+fn consent_of(sandbox: &Sandbox, s: &Setup, args: &[&str]) -> Vec<(String, bool)> {
+    let mut all = vec!["--config", s.config.to_str().unwrap(), "--now", NOW, "status", "--json"];
+    all.extend_from_slice(args);
+    let run = sandbox.betadrift(s.checkout(), &all);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let patches = doc["patches"].as_array().unwrap();
+    patches
+        .iter()
+        .map(|p| {
+            (p["consent"]["decision"].as_str().unwrap().to_owned(), p["consent"]["allowed_now"].as_bool().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn after_task_closed_allows_removal_only_once_phabricator_says_so() {
+    let sandbox = Sandbox::new();
+    let server = FakeServer::start(|_| Reply::status(503));
+    let (s, _) = phab_setup(&sandbox, &server);
+    for task in ["T1001", "T1002"] {
+        let args = ["--config", s.config.to_str().unwrap(), "consent", "set", "--task", task, "after-task-closed"];
+        let run = sandbox.betadrift(s.checkout(), &args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+    let decision = |c: &[(String, bool)]| c[..2].iter().all(|(d, _)| d == "after-task-closed");
+    let offline = consent_of(&sandbox, &s, &[]);
+    assert!(decision(&offline) && offline.iter().all(|(_, allowed)| !allowed), "offline: unknown: {offline:?}");
+    let down = consent_of(&sandbox, &s, &["--online"]);
+    assert!(down.iter().all(|(_, allowed)| !allowed), "Phabricator down, no cache: unknown: {down:?}");
+    let body = conduit_body(&[(1001, "open", "a", None), (1002, "resolved", "b", None)]);
+    server.answer(move |_| Reply::ok(body.clone()));
+    let online = consent_of(&sandbox, &s, &["--online"]);
+    assert!(decision(&online), "{online:?}");
+    assert_eq!((online[0].1, online[1].1, online[2].1), (false, true, false), "only #2's task is closed");
+    // drop and prune do not ask Phabricator: for them the state is unknown, so no consent.
+    let args = ["--config", s.config.to_str().unwrap(), "--now", NOW, "drop", "2", "--dry-run"];
+    let drop = sandbox.betadrift(s.checkout(), &args);
+    assert_eq!(drop.code, 2, "{}{}", drop.stdout, drop.stderr);
+    assert!(drop.stderr.contains("no consent to remove #2"), "{}", drop.stderr);
+}
+
+#[test]
+fn after_change_abandoned_allows_removal_only_once_gerrit_says_so() {
+    use crate::common::gerrit::{change_info, gerrit_body};
+    use crate::pick::change_id;
+    let sandbox = Sandbox::new();
+    let server = FakeServer::start(|_| Reply::status(503));
+    let s = setup(&sandbox, &server.gerrit_url());
+    for n in [1001, 1003] {
+        let id = change_id(n);
+        let args =
+            ["--config", s.config.to_str().unwrap(), "consent", "set", "--change", &id, "after-change-abandoned"];
+        assert_eq!(sandbox.betadrift(s.checkout(), &args).code, 0);
+    }
+    assert!(consent_of(&sandbox, &s, &[]).iter().all(|(_, allowed)| !allowed), "offline: unknown");
+    assert!(consent_of(&sandbox, &s, &["--online"]).iter().all(|(_, allowed)| !allowed), "Gerrit down: unknown");
+    let body = gerrit_body(&[
+        change_info(1001, &change_id(1001), "NEW", (s.commit(1001, 1), 1)),
+        change_info(1003, &change_id(1003), "ABANDONED", (s.commit(1003, 1), 1)),
+    ]);
+    server.answer(move |_| Reply::ok(body.clone()));
+    let online = consent_of(&sandbox, &s, &["--online"]);
+    assert_eq!(online[0], ("after-change-abandoned".to_owned(), false), "open change");
+    assert_eq!(online[2], ("after-change-abandoned".to_owned(), true), "abandoned change");
+}

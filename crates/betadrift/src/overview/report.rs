@@ -297,6 +297,9 @@ fn gather_facts(
         warn(name, tasks.warning.as_deref());
         status.tasks = Some(tasks);
     }
+    if config.gerrit.online || config.phabricator.online {
+        status.reevaluate(&policy);
+    }
     let check = check?;
     let held_back = if check.has_stops() { held_back(repo, &check.stack, &[], &check.prediction)? } else { None };
     let status = Status { held_back, ..status };

@@ -94,6 +94,9 @@ impl Status {
         if online.phabricator {
             status.tasks = Some(task_state(&target.repo, &target.name(), config, &status.stack, clock.now)?);
         }
+        if online.gerrit || online.phabricator {
+            status.reevaluate(&Policy::load(&target.policy_file(config))?);
+        }
         Ok(status)
     }
 
@@ -150,6 +153,18 @@ impl Status {
             live: None,
             tasks: None,
         })
+    }
+
+    /// Evaluates the consent again with the live state now in the status
+    /// (`after-task-closed`, `after-change-abandoned` need it).
+    pub fn reevaluate(&mut self, policy: &Policy) {
+        let (live, tasks) = (self.live.as_ref(), self.tasks.as_ref());
+        self.consent = self
+            .stack
+            .patches
+            .iter()
+            .map(|p| policy.evaluate(&PatchFacts::of(p, self.now).with_live(p, live, tasks)))
+            .collect();
     }
 
     pub(crate) fn age(&self, then: Timestamp) -> String {
