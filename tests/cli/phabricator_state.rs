@@ -59,6 +59,22 @@ fn conduit_body(tasks: &[(u64, &str, &str, Option<&str>)]) -> Vec<u8> {
     doc.to_string().into_bytes()
 }
 
+/// A `user.search` answer naming `(phid, username, real name)`.
+fn users_body(users: &[(&str, &str, &str)]) -> Vec<u8> {
+    let data: Vec<serde_json::Value> = users
+        .iter()
+        .map(|(phid, user, real)| {
+            serde_json::json!({"id": 1, "type": "USER", "phid": phid,
+                "fields": {"username": user, "realName": real, "roles": ["verified"], "dateCreated": 1, "dateModified": 2,
+                           "policy": {"view": "public", "edit": "no-one"}},
+                "attachments": {}})
+        })
+        .collect();
+    let doc = serde_json::json!({"result": {"data": data, "cursor": {"limit": 100, "after": null}},
+                                 "error_code": null, "error_info": null});
+    doc.to_string().into_bytes()
+}
+
 fn status_at(sandbox: &Sandbox, s: &Setup, now: &str, extra: &[&str]) -> Run {
     let mut args = vec!["--config", s.config.to_str().unwrap(), "--now", now, "status", "--online"];
     args.extend_from_slice(extra);
@@ -83,20 +99,29 @@ fn each_task_state_with_title_and_assignee() {
         (1002, "resolved", "b: done", None),
         (1003, "declined", "c: no", Some("PHID-USER-omar")),
     ]);
-    server.answer(move |_| Reply::ok(body.clone()));
+    let names = users_body(&[("PHID-USER-ana", "acosta", "Ana Costa"), ("PHID-USER-omar", "ohaddad", "")]);
+    server.answer(move |seen| match seen.line.contains("/api/user.search") {
+        true => Reply::ok(names.clone()),
+        false => Reply::ok(body.clone()),
+    });
     let run = status_at(&sandbox, &s, NOW, &["--json"]);
     assert!(run.stderr.is_empty(), "no warning: {}", run.stderr);
     let t = tasks_of(&run);
     assert_eq!(t[0][0]["task"], "T1001");
     assert_eq!((t[0][0]["status"].as_str(), t[0][0]["closed"].as_bool()), (Some("open"), Some(false)));
-    assert_eq!(t[0][0]["assignee"], "PHID-USER-ana");
+    assert_eq!(t[0][0]["assignee"], "Ana Costa (acosta)");
+    assert_eq!(t[0][0]["assignee_phid"], "PHID-USER-ana");
+    assert_eq!(t[2][0]["assignee"], "ohaddad");
     assert_eq!(t[0][0]["url"], format!("{}T1001", server.phabricator_url()));
     assert_eq!((t[1][0]["status"].as_str(), t[1][0]["closed"].as_bool()), (Some("resolved"), Some(true)));
     assert!(t[1][0]["assignee"].is_null());
     assert_eq!((t[2][0]["status"].as_str(), t[2][0]["closed"].as_bool()), (Some("declined"), Some(true)));
     assert_eq!(t[3], serde_json::json!([]), "no task linked");
     let seen = server.seen.lock().unwrap().clone();
-    assert_eq!(seen.len(), 1, "one batched request");
+    assert_eq!(seen.len(), 2, "one batched request for the tasks, one for the assignees' names");
+    assert!(seen[1].line.starts_with("POST /api/user.search "), "{}", seen[1].line);
+    let users = "constraints%5Bphids%5D%5B0%5D=PHID-USER-ana&constraints%5Bphids%5D%5B1%5D=PHID-USER-omar&limit=2";
+    assert!(seen[1].body.starts_with("api.token=") && seen[1].body.ends_with(users), "{}", seen[1].body);
     assert!(seen[0].line.starts_with("POST /api/maniphest.search "), "{}", seen[0].line);
     let expected = format!(
         "api.token={TOKEN}&constraints%5Bids%5D%5B0%5D=1001&constraints%5Bids%5D%5B1%5D=1002&constraints%5Bids%5D%5B2%5D=1003"
@@ -111,7 +136,26 @@ fn each_task_state_with_title_and_assignee() {
     for cell in ["T1001 open", "T1002 resolved", "T1003 declined", "#2 #3 link only closed tasks in Phabricator"] {
         assert!(text.stdout.contains(cell), "{cell}: {}", text.stdout);
     }
-    assert!(text.stdout.contains("T1002     resolved  b: done  (unassigned)"), "{}", text.stdout);
+    assert!(text.stdout.contains("T1002     resolved  b: done; unassigned"), "{}", text.stdout);
+    assert!(text.stdout.contains("red title; assigned to Ana Costa (acosta)"), "{}", text.stdout);
+    assert_eq!(server.requests(), 2, "the names are cached too");
+}
+
+#[test]
+fn unnamed_assignees_are_shown_by_phid_with_one_warning() {
+    let sandbox = Sandbox::new();
+    let server = FakeServer::start(|_| Reply::status(500));
+    let (s, _) = phab_setup(&sandbox, &server);
+    let body = conduit_body(&[(1001, "open", "a", Some("PHID-USER-ana"))]);
+    server.answer(move |seen| match seen.line.contains("/api/user.search") {
+        true => Reply::status(500),
+        false => Reply::ok(body.clone()),
+    });
+    let run = status_at(&sandbox, &s, NOW, &["--json"]);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("HTTP 500"), "{}", run.stderr);
+    let t = tasks_of(&run);
+    assert_eq!((t[0][0]["status"].as_str(), t[0][0]["assignee"].as_str()), (Some("open"), Some("PHID-USER-ana")));
 }
 
 #[test]

@@ -43,23 +43,50 @@ pub struct TaskStatusInfo {
     pub name: String,
 }
 
+/// A user as `user.search` describes it (the fields betadrift reads).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserInfo {
+    pub phid: String,
+    pub fields: UserFields,
+}
+
+/// A user's `fields`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserFields {
+    #[serde(default)]
+    pub username: String,
+    #[serde(default, rename = "realName")]
+    pub real_name: String,
+}
+
+impl UserInfo {
+    /// `Real Name (username)`, or the one of them there is.
+    pub fn display(&self) -> String {
+        match (self.fields.real_name.trim(), self.fields.username.trim()) {
+            ("", user) => user.to_owned(),
+            (real, "") => real.to_owned(),
+            (real, user) => format!("{real} ({user})"),
+        }
+    }
+}
+
 #[derive(Deserialize)]
-struct Answer {
-    result: Option<ResultData>,
+struct Answer<T> {
+    result: Option<ResultData<T>>,
     error_code: Option<String>,
     error_info: Option<String>,
 }
 
 #[derive(Deserialize)]
-struct ResultData {
-    data: Vec<TaskInfo>,
+struct ResultData<T> {
+    data: Vec<T>,
 }
 
-/// The form of one `maniphest.search` call for `ids`.
-pub fn search_form(token: &str, ids: &[u64]) -> Vec<(String, String)> {
+/// The form of one `*.search` call constraining `key` (`ids`, `phids`) to `values`.
+pub fn search_form(token: &str, key: &str, values: &[String]) -> Vec<(String, String)> {
     let mut form = vec![("api.token".to_owned(), token.to_owned())];
-    form.extend(ids.iter().enumerate().map(|(i, id)| (format!("constraints[ids][{i}]"), id.to_string())));
-    form.push(("limit".into(), ids.len().clamp(1, 100).to_string()));
+    form.extend(values.iter().enumerate().map(|(i, v)| (format!("constraints[{key}][{i}]"), v.clone())));
+    form.push(("limit".into(), values.len().clamp(1, 100).to_string()));
     form
 }
 
@@ -67,12 +94,28 @@ pub fn search_form(token: &str, ids: &[u64]) -> Vec<(String, String)> {
 /// most 100, Conduit's page). A failure is one line saying what went wrong,
 /// never the token.
 pub fn search(base: &str, token: &str, ids: &[u64], timeout: std::time::Duration) -> Result<Vec<TaskInfo>, String> {
-    if ids.is_empty() {
+    let ids: Vec<String> = ids.iter().take(100).map(u64::to_string).collect();
+    call(base, "maniphest.search", search_form(token, "ids", &ids), timeout)
+}
+
+/// Asks for the users `phids` (assignees), in one request (at most 100).
+pub fn users(base: &str, token: &str, phids: &[String], timeout: std::time::Duration) -> Result<Vec<UserInfo>, String> {
+    let phids = &phids[..phids.len().min(100)];
+    call(base, "user.search", search_form(token, "phids", phids), timeout)
+}
+
+/// One Conduit call of `method`; nothing asked when the form constrains nothing.
+fn call<T: serde::de::DeserializeOwned>(
+    base: &str,
+    method: &str,
+    form: Vec<(String, String)>,
+    timeout: std::time::Duration,
+) -> Result<Vec<T>, String> {
+    if form.len() <= 2 {
         return Ok(Vec::new());
     }
-    let ids = &ids[..ids.len().min(100)];
-    let url = format!("{}/api/maniphest.search", base.trim_end_matches('/'));
-    let response = request(&Request { url: &url, form: search_form(token, ids), timeout, max_bytes: MAX_BYTES })?;
+    let url = format!("{}/api/{method}", base.trim_end_matches('/'));
+    let response = request(&Request { url: &url, form, timeout, max_bytes: MAX_BYTES })?;
     match response.status {
         200 => parse_search(&response.body),
         401 | 403 => Err(format!("HTTP {}: Phabricator refused the token", response.status)),
@@ -81,9 +124,9 @@ pub fn search(base: &str, token: &str, ids: &[u64], timeout: std::time::Duration
     }
 }
 
-/// Parses a `maniphest.search` answer; a Conduit error is an error.
-pub fn parse_search(body: &[u8]) -> Result<Vec<TaskInfo>, String> {
-    let answer: Answer = serde_json::from_slice(body).map_err(|e| format!("malformed Conduit JSON: {e}"))?;
+/// Parses a `*.search` answer; a Conduit error is an error.
+pub fn parse_search<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<Vec<T>, String> {
+    let answer: Answer<T> = serde_json::from_slice(body).map_err(|e| format!("malformed Conduit JSON: {e}"))?;
     if let Some(code) = answer.error_code {
         let info = answer.error_info.unwrap_or_default();
         return Err(format!("Conduit error {code}: {info}"));
@@ -98,17 +141,19 @@ mod tests {
     #[test]
     fn answers_are_tasks_or_conduit_errors() {
         let body = br#"{"result":{"data":[{"id":123,"type":"TASK","phid":"PHID-TASK-1","fields":{"name":"t","status":{"value":"resolved","name":"Resolved","color":null},"ownerPHID":"PHID-USER-1","priority":{"value":50}}}],"cursor":{"limit":100,"after":null,"before":null,"order":null}},"error_code":null,"error_info":null}"#;
-        let tasks = parse_search(body).unwrap();
+        let tasks: Vec<TaskInfo> = parse_search(body).unwrap();
         assert_eq!((tasks[0].id, tasks[0].fields.status.value.as_str()), (123, "resolved"));
         assert_eq!(tasks[0].fields.owner_phid.as_deref(), Some("PHID-USER-1"));
         let err = br#"{"result":null,"error_code":"ERR-INVALID-AUTH","error_info":"API token is invalid."}"#;
-        assert_eq!(parse_search(err).unwrap_err(), "Conduit error ERR-INVALID-AUTH: API token is invalid.");
-        assert!(parse_search(b"{\"result\":").unwrap_err().contains("malformed"));
+        assert_eq!(parse_search::<TaskInfo>(err).unwrap_err(), "Conduit error ERR-INVALID-AUTH: API token is invalid.");
+        assert!(parse_search::<TaskInfo>(b"{\"result\":").unwrap_err().contains("malformed"));
+        let users = br#"{"result":{"data":[{"id":1,"type":"USER","phid":"PHID-USER-1","fields":{"username":"acosta","realName":"Ana Costa","roles":[]}}]},"error_code":null,"error_info":null}"#;
+        assert_eq!(parse_search::<UserInfo>(users).unwrap()[0].display(), "Ana Costa (acosta)");
     }
 
     #[test]
     fn the_form_names_every_task_and_the_token() {
-        let form = search_form("api-xyz", &[12, 34]);
+        let form = search_form("api-xyz", "ids", &["12".into(), "34".into()]);
         let body = super::super::http::form_body(&form);
         assert_eq!(body, "api.token=api-xyz&constraints%5Bids%5D%5B0%5D=12&constraints%5Bids%5D%5B1%5D=34&limit=2");
     }

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::git::phabricator::{TaskInfo, search};
+use crate::git::phabricator::{TaskInfo, search, users};
 use crate::git::repo::Repo;
 use crate::model::live::{Versioned, read_cache, write_cache};
 use crate::model::message::Task;
@@ -41,8 +41,11 @@ pub struct TaskState {
     /// Conduit's status key: `open`, `resolved`, `declined`, `invalid`, `stalled`, …
     pub status: String,
     pub title: String,
-    /// The assignee's user PHID, if the task has one.
+    /// The assignee's name (`Real Name (username)`), else its user PHID
+    /// when Phabricator could not name it; `None` when nobody is assigned.
     pub assignee: Option<String>,
+    /// The assignee's user PHID.
+    pub assignee_phid: Option<String>,
     /// When Phabricator said this.
     pub fetched_at: Timestamp,
 }
@@ -83,6 +86,9 @@ impl TaskLive {
 struct CacheFile {
     schema_version: u32,
     tasks: BTreeMap<u64, Cached>,
+    /// Assignees' names by user PHID (asked once: names rarely change).
+    #[serde(default)]
+    users: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -113,48 +119,95 @@ pub fn task_state(repo: &Repo, repo_name: &str, config: &Config, stack: &Stack, 
     let mut ids: Vec<u64> = stack.patches.iter().flat_map(|p| p.message.tasks.iter().map(|t| t.0)).collect();
     ids.sort_unstable();
     ids.dedup();
-    let fresh =
-        |c: &Cached| parse_timestamp(&c.fetched_at, "cache").is_ok_and(|t| now.duration_since(t) < phab.cache_ttl);
-    let wanted: Vec<u64> = ids.iter().copied().filter(|id| !cache.tasks.get(id).is_some_and(fresh)).collect();
-    let mut warning = None;
-    if !wanted.is_empty() {
-        match search(&url, &token, &wanted, phab.timeout.unsigned_abs()) {
-            Ok(tasks) => {
-                for t in tasks.into_iter().filter(|t| wanted.contains(&t.id)) {
-                    cache.tasks.insert(t.id, Cached { fetched_at: rfc3339(now), task: t });
-                }
-                if let Err(e) = write_cache(&cache_path, &mut cache) {
-                    warning = Some(format!("Phabricator cache not saved: {e}"));
-                }
-            }
-            Err(e) => {
-                let e = e.replace(&token, "<token>");
-                warning = Some(format!(
-                    "Phabricator at {} could not be asked ({e}); showing the cached state where there is one",
-                    crate::support::escape::terminal(url.as_bytes())
-                ))
-            }
-        }
+    let asked = Asked { url: &url, token: &token, config, now };
+    let (changed, mut warning) = match asked.refresh(&mut cache, &ids) {
+        Ok(asked_tasks) => match asked.name_users(&mut cache) {
+            Ok(named) => (asked_tasks || named, None),
+            Err(e) => (asked_tasks, Some(e)),
+        },
+        Err(e) => (false, Some(e)),
+    };
+    if changed && let Err(e) = write_cache(&cache_path, &mut cache) {
+        warning.get_or_insert(format!("Phabricator cache not saved: {e}"));
     }
     let tasks = ids
         .iter()
         .filter_map(|id| {
             let cached = cache.tasks.get(id)?;
             let fetched_at = parse_timestamp(&cached.fetched_at, "cache").ok()?;
-            Some((Task(*id), state_of(config, &cached.task, fetched_at)))
+            Some((Task(*id), state_of(config, &cached.task, &cache.users, fetched_at)))
         })
         .collect();
     Ok(TaskLive { tasks, warning, url })
 }
 
-fn state_of(config: &Config, t: &TaskInfo, fetched_at: Timestamp) -> TaskState {
+/// One run's questions to Phabricator.
+struct Asked<'a> {
+    url: &'a str,
+    token: &'a str,
+    config: &'a Config,
+    now: Timestamp,
+}
+
+impl Asked<'_> {
+    /// Asks for the tasks of `ids` the cache does not hold fresh; whether
+    /// it asked, or the warning.
+    fn refresh(&self, cache: &mut CacheFile, ids: &[u64]) -> std::result::Result<bool, String> {
+        let (ttl, now) = (self.config.phabricator.cache_ttl, self.now);
+        let fresh = |c: &Cached| parse_timestamp(&c.fetched_at, "cache").is_ok_and(|t| now.duration_since(t) < ttl);
+        let wanted: Vec<u64> = ids.iter().copied().filter(|id| !cache.tasks.get(id).is_some_and(fresh)).collect();
+        if wanted.is_empty() {
+            return Ok(false);
+        }
+        let tasks = search(self.url, self.token, &wanted, self.timeout()).map_err(|e| self.warning(&e))?;
+        for t in tasks.into_iter().filter(|t| wanted.contains(&t.id)) {
+            cache.tasks.insert(t.id, Cached { fetched_at: rfc3339(now), task: t });
+        }
+        Ok(true)
+    }
+
+    /// Asks, in one `user.search`, for the names of the assignees the cache
+    /// does not name yet (whether it asked); the warning if that fails (the
+    /// PHIDs are shown).
+    fn name_users(&self, cache: &mut CacheFile) -> std::result::Result<bool, String> {
+        let mut phids: Vec<String> = cache
+            .tasks
+            .values()
+            .filter_map(|c| c.task.fields.owner_phid.clone())
+            .filter(|p| !cache.users.contains_key(p))
+            .collect();
+        phids.sort();
+        phids.dedup();
+        for user in users(self.url, self.token, &phids, self.timeout()).map_err(|e| self.warning(&e))? {
+            cache.users.insert(user.phid.clone(), user.display());
+        }
+        Ok(!phids.is_empty())
+    }
+
+    fn timeout(&self) -> std::time::Duration {
+        self.config.phabricator.timeout.unsigned_abs()
+    }
+
+    /// The one warning line for a failed request (the token never in it).
+    fn warning(&self, e: &str) -> String {
+        format!(
+            "Phabricator at {} could not be asked ({}); showing the cached state where there is one",
+            crate::support::escape::terminal(self.url.as_bytes()),
+            e.replace(self.token, "<token>")
+        )
+    }
+}
+
+fn state_of(config: &Config, t: &TaskInfo, users: &BTreeMap<String, String>, fetched_at: Timestamp) -> TaskState {
     let base = config.phabricator.url.as_deref().unwrap_or(&config.links.phabricator);
+    let phid = t.fields.owner_phid.clone();
     TaskState {
         task: Task(t.id),
         url: format!("{}/T{}", base.trim_end_matches('/'), t.id),
         status: t.fields.status.value.clone(),
         title: t.fields.name.clone(),
-        assignee: t.fields.owner_phid.clone(),
+        assignee: phid.as_ref().map(|p| users.get(p).cloned().unwrap_or_else(|| p.clone())),
+        assignee_phid: phid,
         fetched_at,
     }
 }

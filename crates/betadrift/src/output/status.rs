@@ -106,10 +106,13 @@ fn write_tasks(out: &mut dyn Write, patches: &[Patch], tasks: &TaskLive) -> std:
     }
     writeln!(out, "\ntasks")?;
     for t in tasks.tasks.values() {
-        let assignee = t.assignee.as_deref().map_or_else(|| "unassigned".to_owned(), |a| terminal(a.as_bytes()));
+        let assignee = t
+            .assignee
+            .as_deref()
+            .map_or_else(|| "unassigned".to_owned(), |a| format!("assigned to {}", terminal(a.as_bytes())));
         writeln!(
             out,
-            "  {:<9} {:<9} {}  ({assignee})",
+            "  {:<9} {:<9} {}; {assignee}",
             t.task.to_string(),
             terminal(t.status.as_bytes()),
             terminal_short(t.title.as_bytes(), 70)

@@ -104,8 +104,11 @@ pub struct PhabricatorTask {
     /// Resolved, declined or invalid.
     pub closed: bool,
     pub title: String,
-    /// The assignee's user PHID; `null` when nobody is assigned.
+    /// The assignee's name (`Real Name (username)`), else its user PHID
+    /// when Phabricator could not name it; `null` when nobody is assigned.
     pub assignee: Option<String>,
+    /// The assignee's user PHID; `null` when nobody is assigned.
+    pub assignee_phid: Option<String>,
     /// When Phabricator said this (the cache's time when it could not be asked).
     pub fetched_at: String,
 }
@@ -119,6 +122,7 @@ impl PhabricatorTask {
             closed: t.is_closed(),
             title: t.title.clone(),
             assignee: t.assignee.clone(),
+            assignee_phid: t.assignee_phid.clone(),
             fetched_at: rfc3339(t.fetched_at),
         }
     }
