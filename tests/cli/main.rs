@@ -21,6 +21,7 @@ mod hermetic;
 mod layers;
 mod owners;
 mod pack;
+mod phabricator_state;
 mod pick;
 mod replace_refs;
 mod report;

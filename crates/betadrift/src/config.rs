@@ -34,6 +34,8 @@ pub struct Config {
     #[serde(default)]
     pub gerrit: Gerrit,
     #[serde(default)]
+    pub phabricator: Phabricator,
+    #[serde(default)]
     pub pick: Pick,
     #[serde(default, rename = "repository")]
     pub repositories: Vec<RepoConfig>,
@@ -121,6 +123,38 @@ fn default_timeout() -> SignedDuration {
 
 fn default_cache_ttl() -> SignedDuration {
     SignedDuration::from_mins(10)
+}
+
+/// The Phabricator whose task state `status` and `report` show for the
+/// tasks patches link (`Bug: T123456`), with `--online` or `online = true`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Phabricator {
+    /// Base URL, e.g. `https://phabricator.wikimedia.org/`; unset: tasks are not asked.
+    pub url: Option<String>,
+    /// A file holding the Conduit API token, readable only by its owner.
+    pub token_file: Option<PathBuf>,
+    /// Ask Phabricator in `status` and `report` without `--online`.
+    #[serde(default)]
+    pub online: bool,
+    /// How long one request may take.
+    #[serde(default = "default_timeout", deserialize_with = "de_duration")]
+    pub timeout: SignedDuration,
+    /// How long a fetched task state is used before Phabricator is asked again.
+    #[serde(default = "default_cache_ttl", deserialize_with = "de_duration")]
+    pub cache_ttl: SignedDuration,
+}
+
+impl Default for Phabricator {
+    fn default() -> Self {
+        Phabricator {
+            url: None,
+            token_file: None,
+            online: false,
+            timeout: default_timeout(),
+            cache_ttl: default_cache_ttl(),
+        }
+    }
 }
 
 /// Settings of `betadrift pick`.

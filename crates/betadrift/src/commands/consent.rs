@@ -30,8 +30,11 @@ pub enum Command {
     /// Record a decision for a change, task, author or the default (replacing the rule there was)
     ///
     /// DECISION is allow, ask, never, or after DURATION (as one word or two:
-    /// `after 30d`, `"after 2w"`). The rule records who set it ($SUDO_USER,
-    /// else $USER) and when.
+    /// `after 30d`, `"after 2w"`), or after-task-closed / after-change-abandoned
+    /// (removal allowed once Phabricator says every linked task is closed, or
+    /// Gerrit that the change is abandoned; only where `--online` asked them:
+    /// an unknown state never allows it). The rule records who set it
+    /// ($SUDO_USER, else $USER) and when.
     Set(SetArgs),
     /// List the rules, most specific first, with who set them, when and why
     List(ListArgs),
@@ -72,7 +75,7 @@ pub struct SetArgs {
     #[command(flatten)]
     pub scope: ScopeArgs,
 
-    /// allow, ask, never, or after DURATION (e.g. after 30d)
+    /// allow, ask, never, after DURATION (e.g. after 30d), after-task-closed or after-change-abandoned
     #[arg(value_name = "DECISION", required = true, num_args = 1..=2)]
     pub decision: Vec<String>,
 

@@ -41,7 +41,8 @@ pub struct Args {
     #[arg(long, value_name = "TASK")]
     pub task: Option<String>,
 
-    /// Ask Gerrit for each change's live state (cached; default: [gerrit] online)
+    /// Ask Gerrit for each change's live state and Phabricator for each
+    /// task's (cached; default: [gerrit] online, [phabricator] online)
     #[arg(long)]
     pub online: bool,
 }
@@ -140,7 +141,8 @@ impl Outputs {
 /// Runs `betadrift report`.
 pub fn run(ctx: &Context, args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     let mut online = ctx.config.clone();
-    online.gerrit.online |= args.online;
+    let asked = crate::overview::status::Online::of(&ctx.config, args.online);
+    (online.gerrit.online, online.phabricator.online) = (asked.gerrit, asked.phabricator);
     let (config, clock) = (&online, ctx.clock()?);
     let outputs = Outputs::new(args.format, &args.output)?.only_owners(args.filter()?)?;
     let sources = sources(args.repo.repo.as_deref(), &args.repo.upstream_args(), config);

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::output::json::status::to_wire;
 use crate::output::status::render_text;
 use crate::output::write_json;
-use crate::overview::status::Status;
+use crate::overview::status::{Online, Status};
 use crate::support::escape::terminal;
 
 #[derive(Debug, clap::Args)]
@@ -26,7 +26,8 @@ pub struct Args {
     #[arg(long)]
     pub held_back: bool,
 
-    /// Ask Gerrit for each change's live state (cached; default: [gerrit] online)
+    /// Ask Gerrit for each change's live state and Phabricator for each
+    /// task's (cached; default: [gerrit] online, [phabricator] online)
     #[arg(long)]
     pub online: bool,
 }
@@ -35,9 +36,10 @@ pub struct Args {
 pub fn run(ctx: &Context, args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     let clock = ctx.clock()?;
     let checkout = args.repo.open(&ctx.config)?;
-    let online = args.online || ctx.config.gerrit.online;
+    let online = Online::of(&ctx.config, args.online);
     let status = Status::gather_online(&checkout, &ctx.config, clock, args.held_back, online)?;
-    if let Some(warning) = status.live.as_ref().and_then(|l| l.warning.as_deref()) {
+    let gerrit = status.live.as_ref().and_then(|l| l.warning.as_deref());
+    for warning in gerrit.into_iter().chain(status.tasks.as_ref().and_then(|t| t.warning.as_deref())) {
         eprintln!("betadrift: warning: {}", terminal(warning.as_bytes()));
     }
     if args.json {

@@ -51,6 +51,12 @@ pub enum Decision {
     Allow,
     /// Remove it once it has been on the checkout this long.
     After(SignedDuration),
+    /// Remove it once Phabricator says every task it links is closed
+    /// (`--online`); while that is unknown, ask.
+    AfterTaskClosed,
+    /// Remove it once Gerrit says its change is abandoned (`--online`);
+    /// while that is unknown, ask.
+    AfterChangeAbandoned,
     /// Ask its owner first (the built-in default).
     Ask,
     /// Never remove it.
@@ -59,12 +65,25 @@ pub enum Decision {
 
 impl Decision {
     /// Whether a patch this old may be removed now. A patch whose age is
-    /// unknown (`None`: nothing dates its arrival) is never old enough.
+    /// unknown (`None`: nothing dates its arrival) is never old enough; the
+    /// decisions that wait for Gerrit or Phabricator need
+    /// [`Decision::allows_for`].
     pub fn allows(self, age: Option<SignedDuration>) -> bool {
         match self {
             Decision::Allow => true,
             Decision::After(wait) => age.is_some_and(|age| age >= wait),
-            Decision::Ask | Decision::Never => false,
+            Decision::AfterTaskClosed | Decision::AfterChangeAbandoned | Decision::Ask | Decision::Never => false,
+        }
+    }
+
+    /// Whether the patch may be removed now, live state included: an
+    /// unknown live state (offline, or not known to the service) is never
+    /// permission.
+    pub fn allows_for(self, facts: &PatchFacts) -> bool {
+        match self {
+            Decision::AfterTaskClosed => facts.tasks_closed == Some(true),
+            Decision::AfterChangeAbandoned => facts.change_abandoned == Some(true),
+            other => other.allows(facts.age),
         }
     }
 
@@ -75,18 +94,21 @@ impl Decision {
         match self {
             Decision::Allow => Some(SignedDuration::ZERO),
             Decision::After(wait) => age.map(|age| (wait - age.max(SignedDuration::ZERO)).max(SignedDuration::ZERO)),
-            Decision::Ask | Decision::Never => None,
+            Decision::AfterTaskClosed | Decision::AfterChangeAbandoned | Decision::Ask | Decision::Never => None,
         }
     }
 
     /// A key that orders decisions from the most permissive to the strictest:
-    /// Allow, After (shorter waits first), Ask, Never.
+    /// Allow, After (shorter waits first), after-change-abandoned,
+    /// after-task-closed, Ask, Never.
     pub fn strictness(self) -> (u8, SignedDuration) {
         match self {
             Decision::Allow => (0, SignedDuration::ZERO),
             Decision::After(wait) => (1, wait),
-            Decision::Ask => (2, SignedDuration::ZERO),
-            Decision::Never => (3, SignedDuration::ZERO),
+            Decision::AfterChangeAbandoned => (2, SignedDuration::ZERO),
+            Decision::AfterTaskClosed => (3, SignedDuration::ZERO),
+            Decision::Ask => (4, SignedDuration::ZERO),
+            Decision::Never => (5, SignedDuration::ZERO),
         }
     }
 }
@@ -102,9 +124,14 @@ impl std::str::FromStr for Decision {
             ["allow"] => Ok(Decision::Allow),
             ["ask"] => Ok(Decision::Ask),
             ["never"] => Ok(Decision::Never),
+            ["after-task-closed"] => Ok(Decision::AfterTaskClosed),
+            ["after-change-abandoned"] => Ok(Decision::AfterChangeAbandoned),
             ["after", duration] => parse_duration(duration).map(Decision::After),
             ["after"] => Err("'after' needs a duration, as in after 30d".into()),
-            _ => Err(format!("'{text}' is not a decision: write allow, ask, never or after DURATION (e.g. after 30d)")),
+            _ => Err(format!(
+                "'{text}' is not a decision: write allow, ask, never, after DURATION (e.g. after 30d), \
+                 after-task-closed or after-change-abandoned"
+            )),
         }
     }
 }
@@ -114,6 +141,8 @@ impl std::fmt::Display for Decision {
         match self {
             Decision::Allow => f.write_str("allow"),
             Decision::After(wait) => write!(f, "after {}", format_duration(*wait)),
+            Decision::AfterTaskClosed => f.write_str("after-task-closed"),
+            Decision::AfterChangeAbandoned => f.write_str("after-change-abandoned"),
             Decision::Ask => f.write_str("ask"),
             Decision::Never => f.write_str("never"),
         }
@@ -245,6 +274,11 @@ pub struct PatchFacts<'a> {
     /// How long the patch has been on the checkout; `None` when nothing
     /// dates its arrival (then no `after` rule ever allows its removal).
     pub age: Option<SignedDuration>,
+    /// Whether Phabricator says every task it links is closed; `None`
+    /// when that is not known (offline, a task it does not know, no task).
+    pub tasks_closed: Option<bool>,
+    /// Whether Gerrit says its change is abandoned; `None` when not known.
+    pub change_abandoned: Option<bool>,
 }
 
 impl<'a> PatchFacts<'a> {
@@ -257,6 +291,27 @@ impl<'a> PatchFacts<'a> {
             author_email: &patch.commit.author.email,
             trailer: patch.message.uncherry_pick.as_deref(),
             age: patch.age(now),
+            tasks_closed: None,
+            change_abandoned: None,
+        }
+    }
+
+    /// The facts with what Gerrit (`live`) and Phabricator (`tasks`) say
+    /// of the patch, where they were asked and know it.
+    pub fn with_live(
+        self,
+        patch: &Patch,
+        live: Option<&crate::model::live::LiveState>,
+        tasks: Option<&crate::model::tasks::TaskLive>,
+    ) -> PatchFacts<'a> {
+        use crate::model::live::ChangeStatus;
+        let change = live.and_then(|l| l.patches.get(patch.position - 1)).and_then(Option::as_ref);
+        let known = |t: &crate::model::tasks::TaskLive| patch.message.tasks.iter().all(|id| t.tasks.contains_key(id));
+        let tasks = tasks.filter(|t| !patch.message.tasks.is_empty() && known(t));
+        PatchFacts {
+            tasks_closed: tasks.map(|t| t.all_closed(&patch.message.tasks)),
+            change_abandoned: change.map(|c| c.status == ChangeStatus::Abandoned),
+            ..self
         }
     }
 
@@ -350,6 +405,9 @@ impl Verdict {
             (Decision::After(_), _) if self.allowed_now => format!("{} (ok)", self.decision),
             (Decision::After(_), Some(wait)) => format!("{} (in {})", self.decision, human_age(wait)),
             (Decision::After(_), None) => format!("{} (age ?)", self.decision),
+            (Decision::AfterTaskClosed | Decision::AfterChangeAbandoned, _) if self.allowed_now => {
+                format!("{} (ok)", self.decision)
+            }
             (decision, _) => decision.to_string(),
         }
     }
@@ -458,7 +516,7 @@ impl Policy {
         let winner = candidates.into_iter().next().expect("the built-in default covers every patch");
         let reason = reason(&winner, facts, task_rules);
         Verdict {
-            allowed_now: winner.decision.allows(facts.age),
+            allowed_now: winner.decision.allows_for(facts),
             decision: winner.decision,
             source: winner.source,
             rule: winner.rule,
@@ -495,6 +553,16 @@ fn reason(winner: &Candidate, facts: &PatchFacts, task_rules: usize) -> String {
             human_age(winner.decision.wait(age).unwrap_or(wait)),
             format_duration(wait)
         ),
+        (Decision::AfterTaskClosed, _) => match facts.tasks_closed {
+            Some(true) => "Removal is allowed now that Phabricator says its tasks are closed".to_owned(),
+            Some(false) => "Removal is not allowed until Phabricator says all its tasks are closed".to_owned(),
+            None => "Removal is not allowed while its tasks' state is unknown (ask Phabricator: --online)".to_owned(),
+        },
+        (Decision::AfterChangeAbandoned, _) => match facts.change_abandoned {
+            Some(true) => "Removal is allowed now that Gerrit says its change is abandoned".to_owned(),
+            Some(false) => "Removal is not allowed until Gerrit says its change is abandoned".to_owned(),
+            None => "Removal is not allowed while its change's state is unknown (ask Gerrit: --online)".to_owned(),
+        },
         (Decision::Ask, _) => "Removal needs the owner's consent".to_owned(),
         (Decision::Never, _) => "Removal is never allowed".to_owned(),
     };

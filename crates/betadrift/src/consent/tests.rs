@@ -27,7 +27,15 @@ fn policy(rules: Vec<Rule>) -> Policy {
 
 /// A patch with CID, tasks T1 and T2, by kim@example.org, 40 days old.
 fn facts<'a>(tasks: &'a [Task], trailer: Option<&'a str>) -> PatchFacts<'a> {
-    PatchFacts { change_id: Some(CID), tasks, author_email: b"Kim@Example.org", trailer, age: Some(days(40)) }
+    PatchFacts {
+        change_id: Some(CID),
+        tasks,
+        author_email: b"Kim@Example.org",
+        trailer,
+        age: Some(days(40)),
+        tasks_closed: None,
+        change_abandoned: None,
+    }
 }
 
 const TASKS: &[Task] = &[Task(1), Task(2)];
@@ -66,7 +74,7 @@ mod decisions {
             let err = bad.parse::<Decision>().unwrap_err();
             assert!(!err.is_empty() && !err.contains('\n'), "{bad}: {err}");
         }
-        assert!("yes".parse::<Decision>().unwrap_err().contains("allow, ask, never or after DURATION"));
+        assert!("yes".parse::<Decision>().unwrap_err().contains("allow, ask, never, after DURATION"));
         assert!("after soon".parse::<Decision>().unwrap_err().contains("not a duration"));
     }
 
@@ -494,4 +502,31 @@ fn who_set_it() {
     assert_eq!(user_from(None, s("root")), "root");
     assert_eq!(user_from(s(""), s("root")), "root", "an empty SUDO_USER does not count");
     assert_eq!(user_from(None, None), "unknown");
+}
+
+#[test]
+fn live_decisions_allow_only_what_the_live_state_says() {
+    for (text, decision) in
+        [("after-task-closed", Decision::AfterTaskClosed), ("after-change-abandoned", Decision::AfterChangeAbandoned)]
+    {
+        assert_eq!(text.parse::<Decision>(), Ok(decision));
+        assert_eq!(decision.to_string(), text);
+        assert!(!decision.allows(Some(days(1000))), "{text}: age alone never allows it");
+    }
+    let unknown = facts(TASKS, None);
+    let closed = PatchFacts { tasks_closed: Some(true), ..unknown };
+    let open = PatchFacts { tasks_closed: Some(false), ..unknown };
+    let abandoned = PatchFacts { change_abandoned: Some(true), ..unknown };
+    assert!(Decision::AfterTaskClosed.allows_for(&closed));
+    assert!(!Decision::AfterTaskClosed.allows_for(&open));
+    assert!(!Decision::AfterTaskClosed.allows_for(&unknown), "unknown is never permission");
+    assert!(!Decision::AfterTaskClosed.allows_for(&abandoned));
+    assert!(Decision::AfterChangeAbandoned.allows_for(&abandoned));
+    assert!(!Decision::AfterChangeAbandoned.allows_for(&unknown), "unknown is never permission");
+    let text = "[[rule]]\ntask = \"T1\"\ndecision = \"after-task-closed\"\nset_by = \"kim\"\nset_at = \"2026-01-01T00:00:00Z\"\n";
+    let policy = Policy::parse(text, path()).unwrap();
+    let v = policy.evaluate(&unknown);
+    assert!(!v.allowed_now && v.reason.contains("unknown"), "{}", v.reason);
+    let v = policy.evaluate(&closed);
+    assert!(v.allowed_now && v.reason.contains("closed"), "{}", v.reason);
 }

@@ -16,7 +16,7 @@
 //! scratch worktree and the `git rebase` run there; [`maintenance`] keeps its object store
 //! tidy after a rewrite; [`http`] makes HTTP(S) requests (by `curl`), for
 //! upstream SHA URLs and the live state; [`gerrit`] asks Gerrit's REST API
-//! about changes.
+//! about changes, [`phabricator`] Phabricator's Conduit API about tasks.
 
 pub mod attributes;
 pub mod checkout;
@@ -28,6 +28,7 @@ pub mod http;
 pub mod maintenance;
 pub mod objects;
 pub mod parallel;
+pub mod phabricator;
 pub mod replace;
 pub mod repo;
 pub mod scratch;

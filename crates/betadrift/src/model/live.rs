@@ -141,7 +141,7 @@ pub fn gerrit_state(repo: &Repo, repo_name: &str, config: &Config, stack: &Stack
     })?;
     let state_dir = config.state.dir_for(repo.git_dir(), repo_name);
     let cache_path = state_dir.join(CACHE_FILE);
-    let mut cache = read_cache(&cache_path);
+    let mut cache: CacheFile = read_cache(&cache_path);
     let mut ids: Vec<String> = stack.patches.iter().filter_map(|p| p.message.change_id.clone()).collect();
     ids.sort();
     ids.dedup();
@@ -197,18 +197,39 @@ fn state_of(url: &str, c: &ChangeInfo, local: LocalCopy, fetched_at: Timestamp) 
     }
 }
 
-/// The cache, or an empty one if it is missing or unreadable (it is only a cache).
-fn read_cache(path: &Path) -> CacheFile {
-    let parsed = crate::support::files::read_state(path)
-        .ok()
-        .flatten()
-        .and_then(|bytes| serde_json::from_slice::<CacheFile>(&bytes).ok());
-    parsed.filter(|c| c.schema_version == SCHEMA_VERSION).unwrap_or_default()
+/// A cache file with its schema version.
+pub(crate) trait Versioned: serde::de::DeserializeOwned + Serialize + Default {
+    const VERSION: u32;
+    /// The `schema_version` field.
+    fn version(&mut self) -> &mut u32;
 }
 
-fn write_cache(path: &Path, cache: &mut CacheFile) -> Result<()> {
-    cache.schema_version = SCHEMA_VERSION;
-    let mut bytes = serde_json::to_vec_pretty(cache).map_err(|e| Error::Internal { message: e.to_string() })?;
+impl Versioned for CacheFile {
+    const VERSION: u32 = SCHEMA_VERSION;
+    fn version(&mut self) -> &mut u32 {
+        &mut self.schema_version
+    }
+}
+
+/// The cache, or an empty one if it is missing, unreadable or of another
+/// version (it is only a cache).
+pub(crate) fn read_cache<T: Versioned>(path: &Path) -> T {
+    read_json::<T>(path).and_then(|mut c| (*c.version() == T::VERSION).then_some(c)).unwrap_or_default()
+}
+
+pub(crate) fn write_cache<T: Versioned>(path: &Path, cache: &mut T) -> Result<()> {
+    *cache.version() = T::VERSION;
+    write_json(path, cache)
+}
+
+/// A JSON state file (a cache), or `None` if it is missing or unreadable.
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
+    crate::support::files::read_state(path).ok().flatten().and_then(|bytes| serde_json::from_slice(&bytes).ok())
+}
+
+/// Writes a JSON state file (a cache) atomically.
+pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(|e| Error::Internal { message: e.to_string() })?;
     bytes.push(b'\n');
     crate::support::files::write_atomic(path, &bytes)
 }

@@ -92,6 +92,8 @@ fn removal_text(e: &Explained, now: Timestamp) -> String {
         }
         (Decision::After(_), false, None) => "not while its age is unknown".to_owned(),
         (Decision::Never, ..) => "never allowed".to_owned(),
+        (Decision::AfterTaskClosed, ..) => "not until Phabricator says its tasks are closed".to_owned(),
+        (Decision::AfterChangeAbandoned, ..) => "not until Gerrit says its change is abandoned".to_owned(),
         _ => "not without the owner's consent".to_owned(),
     };
     format!("{now_text}; {around}")

@@ -7,6 +7,7 @@ use std::io::Write;
 use crate::git::status::Dirty;
 use crate::model::live::{ChangeState, ChangeStatus, LiveState, LocalCopy};
 use crate::model::stack::Patch;
+use crate::model::tasks::TaskLive;
 use crate::model::upstream::UpstreamState;
 use crate::overview::status::Status;
 use crate::support::clock::{ago, rfc3339};
@@ -56,6 +57,9 @@ pub fn render_text(status: &Status, out: &mut dyn Write) -> std::io::Result<()> 
     if let Some(live) = &status.live {
         writeln!(out, "gerrit       {}", live_summary(status, live))?;
     }
+    if let Some(tasks) = &status.tasks {
+        writeln!(out, "phabricator  {}", tasks_summary(status, tasks))?;
+    }
     writeln!(out)?;
     if s.patches.is_empty() {
         writeln!(out, "no local patches: the branch is upstream as of the merge base")?;
@@ -73,6 +77,46 @@ pub fn render_text(status: &Status, out: &mut dyn Write) -> std::io::Result<()> 
         for hint in live_hints(&s.patches, live) {
             writeln!(out, "  {hint}")?;
         }
+    }
+    if let Some(tasks) = &status.tasks {
+        write_tasks(out, &s.patches, tasks)?;
+    }
+    Ok(())
+}
+
+/// Where the task state comes from and how old it is.
+fn tasks_summary(status: &Status, tasks: &TaskLive) -> String {
+    let oldest = tasks.tasks.values().map(|t| t.fetched_at).min();
+    let age =
+        oldest.map_or_else(|| "nothing known".to_owned(), |t| format!("as of {}", ago(status.now.duration_since(t))));
+    let asked = if tasks.warning.is_some() { "UNREACHABLE, cached state" } else { "live state" };
+    format!("{asked} of {} from {} ({age})", count(tasks.tasks.len(), "task"), terminal(tasks.url.as_bytes()))
+}
+
+/// The hint for patches whose tasks are all closed, then one line per known
+/// task: its status, title and assignee.
+fn write_tasks(out: &mut dyn Write, patches: &[Patch], tasks: &TaskLive) -> std::io::Result<()> {
+    let closed: Vec<String> =
+        patches.iter().filter(|p| tasks.all_closed(&p.message.tasks)).map(|p| format!("#{}", p.position)).collect();
+    if !closed.is_empty() {
+        writeln!(out, "  {} link only closed tasks in Phabricator; drop them?", closed.join(" "))?;
+    }
+    if tasks.tasks.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\ntasks")?;
+    for t in tasks.tasks.values() {
+        let assignee = t
+            .assignee
+            .as_deref()
+            .map_or_else(|| "unassigned".to_owned(), |a| format!("assigned to {}", terminal(a.as_bytes())));
+        writeln!(
+            out,
+            "  {:<9} {:<9} {}; {assignee}",
+            t.task.to_string(),
+            terminal(t.status.as_bytes()),
+            terminal_short(t.title.as_bytes(), 70)
+        )?;
     }
     Ok(())
 }
@@ -197,7 +241,7 @@ pub(crate) fn patch_cells(status: &Status, p: &Patch) -> [String; 10] {
         terminal_short(&p.commit.author.name, 24),
         status.age(p.commit.author_time.timestamp()),
         p.first_seen.as_ref().map_or_else(|| "?".into(), |s| status.age(s.time)),
-        tasks_text(p),
+        tasks_text(p, status.tasks.as_ref()),
         change_text(status, p),
         upstream_text(p),
         status.consent[p.position - 1].summary(p.age(status.now)),
@@ -214,11 +258,16 @@ fn change_text(status: &Status, p: &Patch) -> String {
     }
 }
 
-pub(crate) fn tasks_text(p: &Patch) -> String {
+/// The tasks cell: `T123`, with its Phabricator status when known (`T123 resolved`).
+pub(crate) fn tasks_text(p: &Patch, live: Option<&TaskLive>) -> String {
     if p.message.tasks.is_empty() {
         return "-".into();
     }
-    p.message.tasks.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")
+    let one = |t: &crate::model::message::Task| match live.and_then(|l| l.tasks.get(t)) {
+        Some(state) => format!("{t} {}", terminal(state.status.as_bytes())),
+        None => t.to_string(),
+    };
+    p.message.tasks.iter().map(one).collect::<Vec<_>>().join(" ")
 }
 
 pub(crate) fn upstream_text(p: &Patch) -> String {

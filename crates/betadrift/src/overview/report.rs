@@ -142,6 +142,8 @@ pub enum DropReason {
     Abandoned { change: u64 },
     /// Gerrit merged its change as a patch other than the local copy (`--online`).
     GerritMergedDiffers { change: u64 },
+    /// Phabricator says every task it links is closed (`--online`); `task` is the first.
+    TaskClosed { task: crate::model::message::Task },
     /// Stale, and its consent policy allows removing it now
     /// ([`Status::consent`] says which rule).
     StaleAllowed,
@@ -287,14 +289,16 @@ fn gather_facts(
     if config.gerrit.online {
         // A Gerrit that cannot be asked is a warning, never a failed report.
         let live = crate::model::live::gerrit_state(repo, name, config, &status.stack, clock.now)?;
-        if let Some(w) = &live.warning {
-            eprintln!(
-                "betadrift: warning: {}: {}",
-                crate::support::escape::terminal(name.as_bytes()),
-                crate::support::escape::terminal(w.as_bytes())
-            );
-        }
+        warn(name, live.warning.as_deref());
         status.live = Some(live);
+    }
+    if config.phabricator.online {
+        let tasks = crate::model::tasks::task_state(repo, name, config, &status.stack, clock.now)?;
+        warn(name, tasks.warning.as_deref());
+        status.tasks = Some(tasks);
+    }
+    if config.gerrit.online || config.phabricator.online {
+        status.reevaluate(&policy);
     }
     let check = check?;
     let held_back = if check.has_stops() {
@@ -309,6 +313,14 @@ fn gather_facts(
     let mut facts = Facts { status, check, stale, actions, owners: Owners::default() };
     facts.owners = owners(&facts, &repo_arg);
     Ok(facts)
+}
+
+/// One warning line on standard error for the repository `name`.
+fn warn(name: &str, warning: Option<&str>) {
+    if let Some(w) = warning {
+        let escape = |s: &str| crate::support::escape::terminal(s.as_bytes());
+        eprintln!("betadrift: warning: {}: {}", escape(name), escape(w));
+    }
 }
 
 /// Records new patches in the `ledger` just read (in [`LedgerMode::Record`])
@@ -379,7 +391,7 @@ pub fn actions(status: &Status, stale: &[StalePatch], repo_path: &[u8], after: S
                     DropReason::Reverted { upstream, reverted_by: u.reverted_by }
                 }
                 _ if stale_allowed(p) => DropReason::StaleAllowed,
-                _ => gerrit_reason(status, p)?,
+                _ => gerrit_reason(status, p).or_else(|| task_reason(status, p))?,
             };
             let argv = match reason {
                 DropReason::Merged { .. } | DropReason::MergedDiffers { .. } => {
@@ -389,9 +401,10 @@ pub fn actions(status: &Status, stale: &[StalePatch], repo_path: &[u8], after: S
                     let after = crate::support::clock::format_duration(after);
                     with_repo(&[b"prune", b"--stale", after.as_bytes()], repo_path, Vec::new())
                 }
-                DropReason::Reverted { .. } | DropReason::Abandoned { .. } | DropReason::GerritMergedDiffers { .. } => {
-                    drop_argv(repo_path, p)
-                }
+                DropReason::Reverted { .. }
+                | DropReason::Abandoned { .. }
+                | DropReason::GerritMergedDiffers { .. }
+                | DropReason::TaskClosed { .. } => drop_argv(repo_path, p),
             };
             Some(Action { position: p.position, reason, argv })
         })
@@ -407,6 +420,14 @@ fn gerrit_reason(status: &Status, p: &Patch) -> Option<DropReason> {
         (ChangeStatus::Merged, LocalCopy::Differs) => Some(DropReason::GerritMergedDiffers { change: c.number }),
         _ => None,
     }
+}
+
+/// Whether Phabricator's state (if any) suggests dropping `p`: every task
+/// it links is known and closed.
+fn task_reason(status: &Status, p: &Patch) -> Option<DropReason> {
+    let tasks = status.tasks.as_ref()?;
+    let first = *p.message.tasks.first()?;
+    tasks.all_closed(&p.message.tasks).then_some(DropReason::TaskClosed { task: first })
 }
 
 /// `betadrift drop --repo PATH ID`: the Change-Id (stable across rebases),

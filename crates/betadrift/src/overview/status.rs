@@ -17,6 +17,7 @@ use crate::git::repo::Repo;
 use crate::git::status::Dirty;
 use crate::model::live::{LiveState, gerrit_state};
 use crate::model::stack::Stack;
+use crate::model::tasks::{TaskLive, task_state};
 use crate::rebase::forward::{HeldBack, held_back_predicted};
 use crate::rewrite::resolution::Resolution;
 use crate::rewrite::{Unfinished, state_dir};
@@ -44,6 +45,28 @@ pub struct Status {
     pub held_back: Option<HeldBack>,
     /// What Gerrit says of the patches (`--online`), else `None`.
     pub live: Option<LiveState>,
+    /// What Phabricator says of the linked tasks (`--online`), else `None`.
+    pub tasks: Option<TaskLive>,
+}
+
+/// Which services a run asks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Online {
+    pub gerrit: bool,
+    pub phabricator: bool,
+}
+
+impl Online {
+    /// `--online` (`flag`) asks every service with a URL (Gerrit, whose
+    /// missing URL is then an error, when neither has one);
+    /// `[gerrit] online` and `[phabricator] online` each ask their own.
+    pub fn of(config: &Config, flag: bool) -> Online {
+        let (gerrit_url, phab_url) = (config.gerrit.url.is_some(), config.phabricator.url.is_some());
+        Online {
+            gerrit: config.gerrit.online || (flag && (gerrit_url || !phab_url)),
+            phabricator: config.phabricator.online || (flag && phab_url),
+        }
+    }
 }
 
 impl Status {
@@ -51,21 +74,28 @@ impl Status {
     /// ([`crate::model::ledger::load_dated`]); with `held_back`, also how
     /// far the stack can go when the rebase would stop.
     pub fn gather(target: &Checkout, config: &Config, clock: Clock, held_back: bool) -> Result<Status> {
-        Status::gather_online(target, config, clock, held_back, false)
+        Status::gather_online(target, config, clock, held_back, Online::default())
     }
 
     /// Like [`Status::gather`]; with `online`, also asks Gerrit (or its
-    /// cache) for the live state of the patches ([`crate::model::live`]).
+    /// cache) for the live state of the patches ([`crate::model::live`]),
+    /// and Phabricator for their tasks ([`crate::model::tasks`]).
     pub fn gather_online(
         target: &Checkout,
         config: &Config,
         clock: Clock,
         held_back: bool,
-        online: bool,
+        online: Online,
     ) -> Result<Status> {
         let mut status = Status::gather_offline(target, config, clock, held_back)?;
-        if online {
+        if online.gerrit {
             status.live = Some(gerrit_state(&target.repo, &target.name(), config, &status.stack, clock.now)?);
+        }
+        if online.phabricator {
+            status.tasks = Some(task_state(&target.repo, &target.name(), config, &status.stack, clock.now)?);
+        }
+        if online.gerrit || online.phabricator {
+            status.reevaluate(&Policy::load(&target.policy_file(config))?);
         }
         Ok(status)
     }
@@ -121,7 +151,20 @@ impl Status {
             now: clock.now,
             held_back: None,
             live: None,
+            tasks: None,
         })
+    }
+
+    /// Evaluates the consent again with the live state now in the status
+    /// (`after-task-closed`, `after-change-abandoned` need it).
+    pub fn reevaluate(&mut self, policy: &Policy) {
+        let (live, tasks) = (self.live.as_ref(), self.tasks.as_ref());
+        self.consent = self
+            .stack
+            .patches
+            .iter()
+            .map(|p| policy.evaluate(&PatchFacts::of(p, self.now).with_live(p, live, tasks)))
+            .collect();
     }
 
     pub(crate) fn age(&self, then: Timestamp) -> String {

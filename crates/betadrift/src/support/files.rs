@@ -196,6 +196,39 @@ pub fn read_state(path: &Path) -> Result<Option<Vec<u8>>> {
     Ok(Some(bytes))
 }
 
+/// Reads a secret (an API token) from `path`, trimmed: a regular file, not
+/// reached through a symbolic link at its last component, readable and
+/// writable by its owner only (`mode & 0o077 == 0`). `what` names it in the
+/// one-line refusal, which says what to do and never shows the content.
+pub fn read_secret(path: &Path, what: &str) -> Result<String> {
+    let shown = path.display();
+    let refuse = |problem: String| Error::Usage(format!("{what} {shown} {problem}"));
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let file = match rustix::fs::open(path, flags, Mode::empty()) {
+        Ok(fd) => File::from(fd),
+        Err(Errno::LOOP) => return Err(refuse("is a symbolic link: point the config at the file itself".into())),
+        Err(e) => return Err(refuse(format!("cannot be read ({}): check the path in the config", e.kind()))),
+    };
+    let meta = file.metadata().map_err(|e| Error::io("reading metadata of", path, e))?;
+    if !meta.file_type().is_file() {
+        return Err(refuse("is not a regular file: put the token in a file of its own".into()));
+    }
+    if meta.mode() & 0o077 != 0 {
+        return Err(refuse(format!(
+            "is open to group or others (mode {:04o}): run chmod 600 {shown}",
+            meta.mode() & 0o7777
+        )));
+    }
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut &file, &mut bytes).map_err(|e| Error::io("reading", path, e))?;
+    let token = String::from_utf8(bytes).map_err(|_| refuse("is not UTF-8 text".into()))?;
+    let token = token.trim();
+    if token.is_empty() || token.contains(char::is_whitespace) {
+        return Err(refuse("must hold the token alone, on one line".into()));
+    }
+    Ok(token.to_owned())
+}
+
 /// Opens the state file `path` for reading and writing, creating it (a lock file).
 pub fn open_lock(path: &Path) -> Result<File> {
     open_state(path, OFlags::RDWR | OFlags::CREATE)?.ok_or_else(|| refused(path, "vanished while it was opened"))
@@ -274,6 +307,27 @@ mod tests {
             std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
         v.sort();
         v
+    }
+
+    #[test]
+    fn secrets_are_read_only_from_private_regular_files() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let token = tmp.path().join("token");
+        std::fs::write(&token, "api-secret\n").unwrap();
+        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(read_secret(&token, "token file").unwrap(), "api-secret");
+        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let err = read_secret(&token, "token file").unwrap_err().to_string();
+        assert!(err.contains("mode 0640") && err.contains("chmod 600") && !err.contains("api-secret"), "{err}");
+        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&token, &link).unwrap();
+        assert!(read_secret(&link, "token file").unwrap_err().to_string().contains("symbolic link"));
+        assert!(read_secret(tmp.path(), "token file").unwrap_err().to_string().contains("not a regular file"));
+        assert!(
+            read_secret(&tmp.path().join("none"), "token file").unwrap_err().to_string().contains("cannot be read")
+        );
     }
 
     #[test]

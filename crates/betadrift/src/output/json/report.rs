@@ -268,6 +268,7 @@ fn actions(f: &Facts) -> Vec<Action> {
                 DropReason::Reverted { upstream, reverted_by } => ("reverted", Some(upstream), reverted_by),
                 DropReason::StaleAllowed => ("stale-allowed", None, None),
                 DropReason::Abandoned { .. } => ("gerrit-abandoned", None, None),
+                DropReason::TaskClosed { .. } => ("task-closed", None, None),
                 DropReason::GerritMergedDiffers { .. } => ("gerrit-merged-differs", None, None),
             };
             Action {

@@ -6,6 +6,7 @@ use crate::config::Links as LinkConfig;
 use crate::consent::Verdict;
 use crate::model::live::ChangeState;
 use crate::model::stack::{Patch as StackPatch, SeenSource};
+use crate::model::tasks::{TaskLive, TaskState};
 use crate::overview::status::Status as Gathered;
 use crate::support::clock::rfc3339;
 use crate::support::escape::lossy;
@@ -43,14 +44,17 @@ pub struct Status {
     /// With `--online`: where the live state came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gerrit: Option<GerritSource>,
+    /// With `--online` and `[phabricator] url`: where the task state came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phabricator: Option<GerritSource>,
 }
 
-/// Where the live Gerrit state came from.
+/// Where a live state (Gerrit's, or Phabricator's) came from.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GerritSource {
     pub url: String,
-    /// Why Gerrit could not be asked (the cached state is shown), if it could not.
+    /// Why the service could not be asked (the cached state is shown), if it could not.
     pub warning: Option<String>,
 }
 
@@ -85,6 +89,47 @@ impl GerritChange {
             local_copy: c.local.as_str().to_owned(),
             fetched_at: rfc3339(c.fetched_at),
         }
+    }
+}
+
+/// What Phabricator says of one task a patch links (`--online`).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhabricatorTask {
+    /// `T123456`.
+    pub task: String,
+    pub url: String,
+    /// Conduit's status key: `open`, `resolved`, `declined`, `invalid`, `stalled`, …
+    pub status: String,
+    /// Resolved, declined or invalid.
+    pub closed: bool,
+    pub title: String,
+    /// The assignee's name (`Real Name (username)`), else its user PHID
+    /// when Phabricator could not name it; `null` when nobody is assigned.
+    pub assignee: Option<String>,
+    /// The assignee's user PHID; `null` when nobody is assigned.
+    pub assignee_phid: Option<String>,
+    /// When Phabricator said this (the cache's time when it could not be asked).
+    pub fetched_at: String,
+}
+
+impl PhabricatorTask {
+    fn of(t: &TaskState) -> PhabricatorTask {
+        PhabricatorTask {
+            task: t.task.to_string(),
+            url: t.url.clone(),
+            status: t.status.clone(),
+            closed: t.is_closed(),
+            title: t.title.clone(),
+            assignee: t.assignee.clone(),
+            assignee_phid: t.assignee_phid.clone(),
+            fetched_at: rfc3339(t.fetched_at),
+        }
+    }
+
+    /// The known tasks of `p`, in its order.
+    fn of_patch(live: &TaskLive, p: &StackPatch) -> Vec<PhabricatorTask> {
+        live.of(&p.message.tasks).filter_map(|(_, s)| s.map(PhabricatorTask::of)).collect()
     }
 }
 
@@ -127,6 +172,10 @@ pub struct Patch {
     /// With `--online`: the change's live state, if Gerrit (or the cache) knows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gerrit: Option<GerritChange>,
+    /// With `--online` and `[phabricator] url`: what Phabricator says of each
+    /// linked task it (or the cache) knows, in the order of `tasks`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phabricator: Option<Vec<PhabricatorTask>>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -175,10 +224,12 @@ pub fn to_wire(status: &Gathered, links: &LinkConfig) -> Status {
             .zip(&status.consent)
             .map(|(p, v)| {
                 let live = status.live.as_ref().and_then(|l| l.patches.get(p.position - 1)).and_then(Option::as_ref);
-                Patch { gerrit: live.map(GerritChange::of), ..wire_patch(p, v, links) }
+                let tasks = status.tasks.as_ref().map(|t| PhabricatorTask::of_patch(t, p));
+                Patch { gerrit: live.map(GerritChange::of), phabricator: tasks, ..wire_patch(p, v, links) }
             })
             .collect(),
         gerrit: status.live.as_ref().map(|l| GerritSource { url: l.url.clone(), warning: l.warning.clone() }),
+        phabricator: status.tasks.as_ref().map(|t| GerritSource { url: t.url.clone(), warning: t.warning.clone() }),
     }
 }
 
@@ -208,6 +259,7 @@ fn wire_patch(p: &StackPatch, verdict: &Verdict, links: &LinkConfig) -> Patch {
         },
         consent: verdict.into(),
         gerrit: None,
+        phabricator: None,
     }
 }
 

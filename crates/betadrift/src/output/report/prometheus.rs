@@ -138,6 +138,35 @@ fn write_gerrit(loaded: &[(&str, &Facts)], out: &mut dyn Write) -> Result<()> {
     outdated.write(out)
 }
 
+/// The per-patch Phabricator series (`--online` with `[phabricator] url`):
+/// one per task a patch links that Phabricator (or the cache) knows, 1 when
+/// it is closed (resolved, declined, invalid), else 0. Without it the
+/// family is left out.
+fn write_tasks(loaded: &[(&str, &Facts)], out: &mut dyn Write) -> Result<()> {
+    if loaded.iter().all(|(_, f)| f.status.tasks.is_none()) {
+        return Ok(());
+    }
+    let mut closed = Family::new(
+        "betadrift_patch_task_closed",
+        "1 if a task the local patch links is closed in Phabricator (resolved, declined, invalid; with --online), else 0.",
+    );
+    for (repo, f) in loaded {
+        let Some(tasks) = &f.status.tasks else { continue };
+        for p in f.patches() {
+            for (task, state) in tasks.of(&p.message.tasks) {
+                let Some(state) = state else { continue };
+                let labels = vec![
+                    ("repo", (*repo).to_owned()),
+                    ("position", p.position.to_string()),
+                    ("task", task.to_string()),
+                ];
+                closed.add(labels, if state.is_closed() { 1.0 } else { 0.0 });
+            }
+        }
+    }
+    closed.write(out)
+}
+
 /// Writes the metrics.
 pub fn render(report: &Report, out: &mut dyn Write) -> Result<()> {
     let mut last_run = Family::new("betadrift_last_run_timestamp_seconds", "When betadrift report last ran.");
@@ -176,6 +205,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> Result<()> {
     }
     needing.write(out)?;
     write_gerrit(&loaded, out)?;
+    write_tasks(&loaded, out)?;
 
     for (name, help, value) in GAUGES {
         let mut family = Family::new(name, help);

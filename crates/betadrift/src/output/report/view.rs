@@ -163,6 +163,9 @@ pub fn actions(f: &Facts) -> Vec<(Vec<String>, String)> {
             DropReason::Abandoned { change } => {
                 format!("#{} belongs to change {change}, abandoned in Gerrit; drop it?", a.position)
             }
+            DropReason::TaskClosed { task } => {
+                format!("#{} links {task}, closed in Phabricator (as are all its tasks); drop it?", a.position)
+            }
             DropReason::GerritMergedDiffers { change } => format!(
                 "#{} belongs to change {change}, merged in Gerrit as a patch other than the local copy",
                 a.position
@@ -267,7 +270,7 @@ fn owner_section(f: &Facts, title: String, items: &[Item]) -> OwnerSection {
                 i.position.to_string(),
                 short_id(p.commit.oid),
                 terminal_short(&p.message.subject, 60),
-                tasks_text(p),
+                tasks_text(p, f.status.tasks.as_ref()),
                 need_text(f, i),
             ]
         })
