@@ -43,7 +43,7 @@ pub fn run(ctx: &Context, args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     };
     if args.json {
         let mut wire = to_wire(&report);
-        wire.held_back = held.as_ref().map(|h| crate::output::json::sync::held_back(h, &report.stack));
+        wire.held_back = held.as_ref().map(|h| crate::output::json::held_back::held_back(h, &report.stack));
         write_json(out, &wire)?;
     } else {
         render_text(&report, out).map_err(Error::stdout)?;

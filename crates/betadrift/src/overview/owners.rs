@@ -15,7 +15,8 @@ use crate::git::commit::Person;
 use crate::model::message::Task;
 use crate::model::stack::Patch;
 use crate::model::upstream::UpstreamState;
-use crate::overview::report::{Facts, drop_argv};
+use crate::overview::status::Status;
+use crate::rebase::check::CheckReport;
 
 /// What a patch needs from its owner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,11 +108,29 @@ impl OwnerFilter {
     }
 }
 
+/// What `owners` reads of a repository's report: its status (stack,
+/// consent, held-back), its check, and how long each stale patch has been
+/// on the checkout (stack position, age).
+#[derive(Debug)]
+pub struct OwnerFacts<'a> {
+    pub status: &'a Status,
+    pub check: &'a CheckReport,
+    pub stale: &'a [(usize, SignedDuration)],
+}
+
+impl OwnerFacts<'_> {
+    fn patch(&self, position: usize) -> &Patch {
+        &self.status.stack.patches[position - 1]
+    }
+}
+
 /// What needs each owner of `facts`' patches; `repo` is the `--repo` argument
 /// of the commands.
-pub fn owners(facts: &Facts, repo: &[u8]) -> Owners {
+pub fn owners(facts: &OwnerFacts<'_>, repo: &[u8]) -> Owners {
     let items: Vec<Item> = facts
-        .patches()
+        .status
+        .stack
+        .patches
         .iter()
         .filter_map(|p| {
             need(facts, p.position).map(|need| Item { position: p.position, need, argv: argv(p, repo, need) })
@@ -138,7 +157,7 @@ pub fn owners(facts: &Facts, repo: &[u8]) -> Owners {
 }
 
 /// What the patch at `position` needs from its owner, the most urgent if several.
-fn need(facts: &Facts, position: usize) -> Option<Need> {
+fn need(facts: &OwnerFacts<'_>, position: usize) -> Option<Need> {
     let p = facts.patch(position);
     let stops = facts.check.prediction.picks.iter().any(|pick| pick.position == position && pick.outcome.is_stop());
     if facts.status.held_back.as_ref().is_some_and(|h| h.position == position) {
@@ -155,8 +174,8 @@ fn need(facts: &Facts, position: usize) -> Option<Need> {
         (UpstreamState::Pending, _) => {}
         _ => return None,
     }
-    let stale = facts.stale.iter().find(|s| s.position == position)?;
-    (facts.status.consent[position - 1].decision == Decision::Ask).then_some(Need::StaleAsk { age: stale.age })
+    let &(_, age) = facts.stale.iter().find(|(at, _)| *at == position)?;
+    (facts.status.consent[position - 1].decision == Decision::Ask).then_some(Need::StaleAsk { age })
 }
 
 /// The command the admin runs for `need`. Patches that one command settles
@@ -186,6 +205,13 @@ fn argv(p: &Patch, repo: &[u8], need: Need) -> Vec<Vec<u8>> {
 }
 
 /// `betadrift WORDS… --repo REPO TAIL…`.
+/// `betadrift drop --repo PATH ID`: the Change-Id (stable across rebases),
+/// else the commit id.
+pub(crate) fn drop_argv(repo_path: &[u8], p: &Patch) -> Vec<Vec<u8>> {
+    let id = p.message.change_id.clone().unwrap_or_else(|| p.commit.oid.to_string());
+    with_repo(&[b"drop"], repo_path, vec![id.into_bytes()])
+}
+
 pub(crate) fn with_repo(words: &[&[u8]], repo: &[u8], tail: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
     let mut argv = vec![b"betadrift".to_vec()];
     argv.extend(words.iter().map(|w| w.to_vec()));

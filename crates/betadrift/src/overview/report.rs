@@ -28,7 +28,7 @@ use crate::git::repo::Repo;
 use crate::model::ledger::Ledger;
 use crate::model::stack::{Patch, SeenSource, Stack};
 use crate::model::upstream::UpstreamState;
-use crate::overview::owners::{Owners, owners, with_repo};
+use crate::overview::owners::{OwnerFacts, Owners, drop_argv, owners, with_repo};
 use crate::overview::status::Status;
 use crate::rebase::check::{CheckReport, check_stack};
 use crate::rebase::forward::held_back;
@@ -311,7 +311,8 @@ fn gather_facts(
     let repo_arg = repo_argument(target);
     let actions = actions(&status, &stale, &repo_arg, config.stale.after);
     let mut facts = Facts { status, check, stale, actions, owners: Owners::default() };
-    facts.owners = owners(&facts, &repo_arg);
+    let stale: Vec<(usize, SignedDuration)> = facts.stale.iter().map(|s| (s.position, s.age)).collect();
+    facts.owners = owners(&OwnerFacts { status: &facts.status, check: &facts.check, stale: &stale }, &repo_arg);
     Ok(facts)
 }
 
@@ -428,13 +429,6 @@ fn task_reason(status: &Status, p: &Patch) -> Option<DropReason> {
     let tasks = status.tasks.as_ref()?;
     let first = *p.message.tasks.first()?;
     tasks.all_closed(&p.message.tasks).then_some(DropReason::TaskClosed { task: first })
-}
-
-/// `betadrift drop --repo PATH ID`: the Change-Id (stable across rebases),
-/// else the commit id.
-pub(crate) fn drop_argv(repo_path: &[u8], p: &Patch) -> Vec<Vec<u8>> {
-    let id = p.message.change_id.clone().unwrap_or_else(|| p.commit.oid.to_string());
-    with_repo(&[b"drop"], repo_path, vec![id.into_bytes()])
 }
 
 impl Report {

@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::status::{Person, UpstreamRef};
+use super::common::{Culprit, Person};
+use super::status::UpstreamRef;
 use crate::rebase::check::{CheckReport, ConflictDetail};
 use crate::rebase::predict::PickOutcome;
 use crate::support::escape::lossy;
@@ -28,7 +29,7 @@ pub struct Check {
     pub result_tree: String,
     /// When the rebase stops: how far the stack can go, and what holds the
     /// rest back.
-    pub held_back: Option<super::sync::HeldBack>,
+    pub held_back: Option<super::held_back::HeldBack>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -62,16 +63,6 @@ pub struct Hunk {
     pub base: Vec<String>,
     pub ours: Vec<String>,
     pub theirs: Vec<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Culprit {
-    pub commit: String,
-    pub change_id: Option<String>,
-    pub author: Person,
-    pub tasks: Vec<String>,
-    pub subject: String,
 }
 
 /// Builds the JSON document.

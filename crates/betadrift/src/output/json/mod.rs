@@ -6,7 +6,9 @@
 //! deserialize them strictly (`deny_unknown_fields`).
 
 pub mod check;
+pub mod common;
 pub mod consent;
+pub mod held_back;
 pub mod pick;
 pub mod report;
 pub mod status;

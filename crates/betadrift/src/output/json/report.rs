@@ -112,7 +112,7 @@ pub struct Summary {
     pub oldest_patch_age_seconds: Option<i64>,
     /// When the next rebase stops: how far the stack can go (as in `check --json`).
     #[serde(default)]
-    pub held_back: Option<super::sync::HeldBack>,
+    pub held_back: Option<super::held_back::HeldBack>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -220,7 +220,7 @@ fn summary(f: &Facts, status: &status::Status) -> Summary {
         unfinished: status.unfinished.clone(),
         stops_predicted: f.stops(),
         oldest_patch_age_seconds: f.oldest_age().map(|d| d.as_secs()),
-        held_back: f.status.held_back.as_ref().map(|h| super::sync::held_back(h, &f.check.stack)),
+        held_back: f.status.held_back.as_ref().map(|h| super::held_back::held_back(h, &f.check.stack)),
     }
 }
 

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use super::common::Person;
 use crate::config::Links as LinkConfig;
 use crate::consent::Verdict;
 use crate::model::live::ChangeState;
@@ -38,7 +39,7 @@ pub struct Status {
     /// When the rebase onto upstream would stop: how far the stack can go
     /// (the object of `check --json`).
     #[serde(default)]
-    pub held_back: Option<super::sync::HeldBack>,
+    pub held_back: Option<super::held_back::HeldBack>,
     pub dirty: Dirty,
     pub patches: Vec<Patch>,
     /// With `--online`: where the live state came from.
@@ -180,13 +181,6 @@ pub struct Patch {
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Person {
-    pub name: String,
-    pub email: String,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Links {
     pub change: Option<String>,
     pub tasks: Vec<String>,
@@ -211,7 +205,7 @@ pub fn to_wire(status: &Gathered, links: &LinkConfig) -> Status {
         operation_in_progress: status.operation.map(|o| o.to_string()),
         unfinished: status.unfinished.as_ref().map(Unfinished::of),
         resolution: status.resolution.as_ref().map(Resolution::of),
-        held_back: status.held_back.as_ref().map(|h| super::sync::held_back(h, s)),
+        held_back: status.held_back.as_ref().map(|h| super::held_back::held_back(h, s)),
         dirty: Dirty {
             modified: paths(&status.dirty.modified),
             staged: paths(&status.dirty.staged),
