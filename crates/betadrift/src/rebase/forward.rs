@@ -107,20 +107,19 @@ pub fn held_back(
     if line.is_empty() {
         return Ok(None);
     }
+    // The prediction answers for the search when it is of this stack onto
+    // the end of the line; otherwise the search asks its own questions.
+    let same_stack = prediction.cherry.len() == locals.len();
     let search = Search {
         repo,
         stack,
         locals: &locals,
         removed,
-        full: if prediction.cherry.len() == locals.len() {
-            prediction.cherry.clone()
-        } else {
-            stack.index.cherry_picked(repo, &locals)?
-        },
+        full: if same_stack { prediction.cherry.clone() } else { stack.index.cherry_picked(repo, &locals)? },
         line: &line,
         overlay: Overlay::new(repo),
     };
-    let top = if prediction.upstream == line[line.len() - 1] && prediction.cherry.len() == locals.len() {
+    let top = if same_stack && prediction.upstream == line[line.len() - 1] {
         prediction.first_stop()
     } else {
         search.probe(line.len())?
